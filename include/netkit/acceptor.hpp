@@ -1,0 +1,107 @@
+#pragma once
+
+#include <netkit/concepts.hpp>
+#include <netkit/detail/socket_base.hpp>
+#include <netkit/detail/syscall.hpp>
+#include <netkit/error.hpp>
+#include <netkit/fd.hpp>
+#include <netkit/protocol.hpp>
+#include <netkit/socket.hpp>
+
+#include <utility>
+
+#include <sys/socket.h>
+
+namespace netkit {
+
+/// How `basic_acceptor::listen` sets up the listening socket.
+struct listen_options {
+    /// listen(2)'s backlog; the kernel caps it at net.core.somaxconn.
+    int backlog = SOMAXCONN;
+    /// SO_REUSEADDR before bind (IP only), so a restarted server can bind its port while its
+    /// old connections sit in TIME_WAIT. On by default, as in most servers; set false to get
+    /// EADDRINUSE instead.
+    bool reuse_address = true;
+};
+
+/// A listening socket of a connection-oriented protocol (`tcp::acceptor`,
+/// `local::stream_acceptor`). Datagram protocols have none: listen/accept on them does not
+/// compile.
+///
+/// @par Example
+/// @code
+/// auto acceptor = netkit::tcp::acceptor::listen(netkit::ip::endpoint::parse("127.0.0.1:0").value()).value();
+/// auto [sock, peer] = acceptor.accept().value();
+/// @endcode
+template <protocol P>
+class basic_acceptor : public detail::socket_base<P> {
+    static_assert(connection_oriented_protocol<P>,
+                  "netkit: only connection-oriented protocols (stream, seqpacket) can listen and "
+                  "accept; a datagram socket receives from anyone with receive_from");
+    using base = detail::socket_base<P>;
+    using base::fd_;
+
+public:
+    using typename base::endpoint_type;
+    using socket_type = basic_socket<P>;
+
+    using base::base;
+    basic_acceptor() noexcept = default;
+
+    /// socket(2), SO_REUSEADDR (see `listen_options`), bind(2), listen(2).
+    static result<basic_acceptor> listen(const endpoint_type& local, listen_options options = {}) noexcept {
+        auto fd = detail::open_for<P>(local);
+        if (!fd) {
+            return failure{fd.error()};
+        }
+        if constexpr (ip_protocol<P>) {
+            if (options.reuse_address) {
+                const int on = 1;
+                if (auto set = detail::set_option(fd->get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on); !set) {
+                    return failure{set.error()};
+                }
+            }
+        }
+        if (auto bound = detail::bind(fd->get(), local.data(), local.size()); !bound) {
+            return failure{bound.error()};
+        }
+        if (auto listening = detail::listen(fd->get(), options.backlog); !listening) {
+            return failure{listening.error()};
+        }
+        return basic_acceptor(std::move(*fd));
+    }
+
+    /// listen(2) on a socket already opened and bound by hand (to set options before bind).
+    result<void> listen_now(int backlog = SOMAXCONN) noexcept { return detail::listen(fd_.get(), backlog); }
+
+    /// accept4(2) with SOCK_CLOEXEC: the next connection and its peer's address. Retries EINTR
+    /// and ECONNABORTED. On a non-blocking acceptor with nothing queued: `would_block()`.
+    /// Out of descriptors: EMFILE/ENFILE, after which the acceptor still works.
+    result<accepted<P>> accept() noexcept {
+        sockaddr_storage storage{};
+        socklen_t length = sizeof storage;
+        auto fd = detail::accept(fd_.get(), reinterpret_cast<sockaddr*>(&storage), &length);
+        if (!fd) {
+            return failure{fd.error()};
+        }
+        accepted<P> result{socket_type(std::move(*fd)), {}};
+        if (length > static_cast<socklen_t>(sizeof(sa_family_t))) {
+            auto peer = endpoint_type::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
+            if (!peer) {
+                return failure{peer.error()};
+            }
+            result.peer = *peer;
+        }
+        return result;
+    }
+};
+
+namespace tcp {
+using acceptor = basic_acceptor<protocol>;
+} // namespace tcp
+namespace local {
+using stream_acceptor = basic_acceptor<stream_protocol>;
+using seqpacket_acceptor = basic_acceptor<seqpacket_protocol>;
+} // namespace local
+
+} // namespace netkit

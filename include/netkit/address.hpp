@@ -1,0 +1,330 @@
+#pragma once
+
+#include <netkit/address_error.hpp>
+#include <netkit/error.hpp>
+
+#include <algorithm>
+#include <array>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+namespace netkit::ip {
+
+/// The IP version a socket is opened for.
+enum class family : int { v4 = AF_INET, v6 = AF_INET6 };
+inline constexpr family v4 = family::v4;
+inline constexpr family v6 = family::v6;
+
+namespace detail {
+inline netkit::failure parse_failure(address_errc code) noexcept {
+    return netkit::failure{netkit::error(make_error_code(code), "parse address")};
+}
+/// inet_pton needs a NUL-terminated string; longest valid IPv6 text is 45 characters.
+template <std::size_t N>
+bool copy_terminated(std::string_view text, std::array<char, N>& out) noexcept {
+    if (text.size() >= N || text.find('\0') != std::string_view::npos) {
+        return false;
+    }
+    std::copy(text.begin(), text.end(), out.begin());
+    out[text.size()] = '\0';
+    return true;
+}
+} // namespace detail
+
+/// An IPv4 address, stored in network byte order.
+class address_v4 {
+public:
+    using bytes_type = std::array<std::uint8_t, 4>;
+
+    constexpr address_v4() noexcept = default;
+    constexpr explicit address_v4(const bytes_type& bytes) noexcept : bytes_(bytes) {}
+    /// From a host-order integer: address_v4(0x7f000001) is 127.0.0.1.
+    constexpr explicit address_v4(std::uint32_t host_order) noexcept
+        : bytes_{static_cast<std::uint8_t>(host_order >> 24), static_cast<std::uint8_t>(host_order >> 16),
+                 static_cast<std::uint8_t>(host_order >> 8), static_cast<std::uint8_t>(host_order)} {}
+
+    static constexpr address_v4 any() noexcept { return address_v4(); }
+    static constexpr address_v4 loopback() noexcept { return address_v4(0x7f000001U); }
+    static constexpr address_v4 broadcast() noexcept { return address_v4(0xffffffffU); }
+
+    /// Strict dotted-quad: four decimal octets 0-255, no leading zeros, nothing else.
+    static result<address_v4> parse(std::string_view text) noexcept {
+        if (text.empty()) {
+            return detail::parse_failure(address_errc::empty);
+        }
+        std::array<char, INET_ADDRSTRLEN> buffer{};
+        in_addr parsed{};
+        if (!detail::copy_terminated(text, buffer) ||
+            ::inet_pton(AF_INET, buffer.data(), &parsed) != 1) {
+            return detail::parse_failure(address_errc::invalid_ipv4);
+        }
+        return from_in_addr(parsed);
+    }
+
+    static address_v4 from_in_addr(const in_addr& value) noexcept {
+        address_v4 result;
+        std::memcpy(result.bytes_.data(), &value, 4);
+        return result;
+    }
+    [[nodiscard]] in_addr to_in_addr() const noexcept {
+        in_addr value{};
+        std::memcpy(&value, bytes_.data(), 4);
+        return value;
+    }
+
+    [[nodiscard]] constexpr const bytes_type& to_bytes() const noexcept { return bytes_; }
+    [[nodiscard]] constexpr std::uint32_t to_uint() const noexcept {
+        return (std::uint32_t{bytes_[0]} << 24) | (std::uint32_t{bytes_[1]} << 16) |
+               (std::uint32_t{bytes_[2]} << 8) | std::uint32_t{bytes_[3]};
+    }
+    [[nodiscard]] constexpr bool is_unspecified() const noexcept { return to_uint() == 0; }
+    [[nodiscard]] constexpr bool is_loopback() const noexcept { return bytes_[0] == 127; }
+    [[nodiscard]] constexpr bool is_multicast() const noexcept { return (bytes_[0] & 0xf0) == 0xe0; }
+
+    [[nodiscard]] std::string to_string() const {
+        std::array<char, INET_ADDRSTRLEN> text{};
+        const in_addr value = to_in_addr();
+        ::inet_ntop(AF_INET, &value, text.data(), text.size());
+        return text.data();
+    }
+
+    friend constexpr auto operator<=>(const address_v4&, const address_v4&) noexcept = default;
+
+private:
+    bytes_type bytes_{};
+};
+
+/// An IPv6 address with its scope id (the interface index of a link-local address; 0 if none).
+class address_v6 {
+public:
+    using bytes_type = std::array<std::uint8_t, 16>;
+
+    constexpr address_v6() noexcept = default;
+    constexpr explicit address_v6(const bytes_type& bytes, std::uint32_t scope_id = 0) noexcept
+        : bytes_(bytes), scope_id_(scope_id) {}
+
+    static constexpr address_v6 any() noexcept { return address_v6(); }
+    static constexpr address_v6 loopback() noexcept {
+        bytes_type bytes{};
+        bytes[15] = 1;
+        return address_v6(bytes);
+    }
+    /// ::ffff:a.b.c.d, the form an IPv4 peer takes on a dual-stack IPv6 socket.
+    static constexpr address_v6 v4_mapped(const address_v4& ipv4) noexcept {
+        bytes_type bytes{};
+        bytes[10] = 0xff;
+        bytes[11] = 0xff;
+        std::copy(ipv4.to_bytes().begin(), ipv4.to_bytes().end(), bytes.begin() + 12);
+        return address_v6(bytes);
+    }
+
+    /// RFC 4291 text, optionally followed by "%scope": a decimal index or an interface name
+    /// (looked up with if_nametoindex). No brackets here: those belong to endpoints.
+    static result<address_v6> parse(std::string_view text) noexcept {
+        if (text.empty()) {
+            return detail::parse_failure(address_errc::empty);
+        }
+        std::uint32_t scope = 0;
+        if (const auto percent = text.find('%'); percent != std::string_view::npos) {
+            auto parsed_scope = parse_scope(text.substr(percent + 1));
+            if (!parsed_scope) {
+                return netkit::failure{parsed_scope.error()};
+            }
+            scope = *parsed_scope;
+            text = text.substr(0, percent);
+        }
+        std::array<char, INET6_ADDRSTRLEN> buffer{};
+        in6_addr parsed{};
+        if (!detail::copy_terminated(text, buffer) ||
+            ::inet_pton(AF_INET6, buffer.data(), &parsed) != 1) {
+            return detail::parse_failure(address_errc::invalid_ipv6);
+        }
+        address_v6 result = from_in6_addr(parsed);
+        result.scope_id_ = scope;
+        return result;
+    }
+
+    static address_v6 from_in6_addr(const in6_addr& value, std::uint32_t scope_id = 0) noexcept {
+        address_v6 result;
+        std::memcpy(result.bytes_.data(), &value, 16);
+        result.scope_id_ = scope_id;
+        return result;
+    }
+    [[nodiscard]] in6_addr to_in6_addr() const noexcept {
+        in6_addr value{};
+        std::memcpy(&value, bytes_.data(), 16);
+        return value;
+    }
+
+    [[nodiscard]] constexpr const bytes_type& to_bytes() const noexcept { return bytes_; }
+    [[nodiscard]] constexpr std::uint32_t scope_id() const noexcept { return scope_id_; }
+    constexpr void scope_id(std::uint32_t id) noexcept { scope_id_ = id; }
+
+    [[nodiscard]] constexpr bool is_unspecified() const noexcept {
+        return std::all_of(bytes_.begin(), bytes_.end(), [](std::uint8_t b) { return b == 0; });
+    }
+    [[nodiscard]] constexpr bool is_loopback() const noexcept { return *this == loopback(); }
+    [[nodiscard]] constexpr bool is_multicast() const noexcept { return bytes_[0] == 0xff; }
+    [[nodiscard]] constexpr bool is_link_local() const noexcept {
+        return bytes_[0] == 0xfe && (bytes_[1] & 0xc0) == 0x80;
+    }
+    [[nodiscard]] constexpr bool is_v4_mapped() const noexcept {
+        return std::all_of(bytes_.begin(), bytes_.begin() + 10, [](std::uint8_t b) { return b == 0; }) &&
+               bytes_[10] == 0xff && bytes_[11] == 0xff;
+    }
+    /// The IPv4 address inside a v4-mapped address (only meaningful if `is_v4_mapped()`).
+    [[nodiscard]] constexpr address_v4 to_v4() const noexcept {
+        return address_v4(address_v4::bytes_type{bytes_[12], bytes_[13], bytes_[14], bytes_[15]});
+    }
+
+    /// RFC 5952 text, with "%index" when the scope id is set.
+    [[nodiscard]] std::string to_string() const {
+        std::array<char, INET6_ADDRSTRLEN> text{};
+        const in6_addr value = to_in6_addr();
+        ::inet_ntop(AF_INET6, &value, text.data(), text.size());
+        std::string result = text.data();
+        if (scope_id_ != 0) {
+            result += '%';
+            result += std::to_string(scope_id_);
+        }
+        return result;
+    }
+
+    friend constexpr auto operator<=>(const address_v6&, const address_v6&) noexcept = default;
+
+private:
+    static result<std::uint32_t> parse_scope(std::string_view scope) noexcept {
+        if (scope.empty()) {
+            return detail::parse_failure(address_errc::invalid_scope);
+        }
+        if (std::all_of(scope.begin(), scope.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            if (scope.size() > 10) {
+                return detail::parse_failure(address_errc::invalid_scope);
+            }
+            std::uint64_t value = 0;
+            for (char c : scope) {
+                value = value * 10 + static_cast<std::uint64_t>(c - '0');
+            }
+            if (value > UINT32_MAX) {
+                return detail::parse_failure(address_errc::invalid_scope);
+            }
+            return static_cast<std::uint32_t>(value);
+        }
+        std::array<char, IF_NAMESIZE> name{};
+        if (!detail::copy_terminated(scope, name)) {
+            return detail::parse_failure(address_errc::invalid_scope);
+        }
+        const unsigned index = ::if_nametoindex(name.data());
+        if (index == 0) {
+            return detail::parse_failure(address_errc::invalid_scope);
+        }
+        return std::uint32_t{index};
+    }
+
+    bytes_type bytes_{};
+    std::uint32_t scope_id_ = 0;
+};
+
+/// An IPv4 or IPv6 address.
+class address {
+public:
+    constexpr address() noexcept = default;
+    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): an address_v4 is an address
+    constexpr address(const address_v4& ipv4) noexcept : family_(family::v4), v4_(ipv4) {}
+    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): an address_v6 is an address
+    constexpr address(const address_v6& ipv6) noexcept : family_(family::v6), v6_(ipv6) {}
+
+    /// Either form; IPv6 is told apart by its ':'.
+    static result<address> parse(std::string_view text) noexcept {
+        if (text.find(':') != std::string_view::npos) {
+            auto parsed_v6 = address_v6::parse(text);
+            if (!parsed_v6) {
+                return netkit::failure{parsed_v6.error()};
+            }
+            return address(*parsed_v6);
+        }
+        auto parsed_v4 = address_v4::parse(text);
+        if (!parsed_v4) {
+            return netkit::failure{parsed_v4.error()};
+        }
+        return address(*parsed_v4);
+    }
+
+    [[nodiscard]] constexpr ip::family family() const noexcept { return family_; }
+    [[nodiscard]] constexpr bool is_v4() const noexcept { return family_ == family::v4; }
+    [[nodiscard]] constexpr bool is_v6() const noexcept { return family_ == family::v6; }
+    /// The IPv4 address; meaningful only if `is_v4()`.
+    [[nodiscard]] constexpr const address_v4& v4() const noexcept { return v4_; }
+    /// The IPv6 address; meaningful only if `is_v6()`.
+    [[nodiscard]] constexpr const address_v6& v6() const noexcept { return v6_; }
+
+    [[nodiscard]] constexpr bool is_unspecified() const noexcept {
+        return is_v4() ? v4_.is_unspecified() : v6_.is_unspecified();
+    }
+    [[nodiscard]] constexpr bool is_loopback() const noexcept {
+        return is_v4() ? v4_.is_loopback() : v6_.is_loopback();
+    }
+    [[nodiscard]] constexpr bool is_multicast() const noexcept {
+        return is_v4() ? v4_.is_multicast() : v6_.is_multicast();
+    }
+    [[nodiscard]] std::string to_string() const { return is_v4() ? v4_.to_string() : v6_.to_string(); }
+
+    friend constexpr bool operator==(const address& a, const address& b) noexcept {
+        return a.family_ == b.family_ && (a.is_v4() ? a.v4_ == b.v4_ : a.v6_ == b.v6_);
+    }
+    /// IPv4 addresses order before IPv6 ones.
+    friend constexpr std::strong_ordering operator<=>(const address& a, const address& b) noexcept {
+        if (a.family_ != b.family_) {
+            return a.is_v4() ? std::strong_ordering::less : std::strong_ordering::greater;
+        }
+        return a.is_v4() ? a.v4_ <=> b.v4_ : a.v6_ <=> b.v6_;
+    }
+
+private:
+    ip::family family_ = family::v4;
+    address_v4 v4_{};
+    address_v6 v6_{};
+};
+
+namespace detail {
+inline std::size_t hash_bytes(const std::uint8_t* data, std::size_t size, std::size_t seed) noexcept {
+    // FNV-1a: small, good enough for hash tables of addresses, and the same on every platform.
+    std::uint64_t hash = 14695981039346656037ULL ^ seed;
+    for (std::size_t i = 0; i < size; ++i) {
+        hash = (hash ^ data[i]) * 1099511628211ULL;
+    }
+    return static_cast<std::size_t>(hash);
+}
+} // namespace detail
+
+} // namespace netkit::ip
+
+template <>
+struct std::hash<netkit::ip::address_v4> {
+    std::size_t operator()(const netkit::ip::address_v4& a) const noexcept {
+        return netkit::ip::detail::hash_bytes(a.to_bytes().data(), 4, 4);
+    }
+};
+template <>
+struct std::hash<netkit::ip::address_v6> {
+    std::size_t operator()(const netkit::ip::address_v6& a) const noexcept {
+        return netkit::ip::detail::hash_bytes(a.to_bytes().data(), 16, a.scope_id());
+    }
+};
+template <>
+struct std::hash<netkit::ip::address> {
+    std::size_t operator()(const netkit::ip::address& a) const noexcept {
+        return a.is_v4() ? std::hash<netkit::ip::address_v4>{}(a.v4())
+                         : std::hash<netkit::ip::address_v6>{}(a.v6());
+    }
+};

@@ -1,0 +1,262 @@
+#pragma once
+
+#include <netkit/concepts.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <iterator>
+#include <ranges>
+#include <span>
+#include <type_traits>
+
+#include <limits.h>
+#include <sys/uio.h>
+
+namespace netkit {
+
+/// The most buffers one sendmsg/recvmsg takes (IOV_MAX, 1024 on Linux).
+inline constexpr std::size_t max_buffers_per_call = IOV_MAX;
+
+/// A view of bytes to send: a pointer and a size, with the memory layout of `struct iovec`, so
+/// an array of them is an array of iovecs to the kernel. It does not own the bytes.
+class const_buffer {
+public:
+    constexpr const_buffer() noexcept = default;
+    constexpr const_buffer(const void* data, std::size_t size) noexcept
+        : iov_{const_cast<void*>(data), size} {} // NOLINT(cppcoreguidelines-pro-type-const-cast): iovec has no const form
+
+    [[nodiscard]] constexpr const void* data() const noexcept { return iov_.iov_base; }
+    [[nodiscard]] constexpr std::size_t size() const noexcept { return iov_.iov_len; }
+    [[nodiscard]] constexpr bool empty() const noexcept { return iov_.iov_len == 0; }
+
+    /// Drops the first `n` bytes (at most all of them).
+    constexpr const_buffer& operator+=(std::size_t n) noexcept {
+        n = std::min(n, iov_.iov_len);
+        iov_.iov_base = static_cast<char*>(iov_.iov_base) + n;
+        iov_.iov_len -= n;
+        return *this;
+    }
+
+private:
+    iovec iov_{};
+};
+
+/// A view of writable bytes to receive into, with the memory layout of `struct iovec`.
+class mutable_buffer {
+public:
+    constexpr mutable_buffer() noexcept = default;
+    constexpr mutable_buffer(void* data, std::size_t size) noexcept : iov_{data, size} {}
+
+    [[nodiscard]] constexpr void* data() const noexcept { return iov_.iov_base; }
+    [[nodiscard]] constexpr std::size_t size() const noexcept { return iov_.iov_len; }
+    [[nodiscard]] constexpr bool empty() const noexcept { return iov_.iov_len == 0; }
+
+    constexpr mutable_buffer& operator+=(std::size_t n) noexcept {
+        n = std::min(n, iov_.iov_len);
+        iov_.iov_base = static_cast<char*>(iov_.iov_base) + n;
+        iov_.iov_len -= n;
+        return *this;
+    }
+    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): writable bytes are readable
+    constexpr operator const_buffer() const noexcept { return {iov_.iov_base, iov_.iov_len}; }
+
+private:
+    iovec iov_{};
+};
+
+// What makes handing a span of buffers to the kernel as iovecs sound.
+static_assert(sizeof(const_buffer) == sizeof(iovec) && alignof(const_buffer) == alignof(iovec));
+static_assert(sizeof(mutable_buffer) == sizeof(iovec) && alignof(mutable_buffer) == alignof(iovec));
+static_assert(std::is_standard_layout_v<const_buffer> && std::is_standard_layout_v<mutable_buffer>);
+static_assert(std::is_trivially_copyable_v<const_buffer> && std::is_trivially_copyable_v<mutable_buffer>);
+
+namespace detail {
+template <class R>
+constexpr void check_byte_range() noexcept {
+    static_assert(std::ranges::contiguous_range<R>,
+                  "netkit: a buffer must be a contiguous range (std::string, std::vector, "
+                  "std::array, std::span, a C array...)");
+    static_assert(std::ranges::sized_range<R>, "netkit: a buffer must be a sized range");
+    static_assert(std::is_trivially_copyable_v<std::ranges::range_value_t<R>>,
+                  "netkit: buffer elements must be trivially copyable: the kernel copies their "
+                  "bytes, which is wrong for types that own memory (std::string, pointers' targets)");
+}
+} // namespace detail
+
+/// A `const_buffer` over the bytes of a contiguous range of trivially copyable elements.
+template <class R>
+[[nodiscard]] constexpr const_buffer buffer(const R& range) noexcept {
+    detail::check_byte_range<const R&>();
+    return {std::ranges::data(range), std::ranges::size(range) * sizeof(std::ranges::range_value_t<R>)};
+}
+/// A `mutable_buffer` over a writable range; a const range (or string_view) gives a
+/// `const_buffer`, which cannot be received into.
+template <class R>
+    requires(!std::is_const_v<R>)
+[[nodiscard]] constexpr auto buffer(R& range) noexcept {
+    detail::check_byte_range<R&>();
+    using element = std::remove_reference_t<std::ranges::range_reference_t<R&>>;
+    if constexpr (std::is_const_v<element>) {
+        return const_buffer(std::ranges::data(range), std::ranges::size(range) * sizeof(element));
+    } else {
+        return mutable_buffer(std::ranges::data(range), std::ranges::size(range) * sizeof(element));
+    }
+}
+[[nodiscard]] constexpr const_buffer buffer(const_buffer b) noexcept { return b; }
+[[nodiscard]] constexpr mutable_buffer buffer(mutable_buffer b) noexcept { return b; }
+[[nodiscard]] constexpr const_buffer buffer(const void* data, std::size_t size) noexcept { return {data, size}; }
+[[nodiscard]] constexpr mutable_buffer buffer(void* data, std::size_t size) noexcept { return {data, size}; }
+
+/// A fixed number of buffers stored inline (no allocation): what `gather` and `scatter` build.
+/// It is a contiguous range of buffers, so it goes to the kernel as an iovec array as it is.
+template <class Buffer, std::size_t N>
+class buffer_list {
+public:
+    using value_type = Buffer;
+
+    constexpr buffer_list() noexcept = default;
+    constexpr explicit buffer_list(const std::array<Buffer, N>& buffers) noexcept : buffers_(buffers) {}
+
+    [[nodiscard]] constexpr const Buffer* begin() const noexcept { return buffers_.data(); }
+    [[nodiscard]] constexpr const Buffer* end() const noexcept { return buffers_.data() + N; }
+    [[nodiscard]] constexpr const Buffer* data() const noexcept { return buffers_.data(); }
+    [[nodiscard]] static constexpr std::size_t size() noexcept { return N; }
+    [[nodiscard]] constexpr const Buffer& operator[](std::size_t i) const noexcept { return buffers_[i]; }
+
+private:
+    std::array<Buffer, N> buffers_{};
+};
+
+namespace detail {
+template <class T>
+constexpr const_buffer as_const_buffer(const T& piece) noexcept {
+    return buffer(piece);
+}
+template <class T>
+constexpr mutable_buffer as_mutable_buffer(T& piece) noexcept {
+    static_assert(!std::is_const_v<T>,
+                  "netkit::scatter: cannot receive into a const object; pass a writable range");
+    if constexpr (std::is_same_v<T, mutable_buffer>) {
+        return piece;
+    } else {
+        static_assert(mutable_byte_range<T&>,
+                      "netkit::scatter: cannot receive into a read-only range (a std::string_view, "
+                      "a span of const, a const container); pass a writable range");
+        return buffer(piece);
+    }
+}
+} // namespace detail
+
+/// Buffers over several pieces of data, to go out in one system call (one sendmsg):
+/// `sock.send_all(netkit::gather(header, body, trailer))`. Built on the stack, no copy of the data.
+template <class... Pieces>
+[[nodiscard]] constexpr buffer_list<const_buffer, sizeof...(Pieces)> gather(const Pieces&... pieces) noexcept {
+    return buffer_list<const_buffer, sizeof...(Pieces)>({detail::as_const_buffer(pieces)...});
+}
+
+/// Buffers over several writable pieces, to be filled in order by one system call (one recvmsg).
+template <class... Pieces>
+[[nodiscard]] constexpr buffer_list<mutable_buffer, sizeof...(Pieces)> scatter(Pieces&... pieces) noexcept {
+    return buffer_list<mutable_buffer, sizeof...(Pieces)>({detail::as_mutable_buffer(pieces)...});
+}
+
+namespace detail {
+template <class B>
+constexpr std::size_t length_of(const B& b) noexcept {
+    if constexpr (std::is_same_v<std::remove_cv_t<B>, iovec>) {
+        return b.iov_len;
+    } else {
+        return b.size();
+    }
+}
+} // namespace detail
+
+/// Total bytes in a buffer sequence.
+template <buffer_sequence S>
+[[nodiscard]] constexpr std::size_t buffer_size(const S& buffers) noexcept {
+    std::size_t total = 0;
+    for (const auto& b : buffers) {
+        total += detail::length_of(b);
+    }
+    return total;
+}
+
+/// A contiguous buffer sequence seen as the kernel sees it, with no copy.
+template <buffer_sequence S>
+    requires std::ranges::contiguous_range<const S&>
+[[nodiscard]] std::span<const iovec> as_iovecs(const S& buffers) noexcept {
+    // Sound because every buffer type is layout-compatible with iovec (asserted above) and only
+    // the kernel reads through the result.
+    return {reinterpret_cast<const iovec*>(std::ranges::data(buffers)), std::ranges::size(buffers)};
+}
+
+namespace detail {
+inline std::size_t iovec_total(std::span<const iovec> iov) noexcept {
+    std::size_t total = 0;
+    for (const iovec& v : iov) {
+        total += v.iov_len;
+    }
+    return total;
+}
+} // namespace detail
+
+/// A cursor over a sequence of iovecs that has been partly transferred: what `send_all` and
+/// `receive_exact` use to carry on from the exact byte where a short transfer stopped.
+///
+/// `next()` gives the iovecs for the next system call: at most `max_buffers_per_call`, the
+/// first starting at the current byte. While no buffer has been partly consumed it returns a
+/// slice of the caller's own array; only after a short transfer does it copy iovec descriptors
+/// (never data) into its window, to adjust the first one without touching the caller's.
+class buffer_cursor {
+public:
+    explicit buffer_cursor(std::span<const iovec> buffers) noexcept : remaining_(buffers) {
+        skip_finished();
+    }
+    buffer_cursor(const buffer_cursor&) = delete;
+    buffer_cursor& operator=(const buffer_cursor&) = delete;
+
+    [[nodiscard]] bool done() const noexcept { return remaining_.empty(); }
+
+    /// The iovecs for the next call; empty once done.
+    [[nodiscard]] std::span<const iovec> next() noexcept {
+        const std::size_t count = std::min(remaining_.size(), max_buffers_per_call);
+        if (offset_ == 0) {
+            return remaining_.first(count);
+        }
+        std::copy_n(remaining_.begin(), count, window_.begin());
+        window_[0].iov_base = static_cast<char*>(window_[0].iov_base) + offset_;
+        window_[0].iov_len -= offset_;
+        return {window_.data(), count};
+    }
+
+    /// Marks `n` bytes as transferred.
+    void consume(std::size_t n) noexcept {
+        while (n > 0 && !remaining_.empty()) {
+            const std::size_t left = remaining_.front().iov_len - offset_;
+            if (n < left) {
+                offset_ += n;
+                return;
+            }
+            n -= left;
+            offset_ = 0;
+            remaining_ = remaining_.subspan(1);
+        }
+        skip_finished();
+    }
+
+private:
+    void skip_finished() noexcept {
+        while (!remaining_.empty() && remaining_.front().iov_len == offset_) {
+            offset_ = 0;
+            remaining_ = remaining_.subspan(1);
+        }
+    }
+
+    std::span<const iovec> remaining_;
+    std::size_t offset_ = 0;
+    // Deliberately uninitialised: 16 KiB that only a short transfer ever touches.
+    std::array<iovec, max_buffers_per_call> window_;
+};
+
+} // namespace netkit

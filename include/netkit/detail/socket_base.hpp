@@ -1,0 +1,92 @@
+#pragma once
+
+#include <netkit/concepts.hpp>
+#include <netkit/detail/syscall.hpp>
+#include <netkit/error.hpp>
+#include <netkit/fd.hpp>
+#include <netkit/option.hpp>
+
+#include <utility>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+
+namespace netkit::detail {
+
+/// Opens a socket of protocol P for the family of `endpoint`.
+template <protocol P>
+result<file_descriptor> open_for(const typename P::endpoint_type& endpoint) noexcept {
+    sa_family_t family{};
+    std::memcpy(&family, endpoint.data(), sizeof family);
+    return open_socket(family, P::socket_type, P::protocol_number);
+}
+
+/// Reads a socket address through `query` (getsockname or getpeername) into an endpoint.
+template <class Endpoint, class Query>
+result<Endpoint> read_endpoint(int fd, Query query) noexcept {
+    sockaddr_storage storage{};
+    socklen_t length = sizeof storage;
+    if (auto got = query(fd, reinterpret_cast<sockaddr*>(&storage), &length); !got) {
+        return failure{got.error()};
+    }
+    return Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
+}
+
+/// What every socket of protocol P has, acceptors included: ownership of the descriptor,
+/// options, its local name, blocking mode.
+template <protocol P>
+class socket_base {
+public:
+    using protocol_type = P;
+    using endpoint_type = typename P::endpoint_type;
+
+    /// A socket that owns no descriptor.
+    socket_base() noexcept = default;
+    /// Adopts an open descriptor, which must be a socket of protocol P.
+    explicit socket_base(file_descriptor fd) noexcept : fd_(std::move(fd)) {}
+
+    /// The descriptor, still owned by this object.
+    [[nodiscard]] int native_handle() const noexcept { return fd_.get(); }
+    [[nodiscard]] bool is_open() const noexcept { return fd_.is_open(); }
+    /// Gives up ownership: the caller must close the returned descriptor.
+    [[nodiscard]] int release() noexcept { return fd_.release(); }
+
+    /// Closes the descriptor (this copy only: a `dup` or a forked child keeps the connection
+    /// open; use `shutdown` to end it for every copy). Reports the kernel's close error.
+    result<void> close() noexcept { return fd_.close(); }
+
+    /// getsockname(2).
+    [[nodiscard]] result<endpoint_type> local_endpoint() const noexcept {
+        return read_endpoint<endpoint_type>(fd_.get(), &local_name);
+    }
+
+    /// O_NONBLOCK on or off. In non-blocking mode a call that would wait fails with an error
+    /// whose `would_block()` is true.
+    result<void> set_non_blocking(bool enabled) noexcept { return netkit::detail::set_non_blocking(fd_.get(), enabled); }
+    [[nodiscard]] result<bool> non_blocking() const noexcept {
+        auto flags = status_flags(fd_.get());
+        if (!flags) {
+            return failure{flags.error()};
+        }
+        return (*flags & O_NONBLOCK) != 0;
+    }
+
+    /// getsockopt(2) through a typed descriptor: `sock.get(netkit::tcp::no_delay)`. An option
+    /// that is write-only or belongs to another protocol does not compile.
+    template <class Option>
+    [[nodiscard]] result<typename Option::value_type> get(const Option& option) const noexcept {
+        return get_socket_option<P>(fd_.get(), option);
+    }
+    /// setsockopt(2) through a typed descriptor: `sock.set(netkit::so::reuse_address, true)`.
+    /// A read-only option, an option of another protocol, or a value of the wrong type does not
+    /// compile; a value the kernel field cannot hold is an error value.
+    template <class Option, class Value>
+    result<void> set(const Option& option, const Value& value) noexcept {
+        return set_socket_option<P>(fd_.get(), option, value);
+    }
+
+protected:
+    file_descriptor fd_;
+};
+
+} // namespace netkit::detail

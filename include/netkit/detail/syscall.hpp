@@ -1,0 +1,285 @@
+#pragma once
+
+// Every system call netkit makes is wrapped here, once. errno handling, EINTR retries,
+// SOCK_CLOEXEC and MSG_NOSIGNAL live in this file and nowhere else.
+
+#include <netkit/error.hpp>
+#include <netkit/fd.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <utility>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+namespace netkit::detail {
+
+/// Flags every send path carries: a closed peer must be an EPIPE error value, never a SIGPIPE
+/// that kills the process.
+inline constexpr int always_send_flags = MSG_NOSIGNAL;
+
+inline failure errno_failure_at(const char* operation, const sockaddr* address,
+                                socklen_t length) noexcept {
+    return failure{error(std::error_code(errno, std::system_category()), operation, address, length)};
+}
+
+/// socket(2) with SOCK_CLOEXEC.
+inline result<file_descriptor> open_socket(int family, int type, int protocol) noexcept {
+    const int fd = ::socket(family, type | SOCK_CLOEXEC, protocol);
+    if (fd < 0) [[unlikely]] {
+        return errno_failure("socket");
+    }
+    return file_descriptor(fd);
+}
+
+/// socketpair(2) with SOCK_CLOEXEC on both ends.
+inline result<std::pair<file_descriptor, file_descriptor>> open_socket_pair(int family, int type,
+                                                                             int protocol) noexcept {
+    int fds[2] = {-1, -1};
+    if (::socketpair(family, type | SOCK_CLOEXEC, protocol, fds) != 0) [[unlikely]] {
+        return errno_failure("socketpair");
+    }
+    return std::pair{file_descriptor(fds[0]), file_descriptor(fds[1])};
+}
+
+inline result<void> bind(int fd, const sockaddr* address, socklen_t length) noexcept {
+    if (::bind(fd, address, length) != 0) [[unlikely]] {
+        return errno_failure_at("bind", address, length);
+    }
+    return {};
+}
+
+inline result<void> listen(int fd, int backlog) noexcept {
+    if (::listen(fd, backlog) != 0) [[unlikely]] {
+        return errno_failure("listen");
+    }
+    return {};
+}
+
+inline bool is_would_block(int errno_value) noexcept {
+    // EAGAIN and EWOULDBLOCK are the same value on Linux but not everywhere.
+    return errno_value == EAGAIN || errno_value == EWOULDBLOCK; // NOLINT(misc-redundant-expression)
+}
+
+/// accept4(2) with SOCK_CLOEXEC; retries EINTR, and ECONNABORTED (a connection that died while
+/// queued is not the listener's failure: accept(2) advises trying again).
+inline result<file_descriptor> accept(int fd, sockaddr* address, socklen_t* length,
+                                      int flags = 0) noexcept {
+    const socklen_t capacity = length != nullptr ? *length : 0;
+    for (;;) {
+        if (length != nullptr) {
+            *length = capacity;
+        }
+        const int accepted = ::accept4(fd, address, length, flags | SOCK_CLOEXEC);
+        if (accepted >= 0) [[likely]] {
+            return file_descriptor(accepted);
+        }
+        if (errno != EINTR && errno != ECONNABORTED) {
+            return errno_failure("accept");
+        }
+    }
+}
+
+/// poll(2) on one descriptor; retries EINTR with the full timeout again (callers use it for
+/// bounded waits, where a slightly longer wait after a signal is harmless). Returns the revents,
+/// 0 on timeout.
+inline result<short> poll_one(int fd, short events, int timeout_ms) noexcept {
+    pollfd entry{fd, events, 0};
+    for (;;) {
+        const int ready = ::poll(&entry, 1, timeout_ms);
+        if (ready >= 0) {
+            return ready == 0 ? short{0} : entry.revents;
+        }
+        if (errno != EINTR) {
+            return errno_failure("poll");
+        }
+    }
+}
+
+inline result<void> get_option(int fd, int level, int name, void* value, socklen_t* length) noexcept {
+    if (::getsockopt(fd, level, name, value, length) != 0) [[unlikely]] {
+        return errno_failure("getsockopt");
+    }
+    return {};
+}
+
+inline result<void> set_option(int fd, int level, int name, const void* value,
+                               socklen_t length) noexcept {
+    if (::setsockopt(fd, level, name, value, length) != 0) [[unlikely]] {
+        return errno_failure("setsockopt");
+    }
+    return {};
+}
+
+/// connect(2). A blocking connect interrupted by a signal goes on in the kernel; calling connect
+/// again would fail with EALREADY, so instead wait for it to finish and read its outcome from
+/// SO_ERROR, as connect(2) describes for EINPROGRESS.
+inline result<void> connect(int fd, const sockaddr* address, socklen_t length) noexcept {
+    if (::connect(fd, address, length) == 0) [[likely]] {
+        return {};
+    }
+    if (errno != EINTR) {
+        return errno_failure_at("connect", address, length);
+    }
+    for (;;) {
+        auto ready = poll_one(fd, POLLOUT, -1);
+        if (!ready) {
+            return ready.error().code() == std::errc::interrupted
+                       ? errno_failure_at("connect", address, length)
+                       : failure{ready.error()};
+        }
+        int pending = 0;
+        socklen_t pending_length = sizeof pending;
+        if (auto got = get_option(fd, SOL_SOCKET, SO_ERROR, &pending, &pending_length); !got) {
+            return got;
+        }
+        if (pending == 0) {
+            return {};
+        }
+        errno = pending;
+        return errno_failure_at("connect", address, length);
+    }
+}
+
+inline result<void> shutdown(int fd, int how) noexcept {
+    if (::shutdown(fd, how) != 0) [[unlikely]] {
+        return errno_failure("shutdown");
+    }
+    return {};
+}
+
+inline result<std::size_t> send(int fd, const void* data, std::size_t size, int flags) noexcept {
+    for (;;) {
+        const ssize_t sent = ::send(fd, data, size, flags | always_send_flags);
+        if (sent >= 0) [[likely]] {
+            return static_cast<std::size_t>(sent);
+        }
+        if (errno != EINTR) {
+            return errno_failure("send");
+        }
+    }
+}
+
+inline result<std::size_t> receive(int fd, void* data, std::size_t size, int flags) noexcept {
+    for (;;) {
+        const ssize_t got = ::recv(fd, data, size, flags);
+        if (got >= 0) [[likely]] {
+            return static_cast<std::size_t>(got);
+        }
+        if (errno != EINTR) {
+            return errno_failure("receive");
+        }
+    }
+}
+
+inline result<std::size_t> send_to(int fd, const void* data, std::size_t size, int flags,
+                                   const sockaddr* address, socklen_t length) noexcept {
+    for (;;) {
+        const ssize_t sent = ::sendto(fd, data, size, flags | always_send_flags, address, length);
+        if (sent >= 0) [[likely]] {
+            return static_cast<std::size_t>(sent);
+        }
+        if (errno != EINTR) {
+            return errno_failure_at("send_to", address, length);
+        }
+    }
+}
+
+inline result<std::size_t> receive_from(int fd, void* data, std::size_t size, int flags,
+                                        sockaddr* address, socklen_t* length) noexcept {
+    const socklen_t capacity = length != nullptr ? *length : 0;
+    for (;;) {
+        if (length != nullptr) {
+            *length = capacity;
+        }
+        const ssize_t got = ::recvfrom(fd, data, size, flags, address, length);
+        if (got >= 0) [[likely]] {
+            return static_cast<std::size_t>(got);
+        }
+        if (errno != EINTR) {
+            return errno_failure("receive_from");
+        }
+    }
+}
+
+inline result<std::size_t> send_message(int fd, const msghdr& message, int flags) noexcept {
+    for (;;) {
+        const ssize_t sent = ::sendmsg(fd, &message, flags | always_send_flags);
+        if (sent >= 0) [[likely]] {
+            return static_cast<std::size_t>(sent);
+        }
+        if (errno != EINTR) {
+            return message.msg_name != nullptr
+                       ? errno_failure_at("sendmsg", static_cast<const sockaddr*>(message.msg_name),
+                                          message.msg_namelen)
+                       : errno_failure("sendmsg");
+        }
+    }
+}
+
+/// recvmsg(2). On EINTR nothing was received, so the retry starts from the same msghdr; the
+/// caller's name and control lengths are restored because the kernel may have written them.
+inline result<std::size_t> receive_message(int fd, msghdr& message, int flags) noexcept {
+    const socklen_t name_capacity = message.msg_namelen;
+    const std::size_t control_capacity = message.msg_controllen;
+    for (;;) {
+        message.msg_namelen = name_capacity;
+        message.msg_controllen = control_capacity;
+        const ssize_t got = ::recvmsg(fd, &message, flags);
+        if (got >= 0) [[likely]] {
+            return static_cast<std::size_t>(got);
+        }
+        if (errno != EINTR) {
+            return errno_failure("recvmsg");
+        }
+    }
+}
+
+inline result<void> local_name(int fd, sockaddr* address, socklen_t* length) noexcept {
+    if (::getsockname(fd, address, length) != 0) [[unlikely]] {
+        return errno_failure("getsockname");
+    }
+    return {};
+}
+
+inline result<void> peer_name(int fd, sockaddr* address, socklen_t* length) noexcept {
+    if (::getpeername(fd, address, length) != 0) [[unlikely]] {
+        return errno_failure("getpeername");
+    }
+    return {};
+}
+
+inline result<int> status_flags(int fd) noexcept {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0) [[unlikely]] {
+        return errno_failure("fcntl(F_GETFL)");
+    }
+    return flags;
+}
+
+inline result<void> set_non_blocking(int fd, bool enabled) noexcept {
+    auto flags = status_flags(fd);
+    if (!flags) {
+        return failure{flags.error()};
+    }
+    const int wanted = enabled ? (*flags | O_NONBLOCK) : (*flags & ~O_NONBLOCK);
+    if (wanted != *flags && ::fcntl(fd, F_SETFL, wanted) != 0) [[unlikely]] {
+        return errno_failure("fcntl(F_SETFL)");
+    }
+    return {};
+}
+
+/// dup(2) with FD_CLOEXEC on the copy.
+inline result<file_descriptor> duplicate(int fd) noexcept {
+    const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) [[unlikely]] {
+        return errno_failure("dup");
+    }
+    return file_descriptor(copy);
+}
+
+} // namespace netkit::detail

@@ -1,0 +1,159 @@
+#pragma once
+
+#include <netkit/address_error.hpp>
+#include <netkit/detail/sockaddr_text.hpp>
+#include <netkit/error.hpp>
+
+#include <algorithm>
+#include <array>
+#include <compare>
+#include <cstddef>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+namespace netkit::local {
+
+/// A Unix-domain socket name: a filesystem path, a Linux abstract name, or unnamed (an unbound
+/// socket, or either end of a socketpair). It holds the kernel's `sockaddr_un` itself.
+///
+/// A name too long for `sun_path` is an error (`address_errc::path_too_long`), never cut short:
+/// a truncated path would bind or connect to a different file.
+class endpoint {
+public:
+    /// Unnamed.
+    endpoint() noexcept { address_.sun_family = AF_UNIX; }
+
+    /// Largest name, in bytes: sun_path less the terminating NUL a path needs (an abstract name
+    /// uses the same bytes for its leading NUL).
+    static constexpr std::size_t max_name_length = sizeof(sockaddr_un::sun_path) - 1;
+
+    /// A filesystem path. Errors: empty, embedded NUL, longer than `max_name_length`.
+    static result<endpoint> path(std::string_view path) noexcept {
+        if (path.empty()) {
+            return parse_failure(address_errc::empty);
+        }
+        if (path.find('\0') != std::string_view::npos) {
+            return parse_failure(address_errc::embedded_nul);
+        }
+        if (path.size() > max_name_length) {
+            return parse_failure(address_errc::path_too_long);
+        }
+        endpoint result;
+        std::memcpy(result.address_.sun_path, path.data(), path.size());
+        result.length_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+        return result;
+    }
+
+    /// A Linux abstract name (no file; gone when the last socket closes). Any bytes, NULs
+    /// included; at most `max_name_length` of them.
+    static result<endpoint> abstract(std::string_view name) noexcept {
+        if (name.size() > max_name_length) {
+            return parse_failure(address_errc::path_too_long);
+        }
+        endpoint result;
+        std::memcpy(result.address_.sun_path + 1, name.data(), name.size());
+        result.length_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+        return result;
+    }
+
+    /// "@name" is abstract (the convention of ss and netstat), anything else is a path.
+    static result<endpoint> parse(std::string_view text) noexcept {
+        if (!text.empty() && text.front() == '@') {
+            return abstract(text.substr(1));
+        }
+        return path(text);
+    }
+
+    /// Reads a socket address the kernel produced (getsockname, recvfrom, accept, ...).
+    static result<endpoint> from_sockaddr(const sockaddr* address, socklen_t length) noexcept {
+        if (address == nullptr || length < static_cast<socklen_t>(sizeof(sa_family_t))) {
+            return failure{error(make_error_code(address_errc::address_too_short), "endpoint")};
+        }
+        sa_family_t family{};
+        std::memcpy(&family, address, sizeof family);
+        if (family != AF_UNIX) {
+            return failure{error(make_error_code(address_errc::wrong_family), "endpoint")};
+        }
+        endpoint result;
+        const auto usable = std::min<std::size_t>(static_cast<std::size_t>(length), sizeof(sockaddr_un));
+        std::memcpy(&result.address_, address, usable);
+        result.length_ = static_cast<socklen_t>(usable);
+        const std::size_t name_bytes = usable - offsetof(sockaddr_un, sun_path);
+        if (name_bytes > 0 && result.address_.sun_path[0] != '\0') {
+            // Normalise a path to "bytes + one NUL", whatever length the kernel reported.
+            const std::size_t path_length = ::strnlen(result.address_.sun_path, name_bytes);
+            if (path_length > max_name_length) {
+                return failure{error(make_error_code(address_errc::path_too_long), "endpoint")};
+            }
+            result.address_.sun_path[path_length] = '\0';
+            result.length_ =
+                static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path_length + 1);
+        }
+        return result;
+    }
+
+    [[nodiscard]] bool is_unnamed() const noexcept {
+        return length_ <= static_cast<socklen_t>(offsetof(sockaddr_un, sun_path));
+    }
+    [[nodiscard]] bool is_abstract() const noexcept {
+        return !is_unnamed() && address_.sun_path[0] == '\0';
+    }
+    [[nodiscard]] bool is_path() const noexcept { return !is_unnamed() && !is_abstract(); }
+
+    /// The path, or the abstract name without its leading NUL; empty when unnamed.
+    [[nodiscard]] std::string_view name() const noexcept {
+        if (is_unnamed()) {
+            return {};
+        }
+        const std::size_t bytes = static_cast<std::size_t>(length_) - offsetof(sockaddr_un, sun_path);
+        if (is_abstract()) {
+            return {address_.sun_path + 1, bytes - 1};
+        }
+        return {address_.sun_path, bytes - 1};
+    }
+
+    [[nodiscard]] const sockaddr* data() const noexcept {
+        return reinterpret_cast<const sockaddr*>(&address_);
+    }
+    [[nodiscard]] socklen_t size() const noexcept { return length_; }
+    static constexpr socklen_t capacity = sizeof(sockaddr_un);
+
+    /// "/path", "@abstract" (non-printable bytes as \xNN) or "(unnamed)".
+    [[nodiscard]] std::string to_string() const {
+        std::array<char, 4 * sizeof(sockaddr_un::sun_path) + 2> text{};
+        const std::size_t length = netkit::detail::format_sockaddr(data(), size(), text.data(), text.size());
+        return {text.data(), length};
+    }
+
+    friend bool operator==(const endpoint& a, const endpoint& b) noexcept {
+        return a.is_abstract() == b.is_abstract() && a.name() == b.name();
+    }
+    friend std::strong_ordering operator<=>(const endpoint& a, const endpoint& b) noexcept {
+        if (a.is_abstract() != b.is_abstract()) {
+            return a.is_abstract() ? std::strong_ordering::greater : std::strong_ordering::less;
+        }
+        return a.name().compare(b.name()) <=> 0;
+    }
+
+private:
+    static failure parse_failure(address_errc code) noexcept {
+        return failure{error(make_error_code(code), "parse local endpoint")};
+    }
+
+    sockaddr_un address_{};
+    socklen_t length_ = sizeof(sa_family_t);
+};
+
+} // namespace netkit::local
+
+template <>
+struct std::hash<netkit::local::endpoint> {
+    std::size_t operator()(const netkit::local::endpoint& e) const noexcept {
+        return std::hash<std::string_view>{}(e.name()) ^ (e.is_abstract() ? 0x9e3779b9U : 0U);
+    }
+};

@@ -1,0 +1,17 @@
+#pragma once
+
+/// Everything in netkit except the opt-in fmt formatters (<netkit/fmt.hpp>).
+
+#include <netkit/acceptor.hpp>
+#include <netkit/address.hpp>
+#include <netkit/address_error.hpp>
+#include <netkit/buffer.hpp>
+#include <netkit/concepts.hpp>
+#include <netkit/endpoint.hpp>
+#include <netkit/error.hpp>
+#include <netkit/fd.hpp>
+#include <netkit/flags.hpp>
+#include <netkit/local_endpoint.hpp>
+#include <netkit/option.hpp>
+#include <netkit/protocol.hpp>
+#include <netkit/socket.hpp>

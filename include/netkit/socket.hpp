@@ -1,0 +1,495 @@
+#pragma once
+
+#include <netkit/buffer.hpp>
+#include <netkit/concepts.hpp>
+#include <netkit/detail/socket_base.hpp>
+#include <netkit/detail/syscall.hpp>
+#include <netkit/error.hpp>
+#include <netkit/fd.hpp>
+#include <netkit/flags.hpp>
+#include <netkit/protocol.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <ranges>
+#include <span>
+#include <type_traits>
+#include <utility>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+namespace netkit {
+
+/// What a receive on a message protocol (datagram, seqpacket) produced. A message larger than
+/// the buffer is cut by the kernel; `message_size` keeps its real length so that is never hidden.
+struct receive_info {
+    std::size_t size = 0;         ///< bytes written into the buffer
+    std::size_t message_size = 0; ///< bytes the message really had
+    /// True when the message did not fit and its tail was discarded.
+    [[nodiscard]] constexpr bool truncated() const noexcept { return message_size > size; }
+};
+
+/// What a `receive_from` produced: the sizes as in `receive_info`, and who sent it.
+template <class Endpoint>
+struct receive_from_info {
+    std::size_t size = 0;
+    std::size_t message_size = 0;
+    Endpoint sender{};
+    [[nodiscard]] constexpr bool truncated() const noexcept { return message_size > size; }
+};
+
+namespace detail {
+
+/// Iovecs for a buffer sequence: the caller's own array when it is contiguous, else a copy of
+/// the descriptors on the stack (non-contiguous sequences, at most `max_buffers_per_call`).
+template <class S>
+class iovec_view {
+public:
+    explicit iovec_view(const S& buffers) noexcept {
+        if constexpr (std::ranges::contiguous_range<const S&>) {
+            view_ = as_iovecs(buffers);
+        } else {
+            std::size_t n = 0;
+            for (const auto& b : buffers) {
+                if (n == copy_.size()) {
+                    overflow_ = true;
+                    break;
+                }
+                copy_[n++] = to_iovec(b);
+            }
+            view_ = std::span<const iovec>(copy_.data(), n);
+        }
+    }
+    [[nodiscard]] std::span<const iovec> get() const noexcept { return view_; }
+    /// A non-contiguous sequence longer than the stack copy holds.
+    [[nodiscard]] bool overflow() const noexcept { return overflow_; }
+
+private:
+    static iovec to_iovec(const iovec& v) noexcept { return v; }
+    static iovec to_iovec(const const_buffer& b) noexcept {
+        return {const_cast<void*>(b.data()), b.size()}; // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    }
+    static iovec to_iovec(const mutable_buffer& b) noexcept { return {b.data(), b.size()}; }
+
+    struct empty {};
+    std::span<const iovec> view_;
+    bool overflow_ = false;
+    [[no_unique_address]] std::conditional_t<std::ranges::contiguous_range<const S&>, empty,
+                                             std::array<iovec, max_buffers_per_call>> copy_;
+};
+
+inline msghdr make_msghdr(std::span<const iovec> iov, const sockaddr* name = nullptr,
+                          socklen_t name_length = 0) noexcept {
+    msghdr message{};
+    message.msg_name = const_cast<sockaddr*>(name); // NOLINT(cppcoreguidelines-pro-type-const-cast): msghdr has no const form
+    message.msg_namelen = name_length;
+    message.msg_iov = const_cast<iovec*>(iov.data()); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    message.msg_iovlen = iov.size();
+    return message;
+}
+
+/// After EAGAIN inside a loop that promised to finish (send_all, receive_exact): on a
+/// non-blocking socket wait until it is ready and go on; on a blocking socket EAGAIN means
+/// SO_SNDTIMEO/SO_RCVTIMEO expired, which is the caller's answer, so stop.
+inline bool wait_to_continue(int fd, short events, int flags) noexcept {
+    if ((flags & MSG_DONTWAIT) != 0) {
+        return false;
+    }
+    auto status = status_flags(fd);
+    if (!status || (*status & O_NONBLOCK) == 0) {
+        return false;
+    }
+    auto ready = poll_one(fd, events, -1);
+    return ready.has_value();
+}
+
+} // namespace detail
+
+/// A socket of protocol P (`tcp::socket`, `udp::socket`, `local::stream_socket`, ...). It owns
+/// its descriptor (opened CLOEXEC); every send path uses MSG_NOSIGNAL; EINTR is retried.
+///
+/// What P cannot do does not compile: `send_to` on a stream, `send_all` on datagrams,
+/// `pair()` on IP protocols. Listening is `basic_acceptor`'s, for connection-oriented protocols.
+///
+/// @par Example
+/// @code
+/// auto sock = netkit::tcp::socket::connect(netkit::ip::endpoint::parse("127.0.0.1:8080").value()).value();
+/// sock.send_all(netkit::gather(header, body)).value();
+/// @endcode
+template <protocol P>
+class basic_socket : public detail::socket_base<P> {
+    using base = detail::socket_base<P>;
+    using base::fd_;
+
+public:
+    using typename base::endpoint_type;
+    using typename base::protocol_type;
+    /// What `receive` returns: a byte count on a stream, sizes with truncation on messages.
+    using receive_result = std::conditional_t<message_protocol<P>, receive_info, std::size_t>;
+
+    using base::base;
+    basic_socket() noexcept = default;
+
+    // ---- opening ------------------------------------------------------------------------------
+
+    /// socket(2) for an IP protocol, in the given family (`netkit::ip::v4` or `v6`).
+    static result<basic_socket> open(ip::family family) noexcept
+        requires ip_protocol<P>
+    {
+        return wrap(detail::open_socket(static_cast<int>(family), P::socket_type, P::protocol_number));
+    }
+    /// socket(2) for a Unix-domain protocol.
+    static result<basic_socket> open() noexcept
+        requires local_protocol<P>
+    {
+        return wrap(detail::open_socket(AF_UNIX, P::socket_type, P::protocol_number));
+    }
+    /// Opens a socket for the endpoint's family and connects it. On a datagram protocol this
+    /// fixes the peer: plain send/receive then go to and come from it only.
+    static result<basic_socket> connect(const endpoint_type& peer) noexcept {
+        auto fd = detail::open_for<P>(peer);
+        if (!fd) {
+            return failure{fd.error()};
+        }
+        if (auto done = detail::connect(fd->get(), peer.data(), peer.size()); !done) {
+            return failure{done.error()};
+        }
+        return basic_socket(std::move(*fd));
+    }
+    /// socketpair(2): two connected Unix-domain sockets.
+    static result<std::pair<basic_socket, basic_socket>> pair() noexcept
+        requires local_protocol<P>
+    {
+        auto fds = detail::open_socket_pair(AF_UNIX, P::socket_type, P::protocol_number);
+        if (!fds) {
+            return failure{fds.error()};
+        }
+        return std::pair{basic_socket(std::move(fds->first)), basic_socket(std::move(fds->second))};
+    }
+
+    /// bind(2). Errors name the endpoint: "bind 127.0.0.1:80: Address already in use".
+    result<void> bind(const endpoint_type& local) noexcept {
+        return detail::bind(fd_.get(), local.data(), local.size());
+    }
+    /// connect(2) on this already open socket (for instance after `bind`).
+    result<void> connect_to(const endpoint_type& peer) noexcept {
+        return detail::connect(fd_.get(), peer.data(), peer.size());
+    }
+    /// shutdown(2): ends reading, writing or both for every copy of the descriptor (unlike
+    /// `close`, which ends only this copy). After `shutdown::write` the peer reads end-of-stream.
+    result<void> shutdown(shutdown_type how) noexcept {
+        return detail::shutdown(fd_.get(), static_cast<int>(how));
+    }
+    /// getpeername(2).
+    [[nodiscard]] result<endpoint_type> remote_endpoint() const noexcept {
+        return detail::read_endpoint<endpoint_type>(fd_.get(), &detail::peer_name);
+    }
+    /// dup(2) (CLOEXEC): a second descriptor for the same open socket.
+    [[nodiscard]] result<basic_socket> duplicate() const noexcept { return wrap(detail::duplicate(fd_.get())); }
+
+    // ---- sending --------------------------------------------------------------------------------
+
+    /// One send(2) of a byte range, or one sendmsg(2) of a buffer sequence (gather). Returns the
+    /// bytes sent, which on a stream may be fewer than offered: see `send_all`. On a datagram
+    /// socket the socket must be connected. More than IOV_MAX buffers: `errc::too_many_buffers`.
+    template <class Data>
+    result<std::size_t> send(const Data& data, send_flags flags = {}) noexcept {
+        if constexpr (buffer_sequence<Data>) {
+            return send_sequence(data, nullptr, 0, flags);
+        } else {
+            const const_buffer bytes = buffer(data);
+            return detail::send(fd_.get(), bytes.data(), bytes.size(), flags.bits());
+        }
+    }
+
+    /// Sends everything, looping over short writes; a buffer sequence goes out as sendmsg calls
+    /// of up to IOV_MAX buffers, each continuing from the exact byte the last one stopped at.
+    /// On a non-blocking socket it waits for room (unless `send_flag::dont_wait`). On failure
+    /// the error's `bytes_transferred()` says how much had been sent.
+    template <class Data>
+    result<std::size_t> send_all(const Data& data, send_flags flags = {}) noexcept
+        requires stream_protocol<P>
+    {
+        if constexpr (buffer_sequence<Data>) {
+            const detail::iovec_view<Data> view(data);
+            if (view.overflow()) {
+                return detail::errc_failure(errc::too_many_buffers, "send_all");
+            }
+            return send_all_iovecs(view.get(), flags);
+        } else {
+            const const_buffer bytes = buffer(data);
+            const iovec one{const_cast<void*>(bytes.data()), bytes.size()}; // NOLINT(cppcoreguidelines-pro-type-const-cast)
+            return send_all_iovecs(std::span<const iovec>(&one, 1), flags);
+        }
+    }
+
+    /// sendto(2) / sendmsg(2) with a destination: one datagram to `peer`.
+    template <class Data>
+    result<std::size_t> send_to(const Data& data, const endpoint_type& peer, send_flags flags = {}) noexcept
+        requires datagram_protocol<P>
+    {
+        if constexpr (buffer_sequence<Data>) {
+            return send_sequence(data, peer.data(), peer.size(), flags);
+        } else {
+            const const_buffer bytes = buffer(data);
+            return detail::send_to(fd_.get(), bytes.data(), bytes.size(), flags.bits(), peer.data(),
+                                   peer.size());
+        }
+    }
+
+    // ---- receiving ------------------------------------------------------------------------------
+
+    /// One recv(2) into a writable range, or one recvmsg(2) into a buffer sequence (scatter).
+    /// On a stream: the byte count, 0 meaning the peer has shut down writing (end of stream).
+    /// On a message protocol: a `receive_info` whose `truncated()` tells that the message was
+    /// larger than the buffers (its real size is `message_size`).
+    template <class Data>
+    result<receive_result> receive(Data&& data, receive_flags flags = {}) noexcept {
+        if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
+            static_assert(mutable_buffer_sequence<std::remove_cvref_t<Data>>,
+                          "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
+                          "mutable_buffer");
+            return receive_sequence(data, nullptr, nullptr, flags);
+        } else {
+            const mutable_buffer bytes = detail::as_mutable_buffer(data);
+            auto got = detail::receive(fd_.get(), bytes.data(), bytes.size(), flags.bits() | truncation_flag);
+            if (!got) {
+                return failure{got.error()};
+            }
+            return make_receive_result(*got, bytes.size());
+        }
+    }
+
+    /// Receives exactly as many bytes as the buffers hold, looping over short reads and waiting
+    /// on a non-blocking socket (unless `receive_flag::dont_wait`). End of stream first is the
+    /// error `errc::end_of_stream`; the error's `bytes_transferred()` says how much had arrived.
+    template <class Data>
+    result<std::size_t> receive_exact(Data&& data, receive_flags flags = {}) noexcept
+        requires stream_protocol<P>
+    {
+        if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
+            static_assert(mutable_buffer_sequence<std::remove_cvref_t<Data>>,
+                          "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
+                          "mutable_buffer");
+            const detail::iovec_view<std::remove_cvref_t<Data>> view(data);
+            if (view.overflow()) {
+                return detail::errc_failure(errc::too_many_buffers, "receive_exact");
+            }
+            return receive_exact_iovecs(view.get(), flags);
+        } else {
+            const mutable_buffer bytes = detail::as_mutable_buffer(data);
+            const iovec one{bytes.data(), bytes.size()};
+            return receive_exact_iovecs(std::span<const iovec>(&one, 1), flags);
+        }
+    }
+
+    /// recvfrom(2) / recvmsg(2) with a name: one datagram and its sender.
+    template <class Data>
+    result<receive_from_info<endpoint_type>> receive_from(Data&& data, receive_flags flags = {}) noexcept
+        requires datagram_protocol<P>
+    {
+        sockaddr_storage storage{};
+        socklen_t length = sizeof storage;
+        receive_info info{};
+        if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
+            static_assert(mutable_buffer_sequence<std::remove_cvref_t<Data>>,
+                          "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
+                          "mutable_buffer");
+            auto got = receive_sequence(data, &storage, &length, flags);
+            if (!got) {
+                return failure{got.error()};
+            }
+            info = *got;
+        } else {
+            const mutable_buffer bytes = detail::as_mutable_buffer(data);
+            auto got = detail::receive_from(fd_.get(), bytes.data(), bytes.size(),
+                                            flags.bits() | MSG_TRUNC,
+                                            reinterpret_cast<sockaddr*>(&storage), &length);
+            if (!got) {
+                return failure{got.error()};
+            }
+            info = make_receive_result(*got, bytes.size());
+        }
+        receive_from_info<endpoint_type> out{info.size, info.message_size, {}};
+        if (length > static_cast<socklen_t>(sizeof(sa_family_t))) {
+            auto sender = endpoint_type::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
+            if (!sender) {
+                return failure{sender.error()};
+            }
+            out.sender = *sender;
+        }
+        return out;
+    }
+
+private:
+    // On message protocols ask the kernel for the real length of a message, so truncation can
+    // be reported (recv(2): MSG_TRUNC).
+    static constexpr int truncation_flag = message_protocol<P> ? MSG_TRUNC : 0;
+
+    static result<basic_socket> wrap(result<file_descriptor> fd) noexcept {
+        if (!fd) {
+            return failure{fd.error()};
+        }
+        return basic_socket(std::move(*fd));
+    }
+
+    static receive_result make_receive_result(std::size_t returned, std::size_t capacity) noexcept {
+        if constexpr (message_protocol<P>) {
+            return receive_info{std::min(returned, capacity), returned};
+        } else {
+            (void)capacity;
+            return returned;
+        }
+    }
+
+    template <class S>
+    result<std::size_t> send_sequence(const S& buffers, const sockaddr* name, socklen_t name_length,
+                                      send_flags flags) noexcept {
+        const detail::iovec_view<S> view(buffers);
+        const std::span<const iovec> iov = view.get();
+        if (view.overflow() || iov.size() > max_buffers_per_call) [[unlikely]] {
+            // One message must be one system call; silently sending a prefix would lose data.
+            return detail::errc_failure(errc::too_many_buffers, "sendmsg");
+        }
+        const msghdr message = detail::make_msghdr(iov, name, name_length);
+        return detail::send_message(fd_.get(), message, flags.bits());
+    }
+
+    template <class S>
+    result<receive_info> receive_sequence_info(const S& buffers, sockaddr_storage* name,
+                                               socklen_t* name_length, receive_flags flags) noexcept {
+        const detail::iovec_view<S> view(buffers);
+        const std::span<const iovec> iov = view.get();
+        if (view.overflow() || iov.size() > max_buffers_per_call) [[unlikely]] {
+            return detail::errc_failure(errc::too_many_buffers, "recvmsg");
+        }
+        msghdr message = detail::make_msghdr(iov, reinterpret_cast<const sockaddr*>(name),
+                                             name_length != nullptr ? *name_length : 0);
+        auto got = detail::receive_message(fd_.get(), message, flags.bits() | truncation_flag);
+        if (!got) {
+            return failure{got.error()};
+        }
+        if (name_length != nullptr) {
+            *name_length = message.msg_namelen;
+        }
+        const std::size_t capacity = detail::iovec_total(iov);
+        return receive_info{std::min(*got, capacity), message_protocol<P> ? *got : std::min(*got, capacity)};
+    }
+
+    template <class S>
+    result<receive_result> receive_sequence(const S& buffers, sockaddr_storage* name,
+                                            socklen_t* name_length, receive_flags flags) noexcept {
+        auto info = receive_sequence_info(buffers, name, name_length, flags);
+        if (!info) {
+            return failure{info.error()};
+        }
+        if constexpr (message_protocol<P>) {
+            return *info;
+        } else {
+            return info->size;
+        }
+    }
+
+    result<std::size_t> send_all_iovecs(std::span<const iovec> iov, send_flags flags) noexcept {
+        const std::size_t total = detail::iovec_total(iov);
+        std::size_t sent = 0;
+        if (iov.size() <= max_buffers_per_call) [[likely]] {
+            // The common case: everything leaves in one call, straight from the caller's array.
+            auto first = send_iovecs(iov, flags);
+            if (!first) {
+                if (!first.error().would_block() ||
+                    !detail::wait_to_continue(fd_.get(), POLLOUT, flags.bits())) {
+                    return failure{first.error()};
+                }
+            } else {
+                sent = *first;
+            }
+            if (sent == total) {
+                return total;
+            }
+        }
+        buffer_cursor cursor(iov);
+        cursor.consume(sent);
+        while (!cursor.done()) {
+            auto more = send_iovecs(cursor.next(), flags);
+            if (!more) {
+                if (more.error().would_block() && detail::wait_to_continue(fd_.get(), POLLOUT, flags.bits())) {
+                    continue;
+                }
+                error failed = more.error();
+                return failure{failed.with_bytes_transferred(sent)};
+            }
+            sent += *more;
+            cursor.consume(*more);
+        }
+        return sent;
+    }
+
+    result<std::size_t> send_iovecs(std::span<const iovec> iov, send_flags flags) noexcept {
+        if (iov.size() == 1) {
+            return detail::send(fd_.get(), iov.front().iov_base, iov.front().iov_len, flags.bits());
+        }
+        const msghdr message = detail::make_msghdr(iov);
+        return detail::send_message(fd_.get(), message, flags.bits());
+    }
+
+    result<std::size_t> receive_exact_iovecs(std::span<const iovec> iov, receive_flags flags) noexcept {
+        buffer_cursor cursor(iov);
+        std::size_t received = 0;
+        while (!cursor.done()) {
+            const std::span<const iovec> next = cursor.next();
+            result<std::size_t> got =
+                next.size() == 1
+                    ? detail::receive(fd_.get(), next.front().iov_base, next.front().iov_len, flags.bits())
+                    : receive_iovecs(next, flags);
+            if (!got) {
+                if (got.error().would_block() && detail::wait_to_continue(fd_.get(), POLLIN, flags.bits())) {
+                    continue;
+                }
+                error failed = got.error();
+                return failure{failed.with_bytes_transferred(received)};
+            }
+            if (*got == 0) {
+                error eof(make_error_code(errc::end_of_stream), "receive_exact");
+                return failure{eof.with_bytes_transferred(received)};
+            }
+            received += *got;
+            cursor.consume(*got);
+        }
+        return received;
+    }
+
+    result<std::size_t> receive_iovecs(std::span<const iovec> iov, receive_flags flags) noexcept {
+        msghdr message = detail::make_msghdr(iov);
+        return detail::receive_message(fd_.get(), message, flags.bits());
+    }
+};
+
+/// A connected socket and the address of its peer, as `accept` returns them:
+/// `auto [sock, peer] = acceptor.accept().value();`
+template <protocol P>
+struct accepted {
+    basic_socket<P> socket;
+    typename P::endpoint_type peer;
+};
+
+namespace tcp {
+using socket = basic_socket<protocol>;
+using endpoint = ip::endpoint;
+} // namespace tcp
+namespace udp {
+using socket = basic_socket<protocol>;
+using endpoint = ip::endpoint;
+} // namespace udp
+namespace local {
+using stream_socket = basic_socket<stream_protocol>;
+using datagram_socket = basic_socket<datagram_protocol>;
+using seqpacket_socket = basic_socket<seqpacket_protocol>;
+} // namespace local
+
+} // namespace netkit
