@@ -95,17 +95,17 @@ public:
         return *this;
     }
 
-    /// "operation endpoint: reason", e.g. "connect 127.0.0.1:9: Connection refused".
-    [[nodiscard]] std::string message() const {
+    /// "operation endpoint", e.g. "connect 127.0.0.1:9" (just "send" when there is no endpoint).
+    [[nodiscard]] std::string context() const {
         std::string text = operation_;
         if (!endpoint_.empty()) {
             text += ' ';
             text += endpoint_.view();
         }
-        text += ": ";
-        text += code_.message();
         return text;
     }
+    /// "operation endpoint: reason", e.g. "connect 127.0.0.1:9: Connection refused".
+    [[nodiscard]] std::string message() const { return context() + ": " + code_.message(); }
 
     /// Same error code (operation and endpoint are context, not identity).
     friend bool operator==(const error& a, const error& b) noexcept { return a.code_ == b.code_; }
@@ -119,11 +119,11 @@ private:
 };
 
 /// The exception `result::value()` throws: a `std::system_error` whose `what()` is
-/// `error::message()`, and which keeps the whole `error` for callers that want the details.
+/// `error::message()` (std::system_error appends the reason to the context), and which keeps the whole `error` for callers that want the details.
 class operation_failed : public std::system_error {
 public:
     explicit operation_failed(const netkit::error& failure)
-        : std::system_error(failure.code(), failure.message()), error_(failure) {}
+        : std::system_error(failure.code(), failure.context()), error_(failure) {}
 
     [[nodiscard]] const netkit::error& error() const noexcept { return error_; }
 

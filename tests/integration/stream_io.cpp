@@ -1,0 +1,178 @@
+// Stream I/O with typed flags, send_all/receive_exact, and the peer-closed cases.
+#include <netkit/netkit.hpp>
+
+#include "support/catch.hpp"
+#include "support/sockets.hpp"
+
+#include <array>
+#include <numeric>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace nk = netkit;
+using namespace std::string_view_literals;
+
+TEST_CASE("peek leaves the data in the queue") {
+    auto [client, server] = nk::test::tcp_pair();
+    REQUIRE(client.send_all("abcdef"sv).value() == 6);
+    std::array<char, 6> peeked{};
+    REQUIRE(server.receive_exact(peeked, nk::receive_flag::peek | nk::receive_flag::wait_all).value() == 6);
+    std::array<char, 6> taken{};
+    REQUIRE(server.receive_exact(taken).value() == 6);
+    REQUIRE(peeked == taken);
+    REQUIRE(std::string_view(taken.data(), 6) == "abcdef");
+}
+
+TEST_CASE("wait_all returns the full count across several sends") {
+    auto [client, server] = nk::test::tcp_pair();
+    std::thread writer([&client] {
+        for (int i = 0; i < 4; ++i) {
+            (void)client.send_all("0123456789"sv);
+        }
+    });
+    std::array<char, 40> buf{};
+    auto got = server.receive(buf, nk::receive_flag::wait_all);
+    writer.join();
+    REQUIRE(got.value() == 40);
+    REQUIRE(std::string_view(buf.data(), 10) == "0123456789");
+}
+
+TEST_CASE("dont_wait on an empty socket is a would_block error value, not an exception") {
+    auto [client, server] = nk::test::tcp_pair();
+    std::array<char, 8> buf{};
+    auto got = server.receive(buf, nk::receive_flag::dont_wait);
+    REQUIRE_FALSE(got);
+    REQUIRE(got.error().would_block());
+    REQUIRE(got.error() == std::errc::operation_would_block);
+}
+
+TEST_CASE("non-blocking mode turns waiting into would_block") {
+    auto [client, server] = nk::test::tcp_pair();
+    REQUIRE_FALSE(server.non_blocking().value());
+    REQUIRE(server.set_non_blocking(true).has_value());
+    REQUIRE(server.non_blocking().value());
+    std::array<char, 8> buf{};
+    REQUIRE(server.receive(buf).error().would_block());
+}
+
+TEST_CASE("out-of-band byte round trip") {
+    auto [client, server] = nk::test::tcp_pair();
+    REQUIRE(client.send_all("normal"sv).value() == 6);
+    REQUIRE(client.send("!"sv, nk::send_flag::out_of_band).value() == 1);
+    // Urgent data is signalled as POLLPRI; wait for it (bounded) before reading it.
+    auto ready = nk::detail::poll_one(server.native_handle(), POLLPRI, 5000);
+    REQUIRE(ready.value() & POLLPRI);
+    std::array<char, 1> urgent{};
+    REQUIRE(server.receive(urgent, nk::receive_flag::out_of_band).value() == 1);
+    REQUIRE(urgent[0] == '!');
+    std::array<char, 6> rest{};
+    REQUIRE(server.receive_exact(rest).value() == 6);
+    REQUIRE(std::string_view(rest.data(), 6) == "normal");
+}
+
+TEST_CASE("send with more coalesces, and the data arrives whole") {
+    auto [client, server] = nk::test::tcp_pair();
+    REQUIRE(client.send("head-"sv, nk::send_flag::more).value() == 5);
+    REQUIRE(client.send("tail"sv).value() == 4);
+    std::array<char, 9> buf{};
+    REQUIRE(server.receive_exact(buf).value() == 9);
+    REQUIRE(std::string_view(buf.data(), 9) == "head-tail");
+}
+
+TEST_CASE("flags combine and stay typed") {
+    constexpr auto both = nk::receive_flag::peek | nk::receive_flag::dont_wait;
+    STATIC_REQUIRE(both.bits() == (MSG_PEEK | MSG_DONTWAIT));
+    STATIC_REQUIRE(both.contains(nk::receive_flag::peek));
+    STATIC_REQUIRE_FALSE(both.contains(nk::receive_flag::wait_all));
+    STATIC_REQUIRE_FALSE(std::is_convertible_v<nk::receive_flags, nk::send_flags>);
+}
+
+TEST_CASE("send_all and receive_exact move a large buffer whole") {
+    auto [client, server] = nk::test::tcp_pair();
+    std::vector<std::uint32_t> out(1 << 20);
+    std::iota(out.begin(), out.end(), 7U);
+    std::vector<std::uint32_t> in(out.size());
+    std::thread writer([&] { REQUIRE(client.send_all(out).value() == out.size() * 4); });
+    REQUIRE(server.receive_exact(in).value() == in.size() * 4);
+    writer.join();
+    REQUIRE(in == out);
+}
+
+TEST_CASE("receive_exact reports end of stream and how much arrived") {
+    auto [client, server] = nk::test::tcp_pair();
+    REQUIRE(client.send_all("abc"sv).value() == 3);
+    REQUIRE(client.shutdown(nk::shutdown::write).has_value());
+    std::array<char, 10> buf{};
+    auto got = server.receive_exact(buf);
+    REQUIRE_FALSE(got);
+    REQUIRE(got.error().code() == nk::errc::end_of_stream);
+    REQUIRE(got.error().bytes_transferred() == 3);
+    REQUIRE(std::string_view(buf.data(), 3) == "abc");
+}
+
+TEST_CASE("writing after the peer has closed is EPIPE or ECONNRESET, and no SIGPIPE kills us") {
+    auto [client, server] = nk::test::tcp_pair();
+    REQUIRE(server.close().has_value());
+    const std::string chunk(4096, 'x');
+    nk::error last;
+    bool failed = false;
+    // The first send may still succeed (the RST has not come back yet); a bounded loop then fails.
+    for (int i = 0; i < 1000 && !failed; ++i) {
+        auto sent = client.send(chunk);
+        if (!sent) {
+            last = sent.error();
+            failed = true;
+        }
+    }
+    REQUIRE(failed);
+    const bool expected = last == std::errc::broken_pipe || last == std::errc::connection_reset;
+    REQUIRE(expected);
+    REQUIRE(client.close().has_value());
+}
+
+TEST_CASE("endpoints of a connection") {
+    auto [client, server] = nk::test::tcp_pair();
+    REQUIRE(client.remote_endpoint().value() == server.local_endpoint().value());
+    REQUIRE(server.remote_endpoint().value() == client.local_endpoint().value());
+    REQUIRE(client.local_endpoint().value().address() == nk::ip::address(nk::ip::address_v4::loopback()));
+}
+
+TEST_CASE("connect failure names the operation and the endpoint") {
+    // Bind a port and do not listen on it: nothing accepts there.
+    auto holder = nk::tcp::socket::open(nk::ip::v4).value();
+    REQUIRE(holder.bind(nk::ip::endpoint::parse("127.0.0.1:0").value()).has_value());
+    const auto target = holder.local_endpoint().value();
+    auto refused = nk::tcp::socket::connect(target);
+    REQUIRE_FALSE(refused);
+    REQUIRE(refused.error() == std::errc::connection_refused);
+    REQUIRE(refused.error().message() == "connect " + target.to_string() + ": Connection refused");
+    REQUIRE_THROWS_WITH(refused.value(), "connect " + target.to_string() + ": Connection refused");
+}
+
+TEST_CASE("bind to an address in use names the endpoint") {
+    auto first = nk::tcp::acceptor::listen(nk::ip::endpoint::parse("127.0.0.1:0").value(),
+                                           {.reuse_address = false}).value();
+    const auto taken = first.local_endpoint().value();
+    auto second = nk::tcp::acceptor::listen(taken, {.reuse_address = false});
+    REQUIRE_FALSE(second);
+    REQUIRE(second.error() == std::errc::address_in_use);
+    REQUIRE(second.error().message().find("bind " + taken.to_string()) == 0);
+}
+
+TEST_CASE("IPv6 loopback") {
+    auto acceptor = nk::tcp::acceptor::listen(nk::ip::endpoint::parse("[::1]:0").value());
+    if (!acceptor) {
+        WARN("no IPv6 loopback here: " << acceptor.error().message());
+        return;
+    }
+    auto client = nk::tcp::socket::connect(acceptor->local_endpoint().value()).value();
+    auto [server, peer] = acceptor->accept().value();
+    REQUIRE(peer.family() == nk::ip::v6);
+    REQUIRE(peer.address().is_loopback());
+    REQUIRE(client.send_all("v6"sv).value() == 2);
+    std::array<char, 2> buf{};
+    REQUIRE(server.receive_exact(buf).value() == 2);
+    REQUIRE(std::string_view(buf.data(), 2) == "v6");
+}
