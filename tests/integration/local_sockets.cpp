@@ -1,0 +1,128 @@
+// Unix-domain sockets: stream, datagram and seqpacket; filesystem paths and abstract names.
+#include <netkit/netkit.hpp>
+
+#include "support/catch.hpp"
+#include "support/sockets.hpp"
+
+#include <array>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include <unistd.h>
+
+namespace nk = netkit;
+using namespace std::string_view_literals;
+
+namespace {
+/// A private directory under /tmp, removed with whatever socket files it holds.
+class temp_dir {
+public:
+    temp_dir() {
+        std::string pattern = "/tmp/netkit-test-XXXXXX";
+        path_ = ::mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
+    }
+    ~temp_dir() {
+        if (!path_.empty()) {
+            const std::string command = "rm -rf '" + path_ + "'";
+            (void)std::system(command.c_str());
+        }
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    [[nodiscard]] const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+std::string unique_abstract_name(std::string_view what) {
+    return "netkit-test-" + std::string(what) + "-" + std::to_string(::getpid());
+}
+} // namespace
+
+TEST_CASE("Unix stream over a filesystem path") {
+    temp_dir dir;
+    REQUIRE_FALSE(dir.path().empty());
+    const auto where = nk::local::endpoint::path(dir.path() + "/server.sock").value();
+    auto acceptor = nk::local::stream_acceptor::listen(where).value();
+    REQUIRE(acceptor.local_endpoint().value() == where);
+    auto client = nk::test::bounded(nk::local::stream_socket::connect(where).value());
+    auto [server, peer] = acceptor.accept().value();
+    REQUIRE(peer.is_unnamed());
+    REQUIRE(client.remote_endpoint().value() == where);
+    REQUIRE(client.send_all("over a path"sv).value() == 11);
+    std::array<char, 11> buf{};
+    REQUIRE(server.receive_exact(buf).value() == 11);
+    REQUIRE(std::string_view(buf.data(), 11) == "over a path");
+}
+
+TEST_CASE("Unix stream over an abstract name") {
+    const auto where = nk::local::endpoint::abstract(unique_abstract_name("stream")).value();
+    auto acceptor = nk::local::stream_acceptor::listen(where).value();
+    auto bound = acceptor.local_endpoint().value();
+    REQUIRE(bound.is_abstract());
+    REQUIRE(bound == where);
+    REQUIRE(bound.to_string() == "@" + unique_abstract_name("stream"));
+    auto client = nk::test::bounded(nk::local::stream_socket::connect(where).value());
+    auto [server, peer] = acceptor.accept().value();
+    REQUIRE(client.send_all("abstract"sv).value() == 8);
+    std::array<char, 8> buf{};
+    REQUIRE(server.receive_exact(buf).value() == 8);
+}
+
+TEST_CASE("Unix datagram between named sockets reports the sender") {
+    const auto a_name = nk::local::endpoint::abstract(unique_abstract_name("dgram-a")).value();
+    const auto b_name = nk::local::endpoint::abstract(unique_abstract_name("dgram-b")).value();
+    auto a = nk::local::datagram_socket::open().value();
+    auto b = nk::test::bounded(nk::local::datagram_socket::open().value());
+    REQUIRE(a.bind(a_name).has_value());
+    REQUIRE(b.bind(b_name).has_value());
+    REQUIRE(a.send_to("note"sv, b_name).value() == 4);
+    std::array<char, 16> buf{};
+    auto got = b.receive_from(buf).value();
+    REQUIRE(got.size == 4);
+    REQUIRE(got.sender == a_name);
+}
+
+TEST_CASE("socketpair of each local protocol") {
+    auto [s1, s2] = nk::test::local_pair<nk::local::stream_protocol>();
+    REQUIRE(s1.send_all("s"sv).value() == 1);
+    std::array<char, 1> one{};
+    REQUIRE(s2.receive_exact(one).value() == 1);
+
+    auto [q1, q2] = nk::test::local_pair<nk::local::seqpacket_protocol>();
+    REQUIRE(q1.send("record one"sv).value() == 10);
+    REQUIRE(q1.send("two"sv).value() == 3);
+    std::array<char, 32> buf{};
+    auto first = q2.receive(buf).value(); // boundaries kept: one record per receive
+    REQUIRE(first.size == 10);
+    auto second = q2.receive(buf).value();
+    REQUIRE(second.size == 3);
+    REQUIRE(q1.send("too long for four"sv).value() == 17);
+    std::array<char, 4> small{};
+    auto cut = q2.receive(small).value();
+    REQUIRE(cut.truncated());
+    REQUIRE(cut.message_size == 17);
+}
+
+TEST_CASE("a seqpacket acceptor") {
+    const auto where = nk::local::endpoint::abstract(unique_abstract_name("seqpacket")).value();
+    auto acceptor = nk::local::seqpacket_acceptor::listen(where).value();
+    auto client = nk::test::bounded(nk::local::seqpacket_socket::connect(where).value());
+    auto [server, peer] = acceptor.accept().value();
+    REQUIRE(client.send("hello"sv).value() == 5);
+    std::array<char, 8> buf{};
+    nk::test::bound_blocking_calls(server.native_handle());
+    REQUIRE(server.receive(buf).value().size == 5);
+}
+
+TEST_CASE("binding a path that exists is EADDRINUSE, naming the path") {
+    temp_dir dir;
+    const auto where = nk::local::endpoint::path(dir.path() + "/taken.sock").value();
+    auto first = nk::local::stream_acceptor::listen(where).value();
+    auto second = nk::local::stream_acceptor::listen(where);
+    REQUIRE_FALSE(second);
+    REQUIRE(second.error() == std::errc::address_in_use);
+    REQUIRE(second.error().message().find(dir.path()) != std::string::npos);
+}
