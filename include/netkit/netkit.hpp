@@ -13,5 +13,6 @@
 #include <netkit/flags.hpp>
 #include <netkit/local_endpoint.hpp>
 #include <netkit/option.hpp>
+#include <netkit/options.hpp>
 #include <netkit/protocol.hpp>
 #include <netkit/socket.hpp>

@@ -6,6 +6,8 @@
 #include <netkit/fd.hpp>
 #include <netkit/option.hpp>
 
+#include <cstddef>
+#include <span>
 #include <utility>
 
 #include <fcntl.h>
@@ -83,6 +85,21 @@ public:
     template <class Option, class Value>
     result<void> set(const Option& option, const Value& value) noexcept {
         return set_socket_option<P>(fd_.get(), option, value);
+    }
+
+    /// The raw escape hatch, for options with no descriptor: getsockopt(2) into `out`, returning
+    /// how many bytes the kernel wrote. Nothing is checked at compile time here; prefer a
+    /// one-line `socket_option` descriptor, which is.
+    [[nodiscard]] result<std::size_t> get_raw_option(int level, int name, std::span<std::byte> out) const noexcept {
+        auto length = static_cast<socklen_t>(out.size());
+        if (auto got = get_option(fd_.get(), level, name, out.data(), &length); !got) {
+            return failure{got.error()};
+        }
+        return static_cast<std::size_t>(length);
+    }
+    /// The raw escape hatch: setsockopt(2) with the given bytes, unchecked.
+    result<void> set_raw_option(int level, int name, std::span<const std::byte> value) noexcept {
+        return set_option(fd_.get(), level, name, value.data(), static_cast<socklen_t>(value.size()));
     }
 
 protected:

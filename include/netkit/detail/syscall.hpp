@@ -100,17 +100,18 @@ inline result<short> poll_one(int fd, short events, int timeout_ms) noexcept {
     }
 }
 
-inline result<void> get_option(int fd, int level, int name, void* value, socklen_t* length) noexcept {
+inline result<void> get_option(int fd, int level, int name, void* value, socklen_t* length,
+                               const char* operation = "getsockopt") noexcept {
     if (::getsockopt(fd, level, name, value, length) != 0) [[unlikely]] {
-        return errno_failure("getsockopt");
+        return errno_failure(operation);
     }
     return {};
 }
 
-inline result<void> set_option(int fd, int level, int name, const void* value,
-                               socklen_t length) noexcept {
+inline result<void> set_option(int fd, int level, int name, const void* value, socklen_t length,
+                               const char* operation = "setsockopt") noexcept {
     if (::setsockopt(fd, level, name, value, length) != 0) [[unlikely]] {
-        return errno_failure("setsockopt");
+        return errno_failure(operation);
     }
     return {};
 }
