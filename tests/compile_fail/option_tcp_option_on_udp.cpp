@@ -1,0 +1,12 @@
+// expect: this socket option does not apply to this socket's protocol
+// control: compiles
+#include <netkit/netkit.hpp>
+
+int main() {
+    auto sock = netkit::udp::socket::open(netkit::ip::v4).value();
+#ifndef NETKIT_COMPILE_FAIL_CONTROL
+    (void)sock.set(netkit::tcp::no_delay, true);
+#else
+    (void)sock.set(netkit::so::broadcast, true);
+#endif
+}
