@@ -201,6 +201,107 @@ inline std::size_t iovec_total(std::span<const iovec> iov) noexcept {
 }
 } // namespace detail
 
+namespace detail {
+
+/// Iovecs for a buffer sequence: the caller's own array when it is contiguous, else a copy of
+/// the descriptors on the stack (non-contiguous sequences, at most `max_buffers_per_call`).
+template <class S>
+class iovec_view {
+public:
+    explicit iovec_view(const S& buffers) noexcept {
+        if constexpr (std::ranges::contiguous_range<const S&>) {
+            view_ = as_iovecs(buffers);
+        } else {
+            std::size_t n = 0;
+            for (const auto& b : buffers) {
+                if (n == copy_.size()) {
+                    overflow_ = true;
+                    break;
+                }
+                copy_[n++] = to_iovec(b);
+            }
+            view_ = std::span<const iovec>(copy_.data(), n);
+        }
+    }
+    [[nodiscard]] std::span<const iovec> get() const noexcept { return view_; }
+    /// A non-contiguous sequence longer than the stack copy holds.
+    [[nodiscard]] bool overflow() const noexcept { return overflow_; }
+
+private:
+    static iovec to_iovec(const iovec& v) noexcept { return v; }
+    static iovec to_iovec(const const_buffer& b) noexcept {
+        return {const_cast<void*>(b.data()), b.size()}; // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    }
+    static iovec to_iovec(const mutable_buffer& b) noexcept { return {b.data(), b.size()}; }
+
+    struct empty {};
+    std::span<const iovec> view_;
+    bool overflow_ = false;
+    [[no_unique_address]] std::conditional_t<std::ranges::contiguous_range<const S&>, empty,
+                                             std::array<iovec, max_buffers_per_call>> copy_;
+};
+
+/// The iovecs of anything netkit sends: one for a byte range, the sequence's own for a buffer
+/// sequence. Buffer sequences too long for one call report `overflow()`.
+template <class Data>
+class send_iovecs {
+public:
+    explicit send_iovecs(const Data& data) noexcept : view_(data) {}
+    [[nodiscard]] std::span<const iovec> get() const noexcept { return view_.get(); }
+    [[nodiscard]] bool overflow() const noexcept { return view_.overflow() || get().size() > max_buffers_per_call; }
+
+private:
+    iovec_view<Data> view_;
+};
+
+template <class Data>
+    requires(!buffer_sequence<Data>)
+class send_iovecs<Data> {
+public:
+    explicit send_iovecs(const Data& data) noexcept {
+        const const_buffer bytes = buffer(data);
+        one_ = {const_cast<void*>(bytes.data()), bytes.size()}; // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    }
+    [[nodiscard]] std::span<const iovec> get() const noexcept { return {&one_, 1}; }
+    [[nodiscard]] static constexpr bool overflow() noexcept { return false; }
+
+private:
+    iovec one_{};
+};
+
+/// The iovecs of anything netkit receives into, refusing read-only data at compile time.
+template <class Data>
+class receive_iovecs {
+public:
+    explicit receive_iovecs(Data& data) noexcept : view_(data) {
+        static_assert(mutable_buffer_sequence<Data>,
+                      "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
+                      "mutable_buffer");
+    }
+    [[nodiscard]] std::span<const iovec> get() const noexcept { return view_.get(); }
+    [[nodiscard]] bool overflow() const noexcept { return view_.overflow() || get().size() > max_buffers_per_call; }
+
+private:
+    iovec_view<std::remove_const_t<Data>> view_;
+};
+
+template <class Data>
+    requires(!buffer_sequence<std::remove_const_t<Data>>)
+class receive_iovecs<Data> {
+public:
+    explicit receive_iovecs(Data& data) noexcept {
+        const mutable_buffer bytes = as_mutable_buffer(data);
+        one_ = {bytes.data(), bytes.size()};
+    }
+    [[nodiscard]] std::span<const iovec> get() const noexcept { return {&one_, 1}; }
+    [[nodiscard]] static constexpr bool overflow() noexcept { return false; }
+
+private:
+    iovec one_{};
+};
+
+} // namespace detail
+
 /// A cursor over a sequence of iovecs that has been partly transferred: what `send_all` and
 /// `receive_exact` use to carry on from the exact byte where a short transfer stopped.
 ///

@@ -72,7 +72,9 @@ inline constexpr receive_flags error_queue{MSG_ERRQUEUE};
 class message_flags {
 public:
     constexpr message_flags() noexcept = default;
-    constexpr explicit message_flags(int bits) noexcept : bits_(bits) {}
+    /// Keeps the flags that describe a message; request flags the kernel echoes back
+    /// (MSG_CMSG_CLOEXEC, MSG_DONTWAIT, ...) are dropped.
+    constexpr explicit message_flags(int bits) noexcept : bits_(bits & reported) {}
 
     /// MSG_TRUNC: the datagram was larger than the buffers; the rest is lost.
     [[nodiscard]] constexpr bool truncated() const noexcept { return (bits_ & MSG_TRUNC) != 0; }
@@ -88,6 +90,7 @@ public:
     friend constexpr bool operator==(message_flags, message_flags) noexcept = default;
 
 private:
+    static constexpr int reported = MSG_TRUNC | MSG_CTRUNC | MSG_EOR | MSG_OOB | MSG_ERRQUEUE;
     int bits_ = 0;
 };
 

@@ -7,11 +7,13 @@
 #include <netkit/address_error.hpp>
 #include <netkit/buffer.hpp>
 #include <netkit/concepts.hpp>
+#include <netkit/control.hpp>
 #include <netkit/endpoint.hpp>
 #include <netkit/error.hpp>
 #include <netkit/fd.hpp>
 #include <netkit/flags.hpp>
 #include <netkit/local_endpoint.hpp>
+#include <netkit/message.hpp>
 #include <netkit/option.hpp>
 #include <netkit/options.hpp>
 #include <netkit/protocol.hpp>

@@ -2,11 +2,13 @@
 
 #include <netkit/buffer.hpp>
 #include <netkit/concepts.hpp>
+#include <netkit/control.hpp>
 #include <netkit/detail/socket_base.hpp>
 #include <netkit/detail/syscall.hpp>
 #include <netkit/error.hpp>
 #include <netkit/fd.hpp>
 #include <netkit/flags.hpp>
+#include <netkit/message.hpp>
 #include <netkit/protocol.hpp>
 
 #include <algorithm>
@@ -44,44 +46,6 @@ struct receive_from_info {
 };
 
 namespace detail {
-
-/// Iovecs for a buffer sequence: the caller's own array when it is contiguous, else a copy of
-/// the descriptors on the stack (non-contiguous sequences, at most `max_buffers_per_call`).
-template <class S>
-class iovec_view {
-public:
-    explicit iovec_view(const S& buffers) noexcept {
-        if constexpr (std::ranges::contiguous_range<const S&>) {
-            view_ = as_iovecs(buffers);
-        } else {
-            std::size_t n = 0;
-            for (const auto& b : buffers) {
-                if (n == copy_.size()) {
-                    overflow_ = true;
-                    break;
-                }
-                copy_[n++] = to_iovec(b);
-            }
-            view_ = std::span<const iovec>(copy_.data(), n);
-        }
-    }
-    [[nodiscard]] std::span<const iovec> get() const noexcept { return view_; }
-    /// A non-contiguous sequence longer than the stack copy holds.
-    [[nodiscard]] bool overflow() const noexcept { return overflow_; }
-
-private:
-    static iovec to_iovec(const iovec& v) noexcept { return v; }
-    static iovec to_iovec(const const_buffer& b) noexcept {
-        return {const_cast<void*>(b.data()), b.size()}; // NOLINT(cppcoreguidelines-pro-type-const-cast)
-    }
-    static iovec to_iovec(const mutable_buffer& b) noexcept { return {b.data(), b.size()}; }
-
-    struct empty {};
-    std::span<const iovec> view_;
-    bool overflow_ = false;
-    [[no_unique_address]] std::conditional_t<std::ranges::contiguous_range<const S&>, empty,
-                                             std::array<iovec, max_buffers_per_call>> copy_;
-};
 
 inline msghdr make_msghdr(std::span<const iovec> iov, const sockaddr* name = nullptr,
                           socklen_t name_length = 0) noexcept {
@@ -326,6 +290,37 @@ public:
         return out;
     }
 
+    // ---- messages: sendmsg/recvmsg with every field of msghdr ---------------------------------
+
+    /// sendmsg(2) with control data (SCM_RIGHTS, SCM_CREDENTIALS, IP_PKTINFO, ...): one call,
+    /// whatever the number of buffers up to IOV_MAX. Data is a byte range or a buffer sequence.
+    template <class Data>
+    result<std::size_t> send_message(const Data& data, const control_storage& control,
+                                     send_flags flags = {}) noexcept {
+        return send_message_impl(data, nullptr, 0, &control, flags);
+    }
+    /// sendmsg(2) to `peer`, with control data (IP_PKTINFO to choose the source address, ...).
+    template <class Data>
+    result<std::size_t> send_message_to(const Data& data, const endpoint_type& peer, const control_storage& control,
+                                        send_flags flags = {}) noexcept
+        requires datagram_protocol<P>
+    {
+        return send_message_impl(data, peer.data(), peer.size(), &control, flags);
+    }
+
+    /// recvmsg(2) with control data. Descriptors that arrive (SCM_RIGHTS) are received
+    /// close-on-exec (MSG_CMSG_CLOEXEC) and owned by `control` at once.
+    template <class Data>
+    result<message_info<endpoint_type>> receive_message(Data&& data, control_storage& control,
+                                                        receive_flags flags = {}) noexcept {
+        return receive_message_impl(data, &control, flags);
+    }
+    /// recvmsg(2) without control data, for the flags out and the sender.
+    template <class Data>
+    result<message_info<endpoint_type>> receive_message(Data&& data, receive_flags flags = {}) noexcept {
+        return receive_message_impl(data, nullptr, flags);
+    }
+
 private:
     // On message protocols ask the kernel for the real length of a message, so truncation can
     // be reported (recv(2): MSG_TRUNC).
@@ -345,6 +340,58 @@ private:
             (void)capacity;
             return returned;
         }
+    }
+
+    template <class Data>
+    result<std::size_t> send_message_impl(const Data& data, const sockaddr* name, socklen_t name_length,
+                                          const control_storage* control, send_flags flags) noexcept {
+        const detail::send_iovecs<Data> iov(data);
+        if (iov.overflow()) [[unlikely]] {
+            return detail::errc_failure(errc::too_many_buffers, "sendmsg");
+        }
+        msghdr message = detail::make_msghdr(iov.get(), name, name_length);
+        if (control != nullptr && !control->bytes().empty()) {
+            // msghdr has no const form; the kernel only reads the control area on send.
+            message.msg_control = const_cast<std::byte*>(control->bytes().data()); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+            message.msg_controllen = control->bytes().size();
+        }
+        return detail::send_message(fd_.get(), message, flags.bits());
+    }
+
+    template <class Data>
+    result<message_info<endpoint_type>> receive_message_impl(Data& data, control_storage* control,
+                                                             receive_flags flags) noexcept {
+        const detail::receive_iovecs<std::remove_reference_t<Data>> iov(data);
+        if (iov.overflow()) [[unlikely]] {
+            return detail::errc_failure(errc::too_many_buffers, "recvmsg");
+        }
+        sockaddr_storage name{};
+        msghdr message = detail::make_msghdr(iov.get(), reinterpret_cast<const sockaddr*>(&name), sizeof name);
+        if (control != nullptr) {
+            const std::span<std::byte> area = control->receive_area();
+            message.msg_control = area.data();
+            message.msg_controllen = area.size();
+        }
+        auto got = detail::receive_message(fd_.get(), message, flags.bits() | truncation_flag | MSG_CMSG_CLOEXEC);
+        if (!got) {
+            return failure{got.error()};
+        }
+        if (control != nullptr) {
+            // First of all, own whatever descriptors arrived.
+            control->received(message.msg_controllen);
+        }
+        const std::size_t capacity = detail::iovec_total(iov.get());
+        message_info<endpoint_type> info;
+        info.size = std::min(*got, capacity);
+        info.message_size = message_protocol<P> ? *got : info.size;
+        info.flags = message_flags(message.msg_flags);
+        if (message.msg_namelen > static_cast<socklen_t>(sizeof(sa_family_t))) {
+            auto sender = endpoint_type::from_sockaddr(reinterpret_cast<const sockaddr*>(&name), message.msg_namelen);
+            if (sender) {
+                info.sender = *sender;
+            }
+        }
+        return info;
     }
 
     template <class S>

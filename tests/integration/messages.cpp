@@ -1,0 +1,187 @@
+// Scatter-gather on real sockets: one system call per message, partial transfers resumed from
+// the exact byte, sequences longer than IOV_MAX, and nothing truncated in silence.
+#include <netkit/netkit.hpp>
+
+#include "support/catch.hpp"
+#include "support/sockets.hpp"
+
+#include <array>
+#include <cstdint>
+#include <list>
+#include <numeric>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace nk = netkit;
+using namespace std::string_view_literals;
+
+TEST_CASE("gather three heterogeneous buffers in one send, scatter into three in order") {
+    auto [client, server] = nk::test::tcp_pair();
+    const std::array<std::uint8_t, 4> header{1, 2, 3, 4};
+    const std::string body = "the body";
+    const std::vector<std::uint16_t> trailer{0xabcd, 0x1234};
+    REQUIRE(client.send_all(nk::gather(header, body, trailer)).value() == 4 + 8 + 4);
+
+    std::array<std::uint8_t, 4> h{};
+    std::string b(8, '\0');
+    std::array<std::uint16_t, 2> t{};
+    REQUIRE(server.receive_exact(nk::scatter(h, b, t)).value() == 16);
+    REQUIRE(h == header);
+    REQUIRE(b == body);
+    REQUIRE(t[0] == 0xabcd);
+    REQUIRE(t[1] == 0x1234);
+}
+
+TEST_CASE("a gather send is ONE datagram holding the concatenation (UDP and Unix datagram)") {
+    const std::string a = "alpha-", b = "beta-", c = "gamma";
+    auto check = [&](auto& sender, auto& receiver, auto send) {
+        REQUIRE(send(nk::gather(a, b, c)) == 16);
+        std::array<char, 64> buf{};
+        auto got = receiver.receive(buf).value();
+        REQUIRE(got.size == 16); // three sends would have made three datagrams of 6, 5 and 5
+        REQUIRE(std::string_view(buf.data(), got.size) == "alpha-beta-gamma");
+        auto more = receiver.receive(buf, nk::receive_flag::dont_wait);
+        REQUIRE(more.error().would_block());
+        (void)sender;
+    };
+    auto [u1, u2] = nk::test::udp_sockets();
+    const auto to = u2.local_endpoint().value();
+    check(u1, u2, [&](const auto& g) { return u1.send_to(g, to).value(); });
+
+    auto [d1, d2] = nk::test::local_pair<nk::local::datagram_protocol>();
+    check(d1, d2, [&](const auto& g) { return d1.send(g).value(); });
+}
+
+TEST_CASE("more than IOV_MAX buffers in one send is an error, never a silent prefix") {
+    std::vector<char> bytes(nk::max_buffers_per_call + 1, 'x');
+    std::vector<nk::const_buffer> many;
+    for (char& c : bytes) {
+        many.emplace_back(&c, 1);
+    }
+    auto [d1, d2] = nk::test::local_pair<nk::local::datagram_protocol>();
+    auto sent = d1.send(many);
+    REQUIRE_FALSE(sent);
+    REQUIRE(sent.error() == std::errc::message_size);
+    REQUIRE(sent.error().code() == nk::errc::too_many_buffers);
+    std::array<char, 8> buf{};
+    REQUIRE(d2.receive(buf, nk::receive_flag::dont_wait).error().would_block()); // nothing went out
+}
+
+TEST_CASE("3000 buffers in one send_all arrive whole and in order") {
+    auto [client, server] = nk::test::tcp_pair();
+    std::vector<std::uint32_t> values(3000);
+    std::iota(values.begin(), values.end(), 1U);
+    std::vector<nk::const_buffer> buffers;
+    for (const auto& v : values) {
+        buffers.emplace_back(&v, sizeof v);
+    }
+    std::vector<std::uint32_t> received(values.size());
+    std::thread reader([&] { REQUIRE(server.receive_exact(received).value() == received.size() * 4); });
+    REQUIRE(client.send_all(buffers).value() == values.size() * 4);
+    reader.join();
+    REQUIRE(received == values);
+}
+
+TEST_CASE("a non-contiguous range of buffers works too") {
+    auto [client, server] = nk::test::tcp_pair();
+    const std::string one = "list-", two = "of-", three = "buffers";
+    const std::list<nk::const_buffer> pieces{nk::buffer(one), nk::buffer(two), nk::buffer(three)};
+    REQUIRE(client.send_all(pieces).value() == 15);
+    std::array<char, 15> buf{};
+    REQUIRE(server.receive_exact(buf).value() == 15);
+    REQUIRE(std::string_view(buf.data(), 15) == "list-of-buffers");
+}
+
+TEST_CASE("partial sends: send_all on a non-blocking socket delivers 64 MiB in order") {
+    auto [client, server] = nk::test::tcp_pair();
+    // A non-blocking sender with a small send buffer, faster than its reader: short writes and
+    // EAGAIN are the rule (strace -c of this test shows hundreds), and send_all must resume each
+    // from the exact byte. (A send buffer of a few KiB makes loopback TCP crawl on timers, and
+    // shrinking the receive buffer under an established window makes the kernel drop segments.)
+    REQUIRE(client.set(nk::so::send_buffer_size, 65536).has_value());
+    // Without this, Nagle waits on delayed ACKs at every short write.
+    REQUIRE(client.set(nk::tcp::no_delay, true).has_value());
+    REQUIRE(client.set_non_blocking(true).has_value());
+
+    const std::size_t total = std::size_t{64} << 20;
+    std::vector<std::uint8_t> source(1 << 20);
+    std::mt19937 random(12345);
+    for (auto& b : source) {
+        b = static_cast<std::uint8_t>(random());
+    }
+    auto checksum = [](std::uint64_t sum, std::uint8_t byte, std::uint64_t position) {
+        return sum * 1099511628211ULL + byte + position;
+    };
+
+    std::uint64_t received_sum = 0;
+    std::size_t received = 0;
+    std::thread reader([&] {
+        std::vector<std::uint8_t> bite(65521);
+        while (received < total) {
+            auto got = server.receive(bite);
+            REQUIRE(got.has_value());
+            REQUIRE(*got > 0);
+            for (std::size_t i = 0; i < *got; ++i) {
+                received_sum = checksum(received_sum, bite[i], received + i);
+            }
+            received += *got;
+        }
+    });
+
+    std::uint64_t sent_sum = 0;
+    std::size_t sent = 0;
+    std::size_t round = 0;
+    while (sent < total) {
+        // Varied gathers: 1 to 7 buffers of varied sizes cut from the source.
+        std::array<nk::const_buffer, 7> pieces{};
+        const std::size_t count = 1 + round % 7;
+        std::size_t message = 0;
+        for (std::size_t i = 0; i < count && sent + message < total; ++i) {
+            const std::size_t offset = (sent + message) % source.size();
+            const std::size_t length = std::min({std::size_t{1} + (round * 7919 + i * 104729) % 65536,
+                                                 source.size() - offset, total - sent - message});
+            pieces[i] = nk::buffer(source.data() + offset, length);
+            for (std::size_t j = 0; j < length; ++j) {
+                sent_sum = checksum(sent_sum, source[offset + j], sent + message + j);
+            }
+            message += length;
+        }
+        auto out = client.send_all(std::span(pieces.data(), count));
+        REQUIRE(out.has_value());
+        REQUIRE(*out == message);
+        sent += message;
+        ++round;
+    }
+    reader.join();
+    REQUIRE(received == total);
+    REQUIRE(received_sum == sent_sum);
+}
+
+TEST_CASE("recvmsg reports truncation with MSG_TRUNC and the real length") {
+    auto [a, b] = nk::test::udp_sockets();
+    const std::string big(300, 'q');
+    REQUIRE(a.send_to(big, b.local_endpoint().value()).value() == 300);
+    std::array<char, 100> first{};
+    std::array<char, 50> second{};
+    auto got = b.receive_message(nk::scatter(first, second)).value();
+    REQUIRE(got.truncated());
+    REQUIRE(got.flags.truncated());
+    REQUIRE(got.size == 150);
+    REQUIRE(got.message_size == 300);
+    REQUIRE(got.sender == a.local_endpoint().value());
+}
+
+TEST_CASE("send_message_to and receive_message carry names and flags") {
+    auto [a, b] = nk::test::udp_sockets();
+    nk::control_buffer<nk::control_space<nk::cmsg::ttl>> none;
+    REQUIRE(a.send_message_to("named"sv, b.local_endpoint().value(), none).value() == 5);
+    std::array<char, 16> buf{};
+    auto got = b.receive_message(buf).value();
+    REQUIRE(got.size == 5);
+    REQUIRE_FALSE(got.truncated());
+    REQUIRE(got.sender == a.local_endpoint().value());
+    REQUIRE(got.flags == nk::message_flags{});
+}
