@@ -17,4 +17,5 @@
 #include <netkit/option.hpp>
 #include <netkit/options.hpp>
 #include <netkit/protocol.hpp>
+#include <netkit/resolve.hpp>
 #include <netkit/socket.hpp>

@@ -1,0 +1,72 @@
+#pragma once
+
+/// fmt formatters for netkit's addresses, endpoints and errors. Opt-in: this is the only
+/// netkit header that needs {fmt}.
+///
+/// @code
+/// fmt::print("listening on {}\n", acceptor.local_endpoint().value());   // 127.0.0.1:8080
+/// fmt::print("failed: {}\n", result.error());                           // connect 127.0.0.1:9: Connection refused
+/// @endcode
+
+#include <netkit/address.hpp>
+#include <netkit/endpoint.hpp>
+#include <netkit/error.hpp>
+#include <netkit/local_endpoint.hpp>
+
+#include <fmt/format.h>
+
+#include <string>
+
+namespace netkit::detail {
+/// Formats any netkit type with a `to_string()` (or an error's `message()`), honouring the
+/// string format spec (width, fill, alignment).
+struct text_formatter : fmt::formatter<fmt::string_view> {
+    template <class FormatContext>
+    auto format_text(const std::string& text, FormatContext& context) const {
+        return fmt::formatter<fmt::string_view>::format(fmt::string_view(text), context);
+    }
+};
+} // namespace netkit::detail
+
+template <>
+struct fmt::formatter<netkit::ip::address_v4> : netkit::detail::text_formatter {
+    template <class FormatContext>
+    auto format(const netkit::ip::address_v4& a, FormatContext& context) const {
+        return format_text(a.to_string(), context);
+    }
+};
+template <>
+struct fmt::formatter<netkit::ip::address_v6> : netkit::detail::text_formatter {
+    template <class FormatContext>
+    auto format(const netkit::ip::address_v6& a, FormatContext& context) const {
+        return format_text(a.to_string(), context);
+    }
+};
+template <>
+struct fmt::formatter<netkit::ip::address> : netkit::detail::text_formatter {
+    template <class FormatContext>
+    auto format(const netkit::ip::address& a, FormatContext& context) const {
+        return format_text(a.to_string(), context);
+    }
+};
+template <>
+struct fmt::formatter<netkit::ip::endpoint> : netkit::detail::text_formatter {
+    template <class FormatContext>
+    auto format(const netkit::ip::endpoint& e, FormatContext& context) const {
+        return format_text(e.to_string(), context);
+    }
+};
+template <>
+struct fmt::formatter<netkit::local::endpoint> : netkit::detail::text_formatter {
+    template <class FormatContext>
+    auto format(const netkit::local::endpoint& e, FormatContext& context) const {
+        return format_text(e.to_string(), context);
+    }
+};
+template <>
+struct fmt::formatter<netkit::error> : netkit::detail::text_formatter {
+    template <class FormatContext>
+    auto format(const netkit::error& e, FormatContext& context) const {
+        return format_text(e.message(), context);
+    }
+};

@@ -1,0 +1,64 @@
+#include <netkit/resolve.hpp>
+
+#include "support/catch.hpp"
+
+#include <algorithm>
+
+namespace nk = netkit;
+
+// Name resolution without a network: numeric hosts, the hosts file, and a name in the reserved
+// .invalid domain, which can never resolve.
+
+TEST_CASE("a numeric host resolves without DNS") {
+    nk::resolve_hints hints;
+    hints.numeric_host = true;
+    hints.numeric_service = true;
+    auto found = nk::resolve("127.0.0.1", "8080", hints).value();
+    REQUIRE(found.size() == 1);
+    REQUIRE(found.front() == nk::ip::endpoint::parse("127.0.0.1:8080").value());
+    auto v6 = nk::resolve("::1", "80", hints).value();
+    REQUIRE(v6.front().family() == nk::ip::v6);
+}
+
+TEST_CASE("localhost resolves to a loopback address") {
+    auto found = nk::resolve("localhost", "80");
+    REQUIRE(found.has_value());
+    REQUIRE_FALSE(found->empty());
+    REQUIRE(std::all_of(found->begin(), found->end(), [](const auto& e) { return e.address().is_loopback(); }));
+    nk::resolve_hints only_v4;
+    only_v4.family = nk::ip::v4;
+    auto v4 = nk::resolve("localhost", "80", only_v4).value();
+    REQUIRE(std::all_of(v4.begin(), v4.end(), [](const auto& e) { return e.family() == nk::ip::v4; }));
+}
+
+TEST_CASE("a service name resolves through /etc/services or is a clear error") {
+    nk::resolve_hints hints;
+    hints.numeric_host = true;
+    auto found = nk::resolve("127.0.0.1", "http", hints);
+    if (found) {
+        REQUIRE(found->front().port() == 80);
+    } else {
+        REQUIRE(found.error().code().category() == nk::resolve_category());
+    }
+}
+
+TEST_CASE("failures carry getaddrinfo's own codes and messages") {
+    nk::resolve_hints hints;
+    hints.numeric_host = true;
+    auto bad = nk::resolve("not-an-address", "80", hints);
+    REQUIRE_FALSE(bad);
+    REQUIRE(bad.error().code() == nk::resolve_errc::no_name);
+    REQUIRE(bad.error().message().rfind("resolve: ", 0) == 0);
+
+    auto missing = nk::resolve("host.invalid", "80");
+    REQUIRE_FALSE(missing);
+    const auto& code = missing.error().code();
+    const bool expected = code == nk::resolve_errc::no_name || code == nk::resolve_errc::again ||
+                          code == nk::resolve_errc::fail || code == nk::resolve_errc::no_data;
+    REQUIRE(expected);
+    REQUIRE_FALSE(code.message().empty());
+
+    nk::resolve_hints numeric_service;
+    numeric_service.numeric_service = true;
+    REQUIRE(nk::resolve("127.0.0.1", "http", numeric_service).error().code() == nk::resolve_errc::no_name);
+}
