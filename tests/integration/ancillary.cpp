@@ -27,7 +27,9 @@ pipe_pair make_pipe() {
 } // namespace
 
 TEST_CASE("pass a pipe's descriptor over a Unix socket and write through the received copy") {
-    auto [a, b] = nk::test::local_pair<nk::local::stream_protocol>();
+    auto a_and_b = nk::test::local_pair<nk::local::stream_protocol>();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     auto pipe = make_pipe();
     nk::control_buffer<nk::control_space<nk::cmsg::rights<1>>> out;
     const int to_send = pipe.write_end.get();
@@ -52,7 +54,9 @@ TEST_CASE("pass a pipe's descriptor over a Unix socket and write through the rec
 }
 
 TEST_CASE("pass three descriptors at once") {
-    auto [a, b] = nk::test::local_pair<nk::local::datagram_protocol>();
+    auto a_and_b = nk::test::local_pair<nk::local::datagram_protocol>();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     std::array<pipe_pair, 3> pipes{make_pipe(), make_pipe(), make_pipe()};
     const std::array<int, 3> fds{pipes[0].write_end.get(), pipes[1].write_end.get(), pipes[2].write_end.get()};
     nk::control_buffer<nk::control_space<nk::cmsg::rights<3>>> out;
@@ -80,7 +84,9 @@ TEST_CASE("pass three descriptors at once") {
 }
 
 TEST_CASE("descriptors that are never taken are closed, not leaked") {
-    auto [a, b] = nk::test::local_pair<nk::local::stream_protocol>();
+    auto a_and_b = nk::test::local_pair<nk::local::stream_protocol>();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     auto pipe = make_pipe();
     nk::control_buffer<nk::control_space<nk::cmsg::rights<1>>> out;
     const int fd = pipe.write_end.get();
@@ -95,7 +101,9 @@ TEST_CASE("descriptors that are never taken are closed, not leaked") {
 }
 
 TEST_CASE("a too-small control buffer reports MSG_CTRUNC and closes what did arrive") {
-    auto [a, b] = nk::test::local_pair<nk::local::datagram_protocol>();
+    auto a_and_b = nk::test::local_pair<nk::local::datagram_protocol>();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     std::array<pipe_pair, 3> pipes{make_pipe(), make_pipe(), make_pipe()};
     const std::array<int, 3> fds{pipes[0].write_end.get(), pipes[1].write_end.get(), pipes[2].write_end.get()};
     nk::control_buffer<nk::control_space<nk::cmsg::rights<3>>> out;
@@ -115,7 +123,9 @@ TEST_CASE("a too-small control buffer reports MSG_CTRUNC and closes what did arr
 }
 
 TEST_CASE("SCM_CREDENTIALS carries this process's pid") {
-    auto [a, b] = nk::test::local_pair<nk::local::datagram_protocol>();
+    auto a_and_b = nk::test::local_pair<nk::local::datagram_protocol>();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     REQUIRE(b.set(nk::so::pass_credentials, true).has_value());
     REQUIRE(a.send("who"sv).value() == 3);
     nk::control_buffer<nk::control_space<nk::cmsg::credentials>> in;
@@ -170,7 +180,9 @@ TEST_CASE("IP_PKTINFO chooses the source address of a datagram") {
 }
 
 TEST_CASE("SO_TIMESTAMPNS gives the receive time") {
-    auto [a, b] = nk::test::udp_sockets();
+    auto a_and_b = nk::test::udp_sockets();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     REQUIRE(b.set(nk::so::timestamp_ns, true).has_value());
     REQUIRE(a.send_to("tick"sv, b.local_endpoint().value()).value() == 4);
     nk::control_buffer<nk::control_space<nk::cmsg::timestamp_ns>> in;
@@ -184,7 +196,9 @@ TEST_CASE("SO_TIMESTAMPNS gives the receive time") {
 }
 
 TEST_CASE("TTL and TOS arrive as typed values; anything else stays visible raw") {
-    auto [a, b] = nk::test::udp_sockets();
+    auto a_and_b = nk::test::udp_sockets();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     REQUIRE(b.set(nk::ip::receive_ttl, true).has_value());
     REQUIRE(b.set(nk::ip::receive_tos, true).has_value());
     REQUIRE(a.set(nk::ip::ttl, 33).has_value());

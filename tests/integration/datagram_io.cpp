@@ -12,7 +12,9 @@ namespace nk = netkit;
 using namespace std::string_view_literals;
 
 TEST_CASE("UDP send_to / receive_from reports the sender") {
-    auto [a, b] = nk::test::udp_sockets();
+    auto a_and_b = nk::test::udp_sockets();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     const auto b_at = b.local_endpoint().value();
     REQUIRE(a.send_to("hello"sv, b_at).value() == 5);
     std::array<char, 64> buf{};
@@ -24,7 +26,9 @@ TEST_CASE("UDP send_to / receive_from reports the sender") {
 }
 
 TEST_CASE("a datagram larger than the buffer is reported as truncated, with its real size") {
-    auto [a, b] = nk::test::udp_sockets();
+    auto a_and_b = nk::test::udp_sockets();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     const std::string big(1000, 'z');
     REQUIRE(a.send_to(big, b.local_endpoint().value()).value() == 1000);
     std::array<char, 100> small{};
@@ -36,7 +40,9 @@ TEST_CASE("a datagram larger than the buffer is reported as truncated, with its 
 }
 
 TEST_CASE("connected UDP: plain send and receive, and only the peer gets through") {
-    auto [a, b] = nk::test::udp_sockets();
+    auto a_and_b = nk::test::udp_sockets();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     REQUIRE(a.connect_to(b.local_endpoint().value()).has_value());
     REQUIRE(b.connect_to(a.local_endpoint().value()).has_value());
     REQUIRE(a.send("ping"sv).value() == 4);
@@ -54,7 +60,9 @@ TEST_CASE("connected UDP: plain send and receive, and only the peer gets through
 }
 
 TEST_CASE("receive on a connected datagram socket reports truncation") {
-    auto [a, b] = nk::test::local_pair<nk::local::datagram_protocol>();
+    auto a_and_b = nk::test::local_pair<nk::local::datagram_protocol>();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     REQUIRE(a.send("0123456789"sv).value() == 10);
     std::array<char, 4> buf{};
     auto got = b.receive(buf).value();

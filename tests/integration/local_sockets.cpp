@@ -86,12 +86,18 @@ TEST_CASE("Unix datagram between named sockets reports the sender") {
 }
 
 TEST_CASE("socketpair of each local protocol") {
-    auto [s1, s2] = nk::test::local_pair<nk::local::stream_protocol>();
+    auto s1_and_s2 = nk::test::local_pair<nk::local::stream_protocol>();
+    [[maybe_unused]] auto& s1 = s1_and_s2.first;
+    [[maybe_unused]] auto& s2 = s1_and_s2.second;
     REQUIRE(s1.send_all("s"sv).value() == 1);
     std::array<char, 1> one{};
     REQUIRE(s2.receive_exact(one).value() == 1);
 
-    auto [q1, q2] = nk::test::local_pair<nk::local::seqpacket_protocol>();
+    auto q1_and_q2 = nk::test::local_pair<nk::local::seqpacket_protocol>();
+
+    [[maybe_unused]] auto& q1 = q1_and_q2.first;
+
+    [[maybe_unused]] auto& q2 = q1_and_q2.second;
     REQUIRE(q1.send("record one"sv).value() == 10);
     REQUIRE(q1.send("two"sv).value() == 3);
     std::array<char, 32> buf{};

@@ -19,7 +19,9 @@ namespace nk = netkit;
 using namespace std::string_view_literals;
 
 TEST_CASE("gather three heterogeneous buffers in one send, scatter into three in order") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     const std::array<std::uint8_t, 4> header{1, 2, 3, 4};
     const std::string body = "the body";
     const std::vector<std::uint16_t> trailer{0xabcd, 0x1234};
@@ -47,11 +49,17 @@ TEST_CASE("a gather send is ONE datagram holding the concatenation (UDP and Unix
         REQUIRE(more.error().would_block());
         (void)sender;
     };
-    auto [u1, u2] = nk::test::udp_sockets();
+    auto u1_and_u2 = nk::test::udp_sockets();
+    [[maybe_unused]] auto& u1 = u1_and_u2.first;
+    [[maybe_unused]] auto& u2 = u1_and_u2.second;
     const auto to = u2.local_endpoint().value();
     check(u1, u2, [&](const auto& g) { return u1.send_to(g, to).value(); });
 
-    auto [d1, d2] = nk::test::local_pair<nk::local::datagram_protocol>();
+    auto d1_and_d2 = nk::test::local_pair<nk::local::datagram_protocol>();
+
+    [[maybe_unused]] auto& d1 = d1_and_d2.first;
+
+    [[maybe_unused]] auto& d2 = d1_and_d2.second;
     check(d1, d2, [&](const auto& g) { return d1.send(g).value(); });
 }
 
@@ -61,7 +69,9 @@ TEST_CASE("more than IOV_MAX buffers in one send is an error, never a silent pre
     for (char& c : bytes) {
         many.emplace_back(&c, 1);
     }
-    auto [d1, d2] = nk::test::local_pair<nk::local::datagram_protocol>();
+    auto d1_and_d2 = nk::test::local_pair<nk::local::datagram_protocol>();
+    [[maybe_unused]] auto& d1 = d1_and_d2.first;
+    [[maybe_unused]] auto& d2 = d1_and_d2.second;
     auto sent = d1.send(many);
     REQUIRE_FALSE(sent);
     REQUIRE(sent.error() == std::errc::message_size);
@@ -71,7 +81,9 @@ TEST_CASE("more than IOV_MAX buffers in one send is an error, never a silent pre
 }
 
 TEST_CASE("3000 buffers in one send_all arrive whole and in order") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     std::vector<std::uint32_t> values(3000);
     std::iota(values.begin(), values.end(), 1U);
     std::vector<nk::const_buffer> buffers;
@@ -86,7 +98,9 @@ TEST_CASE("3000 buffers in one send_all arrive whole and in order") {
 }
 
 TEST_CASE("a non-contiguous range of buffers works too") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     const std::string one = "list-", two = "of-", three = "buffers";
     const std::list<nk::const_buffer> pieces{nk::buffer(one), nk::buffer(two), nk::buffer(three)};
     REQUIRE(client.send_all(pieces).value() == 15);
@@ -96,7 +110,9 @@ TEST_CASE("a non-contiguous range of buffers works too") {
 }
 
 TEST_CASE("partial sends: send_all on a non-blocking socket delivers 64 MiB in order") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     // A non-blocking sender with a small send buffer, faster than its reader: short writes and
     // EAGAIN are the rule (strace -c of this test shows hundreds), and send_all must resume each
     // from the exact byte. (A send buffer of a few KiB makes loopback TCP crawl on timers, and
@@ -161,7 +177,9 @@ TEST_CASE("partial sends: send_all on a non-blocking socket delivers 64 MiB in o
 }
 
 TEST_CASE("recvmsg reports truncation with MSG_TRUNC and the real length") {
-    auto [a, b] = nk::test::udp_sockets();
+    auto a_and_b = nk::test::udp_sockets();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     const std::string big(300, 'q');
     REQUIRE(a.send_to(big, b.local_endpoint().value()).value() == 300);
     std::array<char, 100> first{};
@@ -175,7 +193,9 @@ TEST_CASE("recvmsg reports truncation with MSG_TRUNC and the real length") {
 }
 
 TEST_CASE("send_message_to and receive_message carry names and flags") {
-    auto [a, b] = nk::test::udp_sockets();
+    auto a_and_b = nk::test::udp_sockets();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     nk::control_buffer<nk::control_space<nk::cmsg::ttl>> none;
     REQUIRE(a.send_message_to("named"sv, b.local_endpoint().value(), none).value() == 5);
     std::array<char, 16> buf{};

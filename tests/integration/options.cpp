@@ -94,7 +94,9 @@ void common_ip_options(Socket& sock) {
 } // namespace
 
 TEST_CASE("TCP socket options round-trip") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     common_socket_options(client);
     common_ip_options(client);
     flips(client, nk::so::keep_alive);
@@ -127,7 +129,9 @@ TEST_CASE("TCP listener options") {
 }
 
 TEST_CASE("UDP socket options round-trip") {
-    auto [a, b] = nk::test::udp_sockets();
+    auto a_and_b = nk::test::udp_sockets();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     common_socket_options(a);
     common_ip_options(a);
     flips(a, nk::so::broadcast);
@@ -163,7 +167,9 @@ TEST_CASE("IPv6 socket options round-trip") {
 }
 
 TEST_CASE("Unix socket options: credentials") {
-    auto [a, b] = nk::test::local_pair<nk::local::stream_protocol>();
+    auto a_and_b = nk::test::local_pair<nk::local::stream_protocol>();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
     common_socket_options(a);
     flips(a, nk::so::pass_credentials);
     const auto peer = a.get(nk::so::peer_credentials).value();
@@ -173,7 +179,9 @@ TEST_CASE("Unix socket options: credentials") {
 }
 
 TEST_CASE("read-only options read what the socket is") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     REQUIRE(client.get(nk::so::type).value() == SOCK_STREAM);
     REQUIRE(client.get(nk::so::domain).value() == AF_INET);
     REQUIRE(client.get(nk::so::protocol).value() == IPPROTO_TCP);
@@ -277,7 +285,9 @@ TEST_CASE("multicast on loopback: join, send, receive") {
 }
 
 TEST_CASE("out-of-range values are errors, not wrap-arounds") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     auto negative = client.set(nk::so::receive_timeout, -1s);
     REQUIRE(negative.error() == std::errc::invalid_argument);
     REQUIRE(negative.error().message().rfind("setsockopt SO_RCVTIMEO: ", 0) == 0);
@@ -305,7 +315,9 @@ inline constexpr nk::socket_option<"TCP_THIN_LINEAR_TIMEOUTS", IPPROTO_TCP, TCP_
 } // namespace
 
 TEST_CASE("a user-declared descriptor gets the same treatment") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     flips(client, thin_linear_timeouts);
     STATIC_REQUIRE(nk::settable_option<decltype(thin_linear_timeouts)>);
     STATIC_REQUIRE(nk::option_applies_to_protocol<decltype(thin_linear_timeouts), nk::tcp::protocol>);
@@ -315,7 +327,9 @@ TEST_CASE("a user-declared descriptor gets the same treatment") {
 }
 
 TEST_CASE("the raw escape hatch reads and writes bytes") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     const int on = 1;
     REQUIRE(client.set_raw_option(IPPROTO_TCP, TCP_NODELAY, std::as_bytes(std::span(&on, 1))).has_value());
     int value = 0;

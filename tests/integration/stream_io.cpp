@@ -15,7 +15,9 @@ namespace nk = netkit;
 using namespace std::string_view_literals;
 
 TEST_CASE("peek leaves the data in the queue") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     REQUIRE(client.send_all("abcdef"sv).value() == 6);
     std::array<char, 6> peeked{};
     REQUIRE(server.receive_exact(peeked, nk::receive_flag::peek | nk::receive_flag::wait_all).value() == 6);
@@ -26,7 +28,9 @@ TEST_CASE("peek leaves the data in the queue") {
 }
 
 TEST_CASE("wait_all returns the full count across several sends") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     std::thread writer([&client] {
         for (int i = 0; i < 4; ++i) {
             (void)client.send_all("0123456789"sv);
@@ -40,7 +44,9 @@ TEST_CASE("wait_all returns the full count across several sends") {
 }
 
 TEST_CASE("dont_wait on an empty socket is a would_block error value, not an exception") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     std::array<char, 8> buf{};
     auto got = server.receive(buf, nk::receive_flag::dont_wait);
     REQUIRE_FALSE(got);
@@ -49,7 +55,9 @@ TEST_CASE("dont_wait on an empty socket is a would_block error value, not an exc
 }
 
 TEST_CASE("non-blocking mode turns waiting into would_block") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     REQUIRE_FALSE(server.non_blocking().value());
     REQUIRE(server.set_non_blocking(true).has_value());
     REQUIRE(server.non_blocking().value());
@@ -58,7 +66,9 @@ TEST_CASE("non-blocking mode turns waiting into would_block") {
 }
 
 TEST_CASE("out-of-band byte round trip") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     REQUIRE(client.send_all("normal"sv).value() == 6);
     REQUIRE(client.send("!"sv, nk::send_flag::out_of_band).value() == 1);
     // Urgent data is signalled as POLLPRI; wait for it (bounded) before reading it.
@@ -73,7 +83,9 @@ TEST_CASE("out-of-band byte round trip") {
 }
 
 TEST_CASE("send with more coalesces, and the data arrives whole") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     REQUIRE(client.send("head-"sv, nk::send_flag::more).value() == 5);
     REQUIRE(client.send("tail"sv).value() == 4);
     std::array<char, 9> buf{};
@@ -90,7 +102,9 @@ TEST_CASE("flags combine and stay typed") {
 }
 
 TEST_CASE("send_all and receive_exact move a large buffer whole") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     std::vector<std::uint32_t> out(1 << 20);
     std::iota(out.begin(), out.end(), 7U);
     std::vector<std::uint32_t> in(out.size());
@@ -101,7 +115,9 @@ TEST_CASE("send_all and receive_exact move a large buffer whole") {
 }
 
 TEST_CASE("receive_exact reports end of stream and how much arrived") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     REQUIRE(client.send_all("abc"sv).value() == 3);
     REQUIRE(client.shutdown(nk::shutdown::write).has_value());
     std::array<char, 10> buf{};
@@ -113,7 +129,9 @@ TEST_CASE("receive_exact reports end of stream and how much arrived") {
 }
 
 TEST_CASE("writing after the peer has closed is EPIPE or ECONNRESET, and no SIGPIPE kills us") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     REQUIRE(server.close().has_value());
     const std::string chunk(4096, 'x');
     nk::error last;
@@ -133,7 +151,9 @@ TEST_CASE("writing after the peer has closed is EPIPE or ECONNRESET, and no SIGP
 }
 
 TEST_CASE("endpoints of a connection") {
-    auto [client, server] = nk::test::tcp_pair();
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
     REQUIRE(client.remote_endpoint().value() == server.local_endpoint().value());
     REQUIRE(server.remote_endpoint().value() == client.local_endpoint().value());
     REQUIRE(client.local_endpoint().value().address() == nk::ip::address(nk::ip::address_v4::loopback()));
