@@ -8,6 +8,7 @@
 #include <numeric>
 #include <string>
 #include <string_view>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -108,9 +109,10 @@ TEST_CASE("send_all and receive_exact move a large buffer whole") {
     std::vector<std::uint32_t> out(1 << 20);
     std::iota(out.begin(), out.end(), 7U);
     std::vector<std::uint32_t> in(out.size());
-    std::thread writer([&] { REQUIRE(client.send_all(out).value() == out.size() * 4); });
+    // Catch2 assertions are not thread-safe: the writer hands its result back to this thread.
+    auto writer = std::async(std::launch::async, [&] { return client.send_all(out); });
     REQUIRE(server.receive_exact(in).value() == in.size() * 4);
-    writer.join();
+    REQUIRE(writer.get().value() == out.size() * 4);
     REQUIRE(in == out);
 }
 
