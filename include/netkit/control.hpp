@@ -12,6 +12,7 @@
 #include <iterator>
 #include <optional>
 #include <span>
+#include <type_traits>
 #include <utility>
 
 #include <netinet/in.h>
@@ -111,6 +112,14 @@ struct ipv6_packet_info {
 };
 
 namespace detail {
+/// Whether whole seconds since the epoch fit the system clock's duration with room to spare.
+constexpr bool representable(std::int64_t seconds) noexcept {
+    using rep = std::chrono::system_clock::duration;
+    constexpr std::int64_t limit =
+        std::chrono::duration_cast<std::chrono::seconds>(rep::max()).count() - 1;
+    return seconds > -limit && seconds < limit;
+}
+
 template <int Level, int Type, class Wire>
 struct int_payload {
     Wire value{};
@@ -143,9 +152,14 @@ struct timestamp_ns {
     static constexpr int type = SCM_TIMESTAMPNS;
     static constexpr std::size_t space = cmsg_space(sizeof(timespec));
     using wire = timespec;
-    static timestamp_ns from_wire(const timespec& t) noexcept {
+    /// Nothing for a time the clock cannot represent or an impossible fraction: a hostile
+    /// or corrupt payload must not overflow the conversion.
+    static std::optional<timestamp_ns> from_wire(const timespec& t) noexcept {
+        if (!detail::representable(t.tv_sec) || t.tv_nsec < 0 || t.tv_nsec >= 1'000'000'000) {
+            return std::nullopt;
+        }
         const auto since_epoch = std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
-        return {std::chrono::system_clock::time_point(
+        return timestamp_ns{std::chrono::system_clock::time_point(
             std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch))};
     }
 };
@@ -157,9 +171,12 @@ struct timestamp {
     static constexpr int type = SCM_TIMESTAMP;
     static constexpr std::size_t space = cmsg_space(sizeof(timeval));
     using wire = timeval;
-    static timestamp from_wire(const timeval& t) noexcept {
+    static std::optional<timestamp> from_wire(const timeval& t) noexcept {
+        if (!detail::representable(t.tv_sec) || t.tv_usec < 0 || t.tv_usec >= 1'000'000) {
+            return std::nullopt;
+        }
         const auto since_epoch = std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
-        return {std::chrono::system_clock::time_point(
+        return timestamp{std::chrono::system_clock::time_point(
             std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch))};
     }
 };
@@ -212,7 +229,11 @@ public:
         } else {
             return std::nullopt;
         }
-        return T::from_wire(value);
+        if constexpr (std::is_same_v<decltype(T::from_wire(value)), std::optional<T>>) {
+            return T::from_wire(value);
+        } else {
+            return std::optional<T>(T::from_wire(value));
+        }
     }
 
     /// For SCM_RIGHTS: how many descriptors the payload holds (the descriptors themselves are
