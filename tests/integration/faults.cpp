@@ -1,0 +1,275 @@
+// Faults that break servers in production, provoked on purpose: a peer that resets mid-transfer,
+// signals that interrupt blocking calls, descriptor exhaustion, and the error value each misuse
+// of a connection gets. docs/testing.md lists what each case proves.
+
+#include <netkit/netkit.hpp>
+
+#include "support/catch.hpp"
+#include "support/sockets.hpp"
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstring>
+#include <future>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace nk = netkit;
+using namespace std::chrono_literals;
+using namespace std::string_view_literals;
+
+namespace {
+
+bool is_reset_or_broken_pipe(const nk::error& e) {
+    return e == std::errc::connection_reset || e == std::errc::broken_pipe;
+}
+
+/// Closes `sock` with SO_LINGER 0, which makes the kernel answer with RST instead of FIN.
+void reset(nk::tcp::socket& sock) {
+    REQUIRE(sock.set(nk::so::linger, std::chrono::seconds{0}).has_value());
+    REQUIRE(sock.close().has_value());
+}
+
+/// Sets a signal's disposition for the life of a scope and puts the old one back.
+class scoped_signal {
+public:
+    scoped_signal(int signal, void (*handler)(int), int flags) : signal_(signal) {
+        struct sigaction action {};
+        action.sa_handler = handler;
+        action.sa_flags = flags;
+        sigemptyset(&action.sa_mask);
+        REQUIRE(::sigaction(signal_, &action, &previous_) == 0);
+    }
+    scoped_signal(const scoped_signal&) = delete;
+    scoped_signal& operator=(const scoped_signal&) = delete;
+    ~scoped_signal() { ::sigaction(signal_, &previous_, nullptr); }
+
+private:
+    int signal_;
+    struct sigaction previous_ {};
+};
+
+std::atomic<int> signals_handled{0};
+extern "C" void count_signal(int /*signal*/) { signals_handled.fetch_add(1, std::memory_order_relaxed); }
+
+/// Spins (yielding the core) until `condition` holds or 10 s pass: a bound, not a delay.
+template <class Condition>
+bool wait_until(Condition condition) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            return false;
+        }
+        std::this_thread::yield();
+    }
+    return true;
+}
+
+/// Interrupts `thread` with SIGUSR1 `count` times, waiting for each to be handled.
+bool interrupt(pthread_t thread, int count) {
+    for (int i = 0; i < count; ++i) {
+        const int before = signals_handled.load();
+        if (::pthread_kill(thread, SIGUSR1) != 0 ||
+            !wait_until([before] { return signals_handled.load() > before; })) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+TEST_CASE("a peer that resets mid-transfer: send_all reports ECONNRESET or EPIPE, with the count") {
+    // Default SIGPIPE disposition: were any send path without MSG_NOSIGNAL, the process would die.
+    const scoped_signal default_sigpipe(SIGPIPE, SIG_DFL, 0);
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
+
+    // More than the loopback buffers hold, so the sender is blocked mid-transfer when the RST comes.
+    const std::vector<char> payload(std::size_t{64} << 20, 'r');
+    auto sending = std::async(std::launch::async, [&] { return client.send_all(payload); });
+    std::vector<char> first(1 << 20);
+    REQUIRE(server.receive_exact(first).value() == first.size());
+    reset(server);
+
+    const auto sent = sending.get();
+    REQUIRE_FALSE(sent.has_value());
+    INFO(sent.error().message());
+    REQUIRE(is_reset_or_broken_pipe(sent.error()));
+    REQUIRE(sent.error().bytes_transferred() >= first.size());
+    REQUIRE(sent.error().bytes_transferred() < payload.size());
+
+    // The connection stays dead for every later operation, and closes cleanly.
+    auto again = client.send("more"sv);
+    REQUIRE_FALSE(again.has_value());
+    REQUIRE(is_reset_or_broken_pipe(again.error()));
+    REQUIRE(client.close().has_value());
+}
+
+TEST_CASE("a reset reaches a blocked receiver as ECONNRESET") {
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
+    std::array<char, 16> buffer{};
+    auto receiving = std::async(std::launch::async, [&] { return client.receive(buffer); });
+    reset(server);
+    const auto got = receiving.get();
+    REQUIRE_FALSE(got.has_value());
+    REQUIRE(got.error() == std::errc::connection_reset);
+    REQUIRE(client.close().has_value());
+}
+
+TEST_CASE("EINTR: signals without SA_RESTART interrupt a blocking receive, netkit resumes and loses nothing") {
+    const scoped_signal handler(SIGUSR1, count_signal, 0); // no SA_RESTART
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
+    std::atomic<pthread_t> reader_thread{};
+    std::atomic<bool> reader_started{false};
+    std::atomic<bool> reader_done{false};
+
+    SECTION("control: the same setup makes a raw recv(2) fail with EINTR") {
+        auto raw = std::async(std::launch::async, [&] {
+            reader_thread = ::pthread_self();
+            reader_started = true;
+            std::array<char, 8> buffer{};
+            const auto got = ::recv(server.native_handle(), buffer.data(), buffer.size(), 0);
+            const int saved = errno;
+            reader_done = true;
+            return got < 0 ? saved : 0;
+        });
+        REQUIRE(wait_until([&] { return reader_started.load(); }));
+        // Keep interrupting until the blocked call gives up; each signal is handled (or the
+        // reader has finished) before the next is sent.
+        for (int i = 0; i < 100000 && !reader_done; ++i) {
+            const int before = signals_handled.load();
+            REQUIRE(::pthread_kill(reader_thread, SIGUSR1) == 0);
+            REQUIRE(wait_until([&] { return signals_handled.load() > before || reader_done.load(); }));
+        }
+        REQUIRE(raw.get() == EINTR);
+    }
+
+    SECTION("receive_exact retries EINTR and returns every byte in order") {
+        auto receiving = std::async(std::launch::async, [&] {
+            reader_thread = ::pthread_self();
+            reader_started = true;
+            std::array<char, 8> buffer{};
+            auto got = server.receive_exact(buffer);
+            return got ? std::string(buffer.data(), buffer.size()) : got.error().message();
+        });
+        REQUIRE(wait_until([&] { return reader_started.load(); }));
+        REQUIRE(interrupt(reader_thread, 200)); // before any data: the call is blocked in recv
+        REQUIRE(client.send_all("0123"sv).value() == 4);
+        REQUIRE(interrupt(reader_thread, 200)); // between the halves
+        REQUIRE(client.send_all("4567"sv).value() == 4);
+        REQUIRE(receiving.get() == "01234567");
+    }
+}
+
+TEST_CASE("descriptor exhaustion: accept reports EMFILE, and the acceptor works once descriptors are freed") {
+    // In a child process, so that lowering RLIMIT_NOFILE cannot touch the test runner. The child
+    // exits with the number of the step that went wrong.
+    enum step : int {
+        ok = 0,
+        setup = 10,
+        no_exhaustion,
+        accept_not_emfile,
+        accept_after_free,
+        exchange
+    };
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        auto listener = nk::tcp::acceptor::listen(nk::ip::endpoint(nk::ip::address_v4::loopback(), 0));
+        if (!listener) {
+            ::_exit(setup);
+        }
+        auto client = nk::tcp::socket::connect(listener->local_endpoint().value());
+        const rlimit low{64, 64};
+        if (!client || ::setrlimit(RLIMIT_NOFILE, &low) != 0) {
+            ::_exit(setup);
+        }
+        // Use up every descriptor left.
+        std::vector<int> fillers;
+        while (true) {
+            const int fd = ::dup(STDERR_FILENO);
+            if (fd < 0) {
+                if (errno != EMFILE) {
+                    ::_exit(setup);
+                }
+                break;
+            }
+            fillers.push_back(fd);
+        }
+        if (fillers.empty()) {
+            ::_exit(no_exhaustion);
+        }
+        auto refused = listener->accept();
+        if (refused || refused.error() != std::errc::too_many_files_open) {
+            ::_exit(accept_not_emfile);
+        }
+        ::close(fillers.back());
+        auto accepted = listener->accept(); // the same pending connection, not lost
+        if (!accepted) {
+            ::_exit(accept_after_free);
+        }
+        std::array<char, 2> buffer{};
+        if (!client->send_all("ok"sv) || !accepted->socket.receive_exact(buffer) ||
+            std::string_view(buffer.data(), 2) != "ok") {
+            ::_exit(exchange);
+        }
+        ::_exit(ok);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    const int failed_step = WEXITSTATUS(status);
+    INFO("child failed at step " << failed_step
+                                 << " (10 setup, 11 no exhaustion, 12 accept not EMFILE, 13 accept after"
+                                    " free, 14 exchange)");
+    REQUIRE(failed_step == ok);
+}
+
+TEST_CASE("each misuse of a connection is a specific error value") {
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
+    std::array<char, 4> buffer{};
+
+    SECTION("send after our own shutdown(write) is EPIPE, and no signal") {
+        const scoped_signal default_sigpipe(SIGPIPE, SIG_DFL, 0);
+        REQUIRE(client.shutdown(nk::shutdown::write).has_value());
+        auto sent = client.send("late"sv);
+        REQUIRE_FALSE(sent.has_value());
+        REQUIRE(sent.error() == std::errc::broken_pipe);
+        REQUIRE(sent.error().message() == "send: Broken pipe");
+    }
+    SECTION("receive after the peer's shutdown(write) is 0 bytes; receive_exact is end_of_stream") {
+        REQUIRE(server.shutdown(nk::shutdown::write).has_value());
+        REQUIRE(client.receive(buffer).value() == 0);
+        auto exact = client.receive_exact(buffer);
+        REQUIRE_FALSE(exact.has_value());
+        REQUIRE(exact.error().code() == nk::errc::end_of_stream);
+        REQUIRE(exact.error().bytes_transferred() == 0);
+    }
+    SECTION("a datagram operation on a socket that was never connected is ENOTCONN / EDESTADDRREQ") {
+        auto lone = nk::udp::socket::open(nk::ip::v4).value();
+        auto sent = lone.send("x"sv);
+        REQUIRE_FALSE(sent.has_value());
+        REQUIRE(sent.error() == std::errc::destination_address_required);
+        REQUIRE(lone.remote_endpoint().error() == std::errc::not_connected);
+    }
+}
