@@ -12,7 +12,7 @@ extern "C" {
 long raw_send(int fd, const void* data, size_t size);
 int raw_send_all(int fd, const void* data, size_t size);
 long raw_sendmsg(int fd, const struct iovec* iov, size_t count);
-int raw_sendmsg_all(int fd, const struct iovec* iov, size_t count, size_t total);
+int raw_sendmsg_all(int fd, const struct iovec* iov, size_t count);
 
 #ifdef __cplusplus
 }

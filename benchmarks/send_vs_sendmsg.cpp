@@ -254,7 +254,7 @@ template <strategy S>
                               : raw_send_all(fd, m.staging.data(), m.staging.size());
         } else {
             status = datagram ? (raw_sendmsg(fd, m.iovecs.data(), m.iovecs.size()) < 0 ? -1 : 0)
-                              : raw_sendmsg_all(fd, m.iovecs.data(), m.iovecs.size(), m.bytes());
+                              : raw_sendmsg_all(fd, m.iovecs.data(), m.iovecs.size());
         }
         if (status != 0) {
             die(fmt::format("raw send: {}", std::strerror(errno)));

@@ -156,8 +156,14 @@ template <class... Pieces>
 }
 
 /// Buffers over several writable pieces, to be filled in order by one system call (one recvmsg).
+/// A piece is a named object or a view (`std::span(&header, 1)`); a temporary container is
+/// refused, since it would be gone before the data could be read from it.
 template <class... Pieces>
-[[nodiscard]] constexpr buffer_list<mutable_buffer, sizeof...(Pieces)> scatter(Pieces&... pieces) noexcept {
+[[nodiscard]] constexpr buffer_list<mutable_buffer, sizeof...(Pieces)> scatter(Pieces&&... pieces) noexcept {
+    static_assert(((std::is_lvalue_reference_v<Pieces> || std::ranges::borrowed_range<Pieces> ||
+                    std::is_same_v<std::remove_cvref_t<Pieces>, mutable_buffer>) && ...),
+                  "netkit::scatter: a temporary container would be destroyed before its data is "
+                  "read; pass a named object or a view such as std::span");
     return buffer_list<mutable_buffer, sizeof...(Pieces)>({detail::as_mutable_buffer(pieces)...});
 }
 

@@ -187,8 +187,7 @@ public:
             return send_all_iovecs(view.get(), flags);
         } else {
             const const_buffer bytes = buffer(data);
-            const iovec one{const_cast<void*>(bytes.data()), bytes.size()}; // NOLINT(cppcoreguidelines-pro-type-const-cast)
-            return send_all_iovecs(std::span<const iovec>(&one, 1), flags);
+            return send_all_bytes(static_cast<const char*>(bytes.data()), bytes.size(), flags);
         }
     }
 
@@ -442,24 +441,44 @@ private:
         }
     }
 
-    result<std::size_t> send_all_iovecs(std::span<const iovec> iov, send_flags flags) noexcept {
-        const std::size_t total = detail::iovec_total(iov);
+    // A contiguous range: the same loop as hand-written C (send until done), no iovec at all.
+    result<std::size_t> send_all_bytes(const char* data, std::size_t size, send_flags flags) noexcept {
         std::size_t sent = 0;
-        if (iov.size() <= max_buffers_per_call) [[likely]] {
-            // The common case: everything leaves in one call, straight from the caller's array.
-            auto first = send_iovecs(iov, flags);
-            if (!first) {
-                if (!first.error().would_block() ||
-                    !detail::wait_to_continue(fd_.get(), POLLOUT, flags.bits())) {
-                    return failure{first.error()};
+        while (sent < size) {
+            auto more = detail::send(fd_.get(), data + sent, size - sent, flags.bits());
+            if (!more) [[unlikely]] {
+                if (more.error().would_block() && detail::wait_to_continue(fd_.get(), POLLOUT, flags.bits())) {
+                    continue;
                 }
-            } else {
-                sent = *first;
+                error failed = more.error();
+                return failure{failed.with_bytes_transferred(sent)};
             }
-            if (sent == total) {
-                return total;
-            }
+            sent += *more;
         }
+        return sent;
+    }
+
+    result<std::size_t> send_all_iovecs(std::span<const iovec> iov, send_flags flags) noexcept {
+        // The common case: everything leaves in one call, straight from the caller's array. The
+        // sum of the lengths is the one cost hand-written C can skip when it knows its total.
+        if (iov.size() <= max_buffers_per_call) [[likely]] {
+            auto first = send_iovecs(iov, flags);
+            if (first && *first == detail::iovec_total(iov)) [[likely]] {
+                return *first; // not `first`: that would copy the whole error-capable storage
+            }
+            if (!first && (!first.error().would_block() ||
+                           !detail::wait_to_continue(fd_.get(), POLLOUT, flags.bits()))) {
+                return failure{first.error()};
+            }
+            return send_rest(iov, first ? *first : 0, flags);
+        }
+        return send_rest(iov, 0, flags);
+    }
+
+    // Out of line: the cursor's window (IOV_MAX iovecs) would otherwise enlarge, and probe, the
+    // stack frame of every send_all, although only short writes and huge sequences need it.
+    [[gnu::noinline]] result<std::size_t> send_rest(std::span<const iovec> iov, std::size_t sent,
+                                                    send_flags flags) noexcept {
         buffer_cursor cursor(iov);
         cursor.consume(sent);
         while (!cursor.done()) {
