@@ -610,7 +610,7 @@ int main(int argc, char** argv) {
     }
 
     const std::vector<std::size_t> sizes = o.full || o.smoke ? std::vector<std::size_t>{16, 64, 256, 1024, 4096, 16384, 65536}
-                                                             : std::vector<std::size_t>{64, 1024, 16384};
+                                                             : std::vector<std::size_t>{64, 1024, 4096, 16384};
     const std::vector<std::size_t> counts = o.full || o.smoke ? std::vector<std::size_t>{1, 4, 16, 64}
                                                               : std::vector<std::size_t>{1, 16};
     const int rounds = o.smoke ? 1 : std::max(o.rounds, 5);
