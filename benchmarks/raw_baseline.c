@@ -11,8 +11,10 @@
 long raw_send(int fd, const void* data, size_t size) {
     for (;;) {
         ssize_t sent = send(fd, data, size, MSG_NOSIGNAL);
-        if (sent >= 0) return (long)sent;
-        if (errno != EINTR) return -1;
+        if (sent >= 0)
+            return (long)sent;
+        if (errno != EINTR)
+            return -1;
     }
 }
 
@@ -20,7 +22,8 @@ int raw_send_all(int fd, const void* data, size_t size) {
     const char* at = (const char*)data;
     while (size > 0) {
         long sent = raw_send(fd, at, size);
-        if (sent < 0) return -1;
+        if (sent < 0)
+            return -1;
         at += sent;
         size -= (size_t)sent;
     }
@@ -34,8 +37,10 @@ long raw_sendmsg(int fd, const struct iovec* iov, size_t count) {
     message.msg_iovlen = count;
     for (;;) {
         ssize_t sent = sendmsg(fd, &message, MSG_NOSIGNAL);
-        if (sent >= 0) return (long)sent;
-        if (errno != EINTR) return -1;
+        if (sent >= 0)
+            return (long)sent;
+        if (errno != EINTR)
+            return -1;
     }
 }
 
@@ -44,10 +49,13 @@ long raw_sendmsg(int fd, const struct iovec* iov, size_t count) {
  * knows it saves these K additions (docs/benchmarks.md gives the count). */
 int raw_sendmsg_all(int fd, const struct iovec* iov, size_t count) {
     size_t total = 0;
-    for (size_t i = 0; i < count; ++i) total += iov[i].iov_len;
+    for (size_t i = 0; i < count; ++i)
+        total += iov[i].iov_len;
     long sent = raw_sendmsg(fd, iov, count);
-    if (sent < 0) return -1;
-    if ((size_t)sent == total) return 0;
+    if (sent < 0)
+        return -1;
+    if ((size_t)sent == total)
+        return 0;
     /* Short write: resume from the exact byte, on a copy of the descriptors. */
     struct iovec rest[IOV_MAX];
     size_t n = count < IOV_MAX ? count : IOV_MAX;
@@ -61,7 +69,8 @@ int raw_sendmsg_all(int fd, const struct iovec* iov, size_t count) {
         rest[first].iov_base = (char*)rest[first].iov_base + done;
         rest[first].iov_len -= done;
         sent = raw_sendmsg(fd, rest + first, n - first);
-        if (sent < 0) return -1;
+        if (sent < 0)
+            return -1;
         done = (size_t)sent;
         left -= (size_t)sent;
     }

@@ -45,34 +45,55 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-enum class transport { tcp, local, udp };
-enum class strategy { per_fragment, copy, gather };
-enum class implementation { netkit, raw, asio };
+enum class transport {
+    tcp,
+    local,
+    udp
+};
+enum class strategy {
+    per_fragment,
+    copy,
+    gather
+};
+enum class implementation {
+    netkit,
+    raw,
+    asio
+};
 
 constexpr std::array all_transports{transport::tcp, transport::local, transport::udp};
 constexpr std::array all_strategies{strategy::per_fragment, strategy::copy, strategy::gather};
 
 std::string_view name(transport t) {
     switch (t) {
-    case transport::tcp: return "tcp";
-    case transport::local: return "unix";
-    case transport::udp: return "udp";
+    case transport::tcp:
+        return "tcp";
+    case transport::local:
+        return "unix";
+    case transport::udp:
+        return "udp";
     }
     return "?";
 }
 std::string_view name(strategy s) {
     switch (s) {
-    case strategy::per_fragment: return "send-per-fragment";
-    case strategy::copy: return "copy-then-send";
-    case strategy::gather: return "sendmsg-gather";
+    case strategy::per_fragment:
+        return "send-per-fragment";
+    case strategy::copy:
+        return "copy-then-send";
+    case strategy::gather:
+        return "sendmsg-gather";
     }
     return "?";
 }
 std::string_view name(implementation i) {
     switch (i) {
-    case implementation::netkit: return "netkit";
-    case implementation::raw: return "raw-c";
-    case implementation::asio: return "asio";
+    case implementation::netkit:
+        return "netkit";
+    case implementation::raw:
+        return "raw-c";
+    case implementation::asio:
+        return "asio";
     }
     return "?";
 }
@@ -101,11 +122,13 @@ struct connection {
 connection connect(transport t) {
     switch (t) {
     case transport::tcp: {
-        auto acceptor = nk::tcp::acceptor::listen(nk::ip::endpoint::parse("127.0.0.1:0").value()).value();
+        auto acceptor =
+            nk::tcp::acceptor::listen(nk::ip::endpoint::parse("127.0.0.1:0").value()).value();
         auto client = nk::tcp::socket::connect(acceptor.local_endpoint().value()).value();
         auto server = acceptor.accept().value();
         (void)client.set(nk::tcp::no_delay, true);
-        return {nk::file_descriptor(client.release()), nk::file_descriptor(server.socket.release())};
+        return {nk::file_descriptor(client.release()),
+                nk::file_descriptor(server.socket.release())};
     }
     case transport::local: {
         auto [a, b] = nk::local::stream_socket::pair().value();
@@ -192,7 +215,8 @@ received drain(int fd, transport t, std::uint64_t expected, const std::atomic<bo
 // ---- the senders: one loop per implementation, kept out of line so callgrind can count each ----
 
 template <strategy S>
-[[gnu::noinline]] void netkit_send_loop(int fd, transport t, message_source& m, std::size_t messages) {
+[[gnu::noinline]] void netkit_send_loop(int fd, transport t, message_source& m,
+                                        std::size_t messages) {
     if (t == transport::udp) {
         nk::udp::socket sock{nk::file_descriptor(fd)};
         for (std::size_t n = 0; n < messages; ++n) {
@@ -285,7 +309,8 @@ void asio_stream_loop(Socket& sock, message_source& m, std::size_t messages,
 }
 
 template <strategy S>
-[[gnu::noinline]] void asio_send_loop(int fd, transport t, message_source& m, std::size_t messages) {
+[[gnu::noinline]] void asio_send_loop(int fd, transport t, message_source& m,
+                                      std::size_t messages) {
     asio::io_context context;
     std::vector<asio::const_buffer> pieces;
     for (const auto& f : m.fragments) {
@@ -323,8 +348,12 @@ template <strategy S>
 template <strategy S>
 void send_loop(implementation impl, int fd, transport t, message_source& m, std::size_t messages) {
     switch (impl) {
-    case implementation::netkit: netkit_send_loop<S>(fd, t, m, messages); return;
-    case implementation::raw: raw_send_loop<S>(fd, t, m, messages); return;
+    case implementation::netkit:
+        netkit_send_loop<S>(fd, t, m, messages);
+        return;
+    case implementation::raw:
+        raw_send_loop<S>(fd, t, m, messages);
+        return;
     case implementation::asio:
 #ifdef NETKIT_HAVE_ASIO
         asio_send_loop<S>(fd, t, m, messages);
@@ -335,23 +364,31 @@ void send_loop(implementation impl, int fd, transport t, message_source& m, std:
     }
 }
 
-void send_loop(strategy s, implementation impl, int fd, transport t, message_source& m, std::size_t messages) {
+void send_loop(strategy s, implementation impl, int fd, transport t, message_source& m,
+               std::size_t messages) {
     switch (s) {
-    case strategy::per_fragment: send_loop<strategy::per_fragment>(impl, fd, t, m, messages); return;
-    case strategy::copy: send_loop<strategy::copy>(impl, fd, t, m, messages); return;
-    case strategy::gather: send_loop<strategy::gather>(impl, fd, t, m, messages); return;
+    case strategy::per_fragment:
+        send_loop<strategy::per_fragment>(impl, fd, t, m, messages);
+        return;
+    case strategy::copy:
+        send_loop<strategy::copy>(impl, fd, t, m, messages);
+        return;
+    case strategy::gather:
+        send_loop<strategy::gather>(impl, fd, t, m, messages);
+        return;
     }
 }
 
 /// One run of one variant: seconds elapsed, and what arrived.
 struct run_result {
     double seconds = 0;
-    double gbps = 0;            // gigabytes (1e9) per second delivered
+    double gbps = 0; // gigabytes (1e9) per second delivered
     double messages_per_second = 0;
-    double loss = 0;            // fraction of bytes lost (UDP only)
+    double loss = 0; // fraction of bytes lost (UDP only)
 };
 
-run_result run_once(transport t, strategy s, implementation impl, message_source& m, std::size_t messages) {
+run_result run_once(transport t, strategy s, implementation impl, message_source& m,
+                    std::size_t messages) {
     connection c = connect(t);
     const std::uint64_t expected = static_cast<std::uint64_t>(m.bytes()) * messages;
     std::atomic<bool> sender_done{false};
@@ -364,8 +401,8 @@ run_result run_once(transport t, strategy s, implementation impl, message_source
     const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
     if (t != transport::udp) {
         if (got.bytes != expected || got.sum != m.sum * messages) {
-            die(fmt::format("{} {} {}: data lost or corrupted ({} of {} bytes)", name(t), name(s), name(impl),
-                            got.bytes, expected));
+            die(fmt::format("{} {} {}: data lost or corrupted ({} of {} bytes)", name(t), name(s),
+                            name(impl), got.bytes, expected));
         }
     } else if (got.bytes > expected) {
         die("udp: more bytes than were sent");
@@ -373,7 +410,8 @@ run_result run_once(transport t, strategy s, implementation impl, message_source
     run_result r;
     r.seconds = seconds;
     r.gbps = static_cast<double>(got.bytes) / seconds / 1e9;
-    r.messages_per_second = static_cast<double>(got.bytes) / static_cast<double>(m.bytes()) / seconds;
+    r.messages_per_second =
+        static_cast<double>(got.bytes) / static_cast<double>(m.bytes()) / seconds;
     r.loss = 1.0 - static_cast<double>(got.bytes) / static_cast<double>(expected);
     return r;
 }
@@ -400,7 +438,8 @@ struct cell {
         return out;
     }
     /// Ratio a/b computed within each round, then the median over rounds.
-    [[nodiscard]] double ratio(std::pair<strategy, implementation> a, std::pair<strategy, implementation> b) const {
+    [[nodiscard]] double ratio(std::pair<strategy, implementation> a,
+                               std::pair<strategy, implementation> b) const {
         std::vector<double> per_round;
         const auto& ra = rounds.at(a);
         const auto& rb = rounds.at(b);
@@ -447,23 +486,39 @@ options parse(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (arg == "--full") o.full = true;
-        else if (arg == "--quick") o.full = false;
-        else if (arg == "--smoke") o.smoke = true;
-        else if (arg == "--rounds") o.rounds = std::stoi(std::string(next()));
-        else if (arg == "--json") o.json_path = next();
-        else if (arg == "--transport") o.only_transport = parse_name(next(), all_transports);
-        else if (arg == "--variant") o.only_strategy = parse_name(next(), all_strategies);
-        else if (arg == "--impl") o.only_impl = parse_name(next(), std::array{implementation::netkit, implementation::raw, implementation::asio});
-        else if (arg == "--size") o.size = std::stoul(std::string(next()));
-        else if (arg == "--fragments") o.fragments = std::stoul(std::string(next()));
-        else if (arg == "--messages") o.messages = std::stoul(std::string(next()));
-        else if (arg == "--bulk") o.bulk_seconds = std::stod(std::string(next()));
+        if (arg == "--full")
+            o.full = true;
+        else if (arg == "--quick")
+            o.full = false;
+        else if (arg == "--smoke")
+            o.smoke = true;
+        else if (arg == "--rounds")
+            o.rounds = std::stoi(std::string(next()));
+        else if (arg == "--json")
+            o.json_path = next();
+        else if (arg == "--transport")
+            o.only_transport = parse_name(next(), all_transports);
+        else if (arg == "--variant")
+            o.only_strategy = parse_name(next(), all_strategies);
+        else if (arg == "--impl")
+            o.only_impl = parse_name(next(), std::array{implementation::netkit, implementation::raw,
+                                                        implementation::asio});
+        else if (arg == "--size")
+            o.size = std::stoul(std::string(next()));
+        else if (arg == "--fragments")
+            o.fragments = std::stoul(std::string(next()));
+        else if (arg == "--messages")
+            o.messages = std::stoul(std::string(next()));
+        else if (arg == "--bulk")
+            o.bulk_seconds = std::stod(std::string(next()));
         else {
-            fmt::print("usage: send_vs_sendmsg [--quick|--full|--smoke] [--rounds N] [--json FILE]\n"
-                       "       send_vs_sendmsg --transport tcp|unix|udp --variant send-per-fragment|copy-then-send|sendmsg-gather\n"
-                       "                       --impl netkit|raw-c|asio --size S --fragments K --messages N\n"
-                       "       send_vs_sendmsg --bulk SECONDS\n");
+            fmt::print(
+                "usage: send_vs_sendmsg [--quick|--full|--smoke] [--rounds N] [--json FILE]\n"
+                "       send_vs_sendmsg --transport tcp|unix|udp --variant "
+                "send-per-fragment|copy-then-send|sendmsg-gather\n"
+                "                       --impl netkit|raw-c|asio --size S --fragments K --messages "
+                "N\n"
+                "       send_vs_sendmsg --bulk SECONDS\n");
             std::exit(arg == "--help" ? 0 : 1);
         }
     }
@@ -495,27 +550,35 @@ std::string machine_description() {
             break;
         }
     }
-    return fmt::format("{}, {} cores, Linux {}", cpu, std::thread::hardware_concurrency(), u.release);
+    return fmt::format("{}, {} cores, Linux {}", cpu, std::thread::hardware_concurrency(),
+                       u.release);
 }
 
 void write_json(const options& o, const std::vector<cell>& cells) {
     std::ofstream out(o.json_path);
     utsname u{};
     ::uname(&u);
-    fmt::print(out, "{{\n  \"machine\": \"{}\",\n  \"kernel\": \"{} {}\",\n  \"compiler\": \"{}\",\n"
-                    "  \"flags\": \"{}\",\n  \"mode\": \"{}\",\n  \"rounds\": {},\n  \"cells\": [\n",
-               machine_description(), u.sysname, u.release, NETKIT_BENCH_COMPILER, NETKIT_BENCH_FLAGS,
-               o.full ? "full" : "quick", o.rounds);
+    fmt::print(out,
+               "{{\n  \"machine\": \"{}\",\n  \"kernel\": \"{} {}\",\n  \"compiler\": \"{}\",\n"
+               "  \"flags\": \"{}\",\n  \"mode\": \"{}\",\n  \"rounds\": {},\n  \"cells\": [\n",
+               machine_description(), u.sysname, u.release, NETKIT_BENCH_COMPILER,
+               NETKIT_BENCH_FLAGS, o.full ? "full" : "quick", o.rounds);
     for (std::size_t c = 0; c < cells.size(); ++c) {
         const cell& x = cells[c];
-        fmt::print(out, "    {{\"transport\": \"{}\", \"size\": {}, \"fragments\": {}, \"messages\": {}, \"variants\": [\n",
+        fmt::print(out,
+                   "    {{\"transport\": \"{}\", \"size\": {}, \"fragments\": {}, \"messages\": "
+                   "{}, \"variants\": [\n",
                    name(x.t), x.size, x.fragments, x.messages);
         std::size_t v = 0;
         for (const auto& [key, runs] : x.rounds) {
-            fmt::print(out, "      {{\"strategy\": \"{}\", \"impl\": \"{}\", \"rounds\": [", name(key.first), name(key.second));
+            fmt::print(out, "      {{\"strategy\": \"{}\", \"impl\": \"{}\", \"rounds\": [",
+                       name(key.first), name(key.second));
             for (std::size_t r = 0; r < runs.size(); ++r) {
-                fmt::print(out, "{}{{\"seconds\": {:.6f}, \"gbps\": {:.4f}, \"messages_per_second\": {:.0f}, \"loss\": {:.6f}}}",
-                           r ? ", " : "", runs[r].seconds, runs[r].gbps, runs[r].messages_per_second, runs[r].loss);
+                fmt::print(out,
+                           "{}{{\"seconds\": {:.6f}, \"gbps\": {:.4f}, \"messages_per_second\": "
+                           "{:.0f}, \"loss\": {:.6f}}}",
+                           r ? ", " : "", runs[r].seconds, runs[r].gbps,
+                           runs[r].messages_per_second, runs[r].loss);
             }
             fmt::print(out, "]}}{}\n", ++v < x.rounds.size() ? "," : "");
         }
@@ -530,33 +593,40 @@ void print_table(const std::vector<cell>& cells, bool have_asio) {
     constexpr auto raw_ = implementation::raw;
     constexpr auto asio_ = implementation::asio;
     fmt::print("\nnetkit throughput, GB/s (median of rounds); ratios are per-round medians\n\n");
-    fmt::print("{:<5} {:>6} {:>3} | {:>13} {:>13} {:>13} | {:>11} {:>11} | {:>8} {:>8} {:>8} | {:>9} {:>7}\n",
-               "", "S", "K", "send/frag", "copy+send", "gather", "gather/frag", "gather/copy", "nk/C frg",
-               "nk/C cpy", "nk/C gth", "nk/asio g", "loss");
+    fmt::print("{:<5} {:>6} {:>3} | {:>13} {:>13} {:>13} | {:>11} {:>11} | {:>8} {:>8} {:>8} | "
+               "{:>9} {:>7}\n",
+               "", "S", "K", "send/frag", "copy+send", "gather", "gather/frag", "gather/copy",
+               "nk/C frg", "nk/C cpy", "nk/C gth", "nk/asio g", "loss");
     fmt::print("{}\n", std::string(142, '-'));
     for (const cell& x : cells) {
         auto show = [&](strategy s) {
             const auto g = x.gbps(s, nk_);
             return fmt::format("{:5.2f} {:>3.0f}k/s", median(g), median([&] {
                                    std::vector<double> mps;
-                                   for (const auto& r : x.rounds.at({s, nk_})) mps.push_back(r.messages_per_second / 1e3);
+                                   for (const auto& r : x.rounds.at({s, nk_}))
+                                       mps.push_back(r.messages_per_second / 1e3);
                                    return mps;
                                }()));
         };
         double loss = 0;
         for (const auto& [key, runs] : x.rounds) {
-            for (const auto& r : runs) loss = std::max(loss, r.loss);
+            for (const auto& r : runs)
+                loss = std::max(loss, r.loss);
         }
-        fmt::print("{:<5} {:>6} {:>3} | {:>13} {:>13} {:>13} | {:>10.2f}x {:>10.2f}x | {:>8.3f} {:>8.3f} {:>8.3f} | {:>9} {:>6.2f}%\n",
+        fmt::print("{:<5} {:>6} {:>3} | {:>13} {:>13} {:>13} | {:>10.2f}x {:>10.2f}x | {:>8.3f} "
+                   "{:>8.3f} {:>8.3f} | {:>9} {:>6.2f}%\n",
                    name(x.t), x.size, x.fragments, show(per_fragment), show(copy), show(gather),
                    x.ratio({gather, nk_}, {per_fragment, nk_}), x.ratio({gather, nk_}, {copy, nk_}),
-                   x.ratio({per_fragment, nk_}, {per_fragment, raw_}), x.ratio({copy, nk_}, {copy, raw_}),
-                   x.ratio({gather, nk_}, {gather, raw_}),
-                   have_asio ? fmt::format("{:.3f}", x.ratio({gather, nk_}, {gather, asio_})) : std::string("n/a"),
+                   x.ratio({per_fragment, nk_}, {per_fragment, raw_}),
+                   x.ratio({copy, nk_}, {copy, raw_}), x.ratio({gather, nk_}, {gather, raw_}),
+                   have_asio ? fmt::format("{:.3f}", x.ratio({gather, nk_}, {gather, asio_}))
+                             : std::string("n/a"),
                    loss * 100);
     }
-    fmt::print("\nsend/frag, copy+send, gather: netkit GB/s and messages/s. nk/C: netkit over hand-written C,\n"
-               "same strategy. nk/asio g: netkit gather over Asio gather. loss: worst UDP byte loss of any run.\n");
+    fmt::print("\nsend/frag, copy+send, gather: netkit GB/s and messages/s. nk/C: netkit over "
+               "hand-written C,\n"
+               "same strategy. nk/asio g: netkit gather over Asio gather. loss: worst UDP byte "
+               "loss of any run.\n");
 }
 
 int bulk(double seconds) {
@@ -567,7 +637,8 @@ int bulk(double seconds) {
         std::vector<std::uint8_t> buffer(1 << 20);
         for (;;) {
             const ssize_t n = ::recv(c.receiver.get(), buffer.data(), buffer.size(), 0);
-            if (n <= 0) break;
+            if (n <= 0)
+                break;
             total += static_cast<std::uint64_t>(n);
         }
     });
@@ -584,8 +655,9 @@ int bulk(double seconds) {
     receiver.join();
     const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
     (void)done;
-    fmt::print("netkit bulk: {:.3f} Gbit/s ({} bytes in {:.2f} s, 64 KiB send_all, one TCP connection)\n",
-               static_cast<double>(total) * 8 / elapsed / 1e9, total, elapsed);
+    fmt::print(
+        "netkit bulk: {:.3f} Gbit/s ({} bytes in {:.2f} s, 64 KiB send_all, one TCP connection)\n",
+        static_cast<double>(total) * 8 / elapsed / 1e9, total, elapsed);
     return 0;
 }
 
@@ -603,21 +675,27 @@ int main(int argc, char** argv) {
         message_source m(o.size, o.fragments);
         const std::size_t messages = o.messages ? o.messages : 10000;
         const auto r = run_once(*o.only_transport, *o.only_strategy, *o.only_impl, m, messages);
-        fmt::print("{} {} {} S={} K={}: {} messages, {:.3f} GB/s, {:.0f} messages/s, loss {:.2f}%\n",
-                   name(*o.only_transport), name(*o.only_strategy), name(*o.only_impl), o.size, o.fragments,
-                   messages, r.gbps, r.messages_per_second, r.loss * 100);
+        fmt::print(
+            "{} {} {} S={} K={}: {} messages, {:.3f} GB/s, {:.0f} messages/s, loss {:.2f}%\n",
+            name(*o.only_transport), name(*o.only_strategy), name(*o.only_impl), o.size,
+            o.fragments, messages, r.gbps, r.messages_per_second, r.loss * 100);
         return 0;
     }
 
-    const std::vector<std::size_t> sizes = o.full || o.smoke ? std::vector<std::size_t>{16, 64, 256, 1024, 4096, 16384, 65536}
-                                                             : std::vector<std::size_t>{64, 1024, 4096, 16384};
-    const std::vector<std::size_t> counts = o.full || o.smoke ? std::vector<std::size_t>{1, 4, 16, 64}
-                                                              : std::vector<std::size_t>{1, 16};
+    const std::vector<std::size_t> sizes =
+        o.full || o.smoke ? std::vector<std::size_t>{16, 64, 256, 1024, 4096, 16384, 65536}
+                          : std::vector<std::size_t>{64, 1024, 4096, 16384};
+    const std::vector<std::size_t> counts = o.full || o.smoke
+                                                ? std::vector<std::size_t>{1, 4, 16, 64}
+                                                : std::vector<std::size_t>{1, 16};
     const int rounds = o.smoke ? 1 : std::max(o.rounds, 5);
     const auto impls = implementations();
     const bool have_asio = impls.size() == 3;
 
-    fmt::print("send vs sendmsg: {} grid, {} rounds, machine: {}\ncompiler: {} {}\n", o.full ? "full" : o.smoke ? "smoke" : "quick",
+    fmt::print("send vs sendmsg: {} grid, {} rounds, machine: {}\ncompiler: {} {}\n",
+               o.full    ? "full"
+               : o.smoke ? "smoke"
+                         : "quick",
                rounds, machine_description(), NETKIT_BENCH_COMPILER, NETKIT_BENCH_FLAGS);
     std::vector<cell> cells;
     std::vector<std::string> skipped;
@@ -643,7 +721,8 @@ int main(int argc, char** argv) {
     }
     print_table(cells, have_asio);
     if (!skipped.empty()) {
-        fmt::print("skipped (a UDP message holds at most {} bytes): {}\n", max_udp_payload, fmt::join(skipped, ", "));
+        fmt::print("skipped (a UDP message holds at most {} bytes): {}\n", max_udp_payload,
+                   fmt::join(skipped, ", "));
     }
     write_json(o, cells);
     fmt::print("every round: {}\n", o.json_path);

@@ -21,7 +21,8 @@ int exchange_with_error_values() {
     // socket + setsockopt(SO_REUSEADDR) + bind + listen, each descriptor CLOEXEC.
     auto acceptor = nk::tcp::acceptor::listen(*where);
     if (!acceptor) {
-        fmt::print(stderr, "{}\n", acceptor.error().message()); // e.g. "bind 127.0.0.1:80: Permission denied"
+        fmt::print(stderr, "{}\n",
+                   acceptor.error().message()); // e.g. "bind 127.0.0.1:80: Permission denied"
         return 1;
     }
     auto client = nk::tcp::socket::connect(acceptor->local_endpoint().value()); // socket + connect
@@ -34,7 +35,8 @@ int exchange_with_error_values() {
 
     // send_all loops over short writes; MSG_NOSIGNAL is always set, so a closed peer is EPIPE.
     if (auto sent = client->send_all("hello, netkit"sv); !sent) {
-        fmt::print(stderr, "{} after {} bytes\n", sent.error().message(), sent.error().bytes_transferred());
+        fmt::print(stderr, "{} after {} bytes\n", sent.error().message(),
+                   sent.error().bytes_transferred());
         return 1;
     }
     // shutdown(SHUT_WR): the peer reads end-of-stream; close() would only drop our descriptor.
@@ -53,7 +55,8 @@ int exchange_with_error_values() {
         }
         total += *got;
     }
-    fmt::print("server got \"{}\" from {}\n", std::string_view(buffer.data(), total), accepted->peer.to_string());
+    fmt::print("server got \"{}\" from {}\n", std::string_view(buffer.data(), total),
+               accepted->peer.to_string());
     return std::string_view(buffer.data(), total) == "hello, netkit" ? 0 : 1;
 }
 

@@ -30,7 +30,8 @@ int main() {
     // Scatter straight into a header struct and a byte array: one recvmsg, filled in order.
     header got_head{};
     std::array<char, 14> got_body{};
-    const auto received = right.receive_exact(nk::scatter(std::span(&got_head, 1), got_body)).value();
+    const auto received =
+        right.receive_exact(nk::scatter(std::span(&got_head, 1), got_body)).value();
     fmt::print("sent {} bytes, received {}: type {}, body \"{}\"\n", sent, received, got_head.type,
                std::string_view(got_body.data(), got_body.size()));
 

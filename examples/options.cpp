@@ -13,17 +13,19 @@ namespace nk = netkit;
 using namespace std::chrono_literals;
 
 // An option netkit lacks, declared in one line; it gets the same compile-time checks.
-inline constexpr nk::socket_option<"TCP_THIN_LINEAR_TIMEOUTS", IPPROTO_TCP, TCP_THIN_LINEAR_TIMEOUTS, bool,
-                                   nk::option_access::get_set, nk::option_scope::tcp_only>
+inline constexpr nk::socket_option<"TCP_THIN_LINEAR_TIMEOUTS", IPPROTO_TCP,
+                                   TCP_THIN_LINEAR_TIMEOUTS, bool, nk::option_access::get_set,
+                                   nk::option_scope::tcp_only>
     thin_linear_timeouts{};
 
 int main() {
     auto sock = nk::tcp::socket::open(nk::ip::v4).value();
 
-    sock.set(nk::tcp::no_delay, true).value();                  // bool, not int
+    sock.set(nk::tcp::no_delay, true).value(); // bool, not int
     sock.set(nk::so::keep_alive, true).value();
-    sock.set(nk::tcp::keep_idle, std::chrono::minutes(2)).value(); // a duration, not "seconds as int"
-    sock.set(nk::so::receive_timeout, 1500ms).value();             // timeval, converted exactly
+    sock.set(nk::tcp::keep_idle, std::chrono::minutes(2))
+        .value();                                      // a duration, not "seconds as int"
+    sock.set(nk::so::receive_timeout, 1500ms).value(); // timeval, converted exactly
     sock.set(nk::so::linger, std::optional(std::chrono::seconds(0))).value(); // close sends RST
     sock.set(thin_linear_timeouts, true).value();
 
@@ -42,7 +44,8 @@ int main() {
     //   sock.set(nk::so::error, 0);                   // SO_ERROR is read-only
     //   udp_socket.set(nk::tcp::no_delay, true);      // a TCP option on a UDP socket
     //   sock.get(nk::ip::multicast_join);             // write-only
-    return idle == std::chrono::minutes(2) && timeout == 1500ms && linger == std::chrono::seconds(0) && !negative
+    return idle == std::chrono::minutes(2) && timeout == 1500ms &&
+                   linger == std::chrono::seconds(0) && !negative
                ? 0
                : 1;
 }

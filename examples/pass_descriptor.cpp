@@ -47,6 +47,7 @@ int main() {
     if (::read(pipe_read.get(), text.data(), text.size()) != 14) {
         return 1;
     }
-    fmt::print("read back through the passed descriptor: \"{}\"\n", std::string_view(text.data(), text.size()));
+    fmt::print("read back through the passed descriptor: \"{}\"\n",
+               std::string_view(text.data(), text.size()));
     return 0;
 }

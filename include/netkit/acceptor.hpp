@@ -30,8 +30,9 @@ struct listen_options {
 ///
 /// @par Example
 /// @code
-/// auto acceptor = netkit::tcp::acceptor::listen(netkit::ip::endpoint::parse("127.0.0.1:0").value()).value();
-/// auto [sock, peer] = acceptor.accept().value();
+/// auto acceptor =
+/// netkit::tcp::acceptor::listen(netkit::ip::endpoint::parse("127.0.0.1:0").value()).value(); auto
+/// [sock, peer] = acceptor.accept().value();
 /// @endcode
 template <protocol P>
 class basic_acceptor : public detail::socket_base<P> {
@@ -49,7 +50,8 @@ public:
     basic_acceptor() noexcept = default;
 
     /// socket(2), SO_REUSEADDR (see `listen_options`), bind(2), listen(2).
-    static result<basic_acceptor> listen(const endpoint_type& local, listen_options options = {}) noexcept {
+    static result<basic_acceptor> listen(const endpoint_type& local,
+                                         listen_options options = {}) noexcept {
         auto fd = detail::open_for<P>(local);
         if (!fd) {
             return failure{fd.error()};
@@ -57,7 +59,9 @@ public:
         if constexpr (ip_protocol<P>) {
             if (options.reuse_address) {
                 const int on = 1;
-                if (auto set = detail::set_option(fd->get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on); !set) {
+                if (auto set =
+                        detail::set_option(fd->get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+                    !set) {
                     return failure{set.error()};
                 }
             }
@@ -72,7 +76,9 @@ public:
     }
 
     /// listen(2) on a socket already opened and bound by hand (to set options before bind).
-    result<void> listen_now(int backlog = SOMAXCONN) noexcept { return detail::listen(fd_.get(), backlog); }
+    result<void> listen_now(int backlog = SOMAXCONN) noexcept {
+        return detail::listen(fd_.get(), backlog);
+    }
 
     /// accept4(2) with SOCK_CLOEXEC: the next connection and its peer's address. Retries EINTR
     /// and ECONNABORTED. On a non-blocking acceptor with nothing queued: `would_block()`.
@@ -86,7 +92,8 @@ public:
         }
         accepted<P> result{socket_type(std::move(*fd)), {}};
         if (length > static_cast<socklen_t>(sizeof(sa_family_t))) {
-            auto peer = endpoint_type::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
+            auto peer =
+                endpoint_type::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
             if (!peer) {
                 return failure{peer.error()};
             }

@@ -21,7 +21,10 @@
 namespace netkit::ip {
 
 /// The IP version a socket is opened for.
-enum class family : int { v4 = AF_INET, v6 = AF_INET6 };
+enum class family : int {
+    v4 = AF_INET,
+    v6 = AF_INET6
+};
 inline constexpr family v4 = family::v4;
 inline constexpr family v6 = family::v6;
 
@@ -50,8 +53,10 @@ public:
     constexpr explicit address_v4(const bytes_type& bytes) noexcept : bytes_(bytes) {}
     /// From a host-order integer: address_v4(0x7f000001) is 127.0.0.1.
     constexpr explicit address_v4(std::uint32_t host_order) noexcept
-        : bytes_{static_cast<std::uint8_t>(host_order >> 24), static_cast<std::uint8_t>(host_order >> 16),
-                 static_cast<std::uint8_t>(host_order >> 8), static_cast<std::uint8_t>(host_order)} {}
+        : bytes_{static_cast<std::uint8_t>(host_order >> 24),
+                 static_cast<std::uint8_t>(host_order >> 16),
+                 static_cast<std::uint8_t>(host_order >> 8),
+                 static_cast<std::uint8_t>(host_order)} {}
 
     static constexpr address_v4 any() noexcept { return address_v4(); }
     static constexpr address_v4 loopback() noexcept { return address_v4(0x7f000001U); }
@@ -89,7 +94,9 @@ public:
     }
     [[nodiscard]] constexpr bool is_unspecified() const noexcept { return to_uint() == 0; }
     [[nodiscard]] constexpr bool is_loopback() const noexcept { return bytes_[0] == 127; }
-    [[nodiscard]] constexpr bool is_multicast() const noexcept { return (bytes_[0] & 0xf0) == 0xe0; }
+    [[nodiscard]] constexpr bool is_multicast() const noexcept {
+        return (bytes_[0] & 0xf0) == 0xe0;
+    }
 
     [[nodiscard]] std::string to_string() const {
         std::array<char, INET_ADDRSTRLEN> text{};
@@ -111,7 +118,8 @@ public:
 
     constexpr address_v6() noexcept = default;
     constexpr explicit address_v6(const bytes_type& bytes, std::uint32_t scope_id = 0) noexcept
-        : bytes_(bytes), scope_id_(scope_id) {}
+        : bytes_(bytes),
+          scope_id_(scope_id) {}
 
     static constexpr address_v6 any() noexcept { return address_v6(); }
     static constexpr address_v6 loopback() noexcept {
@@ -179,7 +187,8 @@ public:
         return bytes_[0] == 0xfe && (bytes_[1] & 0xc0) == 0x80;
     }
     [[nodiscard]] constexpr bool is_v4_mapped() const noexcept {
-        return std::all_of(bytes_.begin(), bytes_.begin() + 10, [](std::uint8_t b) { return b == 0; }) &&
+        return std::all_of(bytes_.begin(), bytes_.begin() + 10,
+                           [](std::uint8_t b) { return b == 0; }) &&
                bytes_[10] == 0xff && bytes_[11] == 0xff;
     }
     /// The IPv4 address inside a v4-mapped address (only meaningful if `is_v4_mapped()`).
@@ -239,9 +248,11 @@ private:
 class address {
 public:
     constexpr address() noexcept = default;
-    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): an address_v4 is an address
+    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): an address_v4 is an
+    // address
     constexpr address(const address_v4& ipv4) noexcept : family_(family::v4), v4_(ipv4) {}
-    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): an address_v6 is an address
+    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): an address_v6 is an
+    // address
     constexpr address(const address_v6& ipv6) noexcept : family_(family::v6), v6_(ipv6) {}
 
     /// Either form; IPv6 is told apart by its ':'.
@@ -277,7 +288,9 @@ public:
     [[nodiscard]] constexpr bool is_multicast() const noexcept {
         return is_v4() ? v4_.is_multicast() : v6_.is_multicast();
     }
-    [[nodiscard]] std::string to_string() const { return is_v4() ? v4_.to_string() : v6_.to_string(); }
+    [[nodiscard]] std::string to_string() const {
+        return is_v4() ? v4_.to_string() : v6_.to_string();
+    }
 
     friend constexpr bool operator==(const address& a, const address& b) noexcept {
         return a.family_ == b.family_ && (a.is_v4() ? a.v4_ == b.v4_ : a.v6_ == b.v6_);
@@ -297,7 +310,8 @@ private:
 };
 
 namespace detail {
-inline std::size_t hash_bytes(const std::uint8_t* data, std::size_t size, std::size_t seed) noexcept {
+inline std::size_t hash_bytes(const std::uint8_t* data, std::size_t size,
+                              std::size_t seed) noexcept {
     // FNV-1a: small, good enough for hash tables of addresses, and the same on every platform.
     std::uint64_t hash = 14695981039346656037ULL ^ seed;
     for (std::size_t i = 0; i < size; ++i) {

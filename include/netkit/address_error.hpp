@@ -8,18 +8,18 @@ namespace netkit {
 
 /// Why a text could not be read as an address or endpoint, or why a name cannot be an endpoint.
 enum class address_errc {
-    empty = 1,             ///< nothing to parse
-    invalid_ipv4,          ///< not four decimal octets 0-255 without leading zeros
-    invalid_ipv6,          ///< not an RFC 4291 text form
-    invalid_scope,         ///< "%" not followed by a known interface name or a number
-    missing_port,          ///< no ":port" after the host
-    invalid_port,          ///< port not a decimal number 0-65535
-    unterminated_bracket,  ///< "[" without "]"
-    unexpected_character,  ///< trailing or misplaced text
-    path_too_long,         ///< a Unix-domain name longer than sun_path holds
-    embedded_nul,          ///< a NUL byte inside a filesystem path
-    wrong_family,          ///< a socket address of another family than the endpoint type
-    address_too_short,     ///< a socket address shorter than its family requires
+    empty = 1,            ///< nothing to parse
+    invalid_ipv4,         ///< not four decimal octets 0-255 without leading zeros
+    invalid_ipv6,         ///< not an RFC 4291 text form
+    invalid_scope,        ///< "%" not followed by a known interface name or a number
+    missing_port,         ///< no ":port" after the host
+    invalid_port,         ///< port not a decimal number 0-65535
+    unterminated_bracket, ///< "[" without "]"
+    unexpected_character, ///< trailing or misplaced text
+    path_too_long,        ///< a Unix-domain name longer than sun_path holds
+    embedded_nul,         ///< a NUL byte inside a filesystem path
+    wrong_family,         ///< a socket address of another family than the endpoint type
+    address_too_short,    ///< a socket address shorter than its family requires
 };
 
 namespace detail {
@@ -28,26 +28,41 @@ public:
     [[nodiscard]] const char* name() const noexcept override { return "netkit.address"; }
     [[nodiscard]] std::string message(int value) const override {
         switch (static_cast<address_errc>(value)) {
-        case address_errc::empty: return "empty address";
-        case address_errc::invalid_ipv4: return "invalid IPv4 address";
-        case address_errc::invalid_ipv6: return "invalid IPv6 address";
-        case address_errc::invalid_scope: return "invalid IPv6 scope (unknown interface)";
-        case address_errc::missing_port: return "missing port";
-        case address_errc::invalid_port: return "invalid port (expected 0-65535)";
-        case address_errc::unterminated_bracket: return "unterminated '[' in address";
-        case address_errc::unexpected_character: return "unexpected character in address";
-        case address_errc::path_too_long: return "Unix socket path too long for sun_path";
-        case address_errc::embedded_nul: return "NUL byte inside a Unix socket path";
-        case address_errc::wrong_family: return "socket address of the wrong family";
-        case address_errc::address_too_short: return "socket address too short for its family";
+        case address_errc::empty:
+            return "empty address";
+        case address_errc::invalid_ipv4:
+            return "invalid IPv4 address";
+        case address_errc::invalid_ipv6:
+            return "invalid IPv6 address";
+        case address_errc::invalid_scope:
+            return "invalid IPv6 scope (unknown interface)";
+        case address_errc::missing_port:
+            return "missing port";
+        case address_errc::invalid_port:
+            return "invalid port (expected 0-65535)";
+        case address_errc::unterminated_bracket:
+            return "unterminated '[' in address";
+        case address_errc::unexpected_character:
+            return "unexpected character in address";
+        case address_errc::path_too_long:
+            return "Unix socket path too long for sun_path";
+        case address_errc::embedded_nul:
+            return "NUL byte inside a Unix socket path";
+        case address_errc::wrong_family:
+            return "socket address of the wrong family";
+        case address_errc::address_too_short:
+            return "socket address too short for its family";
         }
         return "unknown address error";
     }
     [[nodiscard]] std::error_condition default_error_condition(int value) const noexcept override {
         switch (static_cast<address_errc>(value)) {
-        case address_errc::path_too_long: return std::errc::filename_too_long;
-        case address_errc::wrong_family: return std::errc::address_family_not_supported;
-        default: return std::errc::invalid_argument;
+        case address_errc::path_too_long:
+            return std::errc::filename_too_long;
+        case address_errc::wrong_family:
+            return std::errc::address_family_not_supported;
+        default:
+            return std::errc::invalid_argument;
         }
     }
 };

@@ -24,7 +24,8 @@ class const_buffer {
 public:
     constexpr const_buffer() noexcept = default;
     constexpr const_buffer(const void* data, std::size_t size) noexcept
-        : iov_{const_cast<void*>(data), size} {} // NOLINT(cppcoreguidelines-pro-type-const-cast): iovec has no const form
+        : iov_{const_cast<void*>(data), size} {
+    } // NOLINT(cppcoreguidelines-pro-type-const-cast): iovec has no const form
 
     [[nodiscard]] constexpr const void* data() const noexcept { return iov_.iov_base; }
     [[nodiscard]] constexpr std::size_t size() const noexcept { return iov_.iov_len; }
@@ -58,7 +59,8 @@ public:
         iov_.iov_len -= n;
         return *this;
     }
-    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): writable bytes are readable
+    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): writable bytes are
+    // readable
     constexpr operator const_buffer() const noexcept { return {iov_.iov_base, iov_.iov_len}; }
 
 private:
@@ -69,7 +71,8 @@ private:
 static_assert(sizeof(const_buffer) == sizeof(iovec) && alignof(const_buffer) == alignof(iovec));
 static_assert(sizeof(mutable_buffer) == sizeof(iovec) && alignof(mutable_buffer) == alignof(iovec));
 static_assert(std::is_standard_layout_v<const_buffer> && std::is_standard_layout_v<mutable_buffer>);
-static_assert(std::is_trivially_copyable_v<const_buffer> && std::is_trivially_copyable_v<mutable_buffer>);
+static_assert(std::is_trivially_copyable_v<const_buffer> &&
+              std::is_trivially_copyable_v<mutable_buffer>);
 
 namespace detail {
 template <class R>
@@ -78,9 +81,10 @@ constexpr void check_byte_range() noexcept {
                   "netkit: a buffer must be a contiguous range (std::string, std::vector, "
                   "std::array, std::span, a C array...)");
     static_assert(std::ranges::sized_range<R>, "netkit: a buffer must be a sized range");
-    static_assert(std::is_trivially_copyable_v<std::ranges::range_value_t<R>>,
-                  "netkit: buffer elements must be trivially copyable: the kernel copies their "
-                  "bytes, which is wrong for types that own memory (std::string, pointers' targets)");
+    static_assert(
+        std::is_trivially_copyable_v<std::ranges::range_value_t<R>>,
+        "netkit: buffer elements must be trivially copyable: the kernel copies their "
+        "bytes, which is wrong for types that own memory (std::string, pointers' targets)");
 }
 } // namespace detail
 
@@ -88,7 +92,8 @@ constexpr void check_byte_range() noexcept {
 template <class R>
 [[nodiscard]] constexpr const_buffer buffer(const R& range) noexcept {
     detail::check_byte_range<const R&>();
-    return {std::ranges::data(range), std::ranges::size(range) * sizeof(std::ranges::range_value_t<R>)};
+    return {std::ranges::data(range),
+            std::ranges::size(range) * sizeof(std::ranges::range_value_t<R>)};
 }
 /// A `mutable_buffer` over a writable range; a const range (or string_view) gives a
 /// `const_buffer`, which cannot be received into.
@@ -105,8 +110,12 @@ template <class R>
 }
 [[nodiscard]] constexpr const_buffer buffer(const_buffer b) noexcept { return b; }
 [[nodiscard]] constexpr mutable_buffer buffer(mutable_buffer b) noexcept { return b; }
-[[nodiscard]] constexpr const_buffer buffer(const void* data, std::size_t size) noexcept { return {data, size}; }
-[[nodiscard]] constexpr mutable_buffer buffer(void* data, std::size_t size) noexcept { return {data, size}; }
+[[nodiscard]] constexpr const_buffer buffer(const void* data, std::size_t size) noexcept {
+    return {data, size};
+}
+[[nodiscard]] constexpr mutable_buffer buffer(void* data, std::size_t size) noexcept {
+    return {data, size};
+}
 
 /// A fixed number of buffers stored inline (no allocation): what `gather` and `scatter` build.
 /// It is a contiguous range of buffers, so it goes to the kernel as an iovec array as it is.
@@ -116,13 +125,16 @@ public:
     using value_type = Buffer;
 
     constexpr buffer_list() noexcept = default;
-    constexpr explicit buffer_list(const std::array<Buffer, N>& buffers) noexcept : buffers_(buffers) {}
+    constexpr explicit buffer_list(const std::array<Buffer, N>& buffers) noexcept
+        : buffers_(buffers) {}
 
     [[nodiscard]] constexpr const Buffer* begin() const noexcept { return buffers_.data(); }
     [[nodiscard]] constexpr const Buffer* end() const noexcept { return buffers_.data() + N; }
     [[nodiscard]] constexpr const Buffer* data() const noexcept { return buffers_.data(); }
     [[nodiscard]] static constexpr std::size_t size() noexcept { return N; }
-    [[nodiscard]] constexpr const Buffer& operator[](std::size_t i) const noexcept { return buffers_[i]; }
+    [[nodiscard]] constexpr const Buffer& operator[](std::size_t i) const noexcept {
+        return buffers_[i];
+    }
 
 private:
     std::array<Buffer, N> buffers_{};
@@ -151,7 +163,8 @@ constexpr mutable_buffer as_mutable_buffer(T& piece) noexcept {
 /// Buffers over several pieces of data, to go out in one system call (one sendmsg):
 /// `sock.send_all(netkit::gather(header, body, trailer))`. Built on the stack, no copy of the data.
 template <class... Pieces>
-[[nodiscard]] constexpr buffer_list<const_buffer, sizeof...(Pieces)> gather(const Pieces&... pieces) noexcept {
+[[nodiscard]] constexpr buffer_list<const_buffer, sizeof...(Pieces)>
+gather(const Pieces&... pieces) noexcept {
     return buffer_list<const_buffer, sizeof...(Pieces)>({detail::as_const_buffer(pieces)...});
 }
 
@@ -159,9 +172,10 @@ template <class... Pieces>
 /// A piece is a named object or a view (`std::span(&header, 1)`); a temporary container is
 /// refused, since it would be gone before the data could be read from it.
 template <class... Pieces>
-[[nodiscard]] constexpr buffer_list<mutable_buffer, sizeof...(Pieces)> scatter(Pieces&&... pieces) noexcept {
+[[nodiscard]] constexpr buffer_list<mutable_buffer, sizeof...(Pieces)>
+scatter(Pieces&&... pieces) noexcept {
     static_assert(((std::is_lvalue_reference_v<Pieces> || std::ranges::borrowed_range<Pieces> ||
-                    std::is_same_v<std::remove_cvref_t<Pieces>, mutable_buffer>) && ...),
+                    std::is_same_v<std::remove_cvref_t<Pieces>, mutable_buffer>)&&...),
                   "netkit::scatter: a temporary container would be destroyed before its data is "
                   "read; pass a named object or a view such as std::span");
     return buffer_list<mutable_buffer, sizeof...(Pieces)>({detail::as_mutable_buffer(pieces)...});
@@ -236,7 +250,8 @@ public:
 private:
     static iovec to_iovec(const iovec& v) noexcept { return v; }
     static iovec to_iovec(const const_buffer& b) noexcept {
-        return {const_cast<void*>(b.data()), b.size()}; // NOLINT(cppcoreguidelines-pro-type-const-cast)
+        return {const_cast<void*>(b.data()),
+                b.size()}; // NOLINT(cppcoreguidelines-pro-type-const-cast)
     }
     static iovec to_iovec(const mutable_buffer& b) noexcept { return {b.data(), b.size()}; }
 
@@ -244,7 +259,8 @@ private:
     std::span<const iovec> view_;
     bool overflow_ = false;
     [[no_unique_address]] std::conditional_t<std::ranges::contiguous_range<const S&>, empty,
-                                             std::array<iovec, max_buffers_per_call>> copy_;
+                                             std::array<iovec, max_buffers_per_call>>
+        copy_;
 };
 
 /// The iovecs of anything netkit sends: one for a byte range, the sequence's own for a buffer
@@ -254,7 +270,9 @@ class send_iovecs {
 public:
     explicit send_iovecs(const Data& data) noexcept : view_(data) {}
     [[nodiscard]] std::span<const iovec> get() const noexcept { return view_.get(); }
-    [[nodiscard]] bool overflow() const noexcept { return view_.overflow() || get().size() > max_buffers_per_call; }
+    [[nodiscard]] bool overflow() const noexcept {
+        return view_.overflow() || get().size() > max_buffers_per_call;
+    }
 
 private:
     iovec_view<Data> view_;
@@ -266,7 +284,8 @@ class send_iovecs<Data> {
 public:
     explicit send_iovecs(const Data& data) noexcept {
         const const_buffer bytes = buffer(data);
-        one_ = {const_cast<void*>(bytes.data()), bytes.size()}; // NOLINT(cppcoreguidelines-pro-type-const-cast)
+        one_ = {const_cast<void*>(bytes.data()),
+                bytes.size()}; // NOLINT(cppcoreguidelines-pro-type-const-cast)
     }
     [[nodiscard]] std::span<const iovec> get() const noexcept { return {&one_, 1}; }
     [[nodiscard]] static constexpr bool overflow() noexcept { return false; }
@@ -285,7 +304,9 @@ public:
                       "mutable_buffer");
     }
     [[nodiscard]] std::span<const iovec> get() const noexcept { return view_.get(); }
-    [[nodiscard]] bool overflow() const noexcept { return view_.overflow() || get().size() > max_buffers_per_call; }
+    [[nodiscard]] bool overflow() const noexcept {
+        return view_.overflow() || get().size() > max_buffers_per_call;
+    }
 
 private:
     iovec_view<std::remove_const_t<Data>> view_;

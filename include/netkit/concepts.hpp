@@ -55,30 +55,29 @@ concept datagram_protocol = protocol<P> && P::socket_type == SOCK_DGRAM;
 
 /// A protocol with connections: it can listen and accept (SOCK_STREAM, SOCK_SEQPACKET).
 template <class P>
-concept connection_oriented_protocol =
-    protocol<P> && (P::socket_type == SOCK_STREAM || P::socket_type == SOCK_SEQPACKET);
+concept connection_oriented_protocol = protocol<P> &&
+    (P::socket_type == SOCK_STREAM || P::socket_type == SOCK_SEQPACKET);
 
 /// A protocol that keeps message boundaries (SOCK_DGRAM, SOCK_SEQPACKET): a message larger than
 /// the receive buffer is truncated, and netkit reports it.
 template <class P>
-concept message_protocol =
-    protocol<P> && (P::socket_type == SOCK_DGRAM || P::socket_type == SOCK_SEQPACKET);
+concept message_protocol = protocol<P> &&
+    (P::socket_type == SOCK_DGRAM || P::socket_type == SOCK_SEQPACKET);
 
 // ---- bytes ------------------------------------------------------------------------------------
 
 /// A buffer type layout-compatible with `iovec`.
 template <class B>
 concept buffer_type = std::same_as<std::remove_cv_t<B>, const_buffer> ||
-                      std::same_as<std::remove_cv_t<B>, mutable_buffer> ||
-                      std::same_as<std::remove_cv_t<B>, iovec>;
+    std::same_as<std::remove_cv_t<B>, mutable_buffer> || std::same_as<std::remove_cv_t<B>, iovec>;
 
 /// A contiguous, sized range of trivially copyable elements: its bytes can go to the kernel as
 /// they are (std::string, std::vector<T>, std::array<T, N>, std::span<T>, T[N], ...). A range of
 /// buffers is not one: it is a `buffer_sequence`, whose bytes are elsewhere.
 template <class R>
 concept byte_range = std::ranges::contiguous_range<R> && std::ranges::sized_range<R> &&
-                     std::is_trivially_copyable_v<std::ranges::range_value_t<R>> &&
-                     !buffer_type<std::ranges::range_value_t<R>>;
+    std::is_trivially_copyable_v<std::ranges::range_value_t<R>> &&
+    !buffer_type<std::ranges::range_value_t<R>>;
 
 /// A byte range the kernel may write into: its elements are not const (a std::string_view or a
 /// const container is not one).
@@ -93,7 +92,7 @@ concept buffer_sequence = std::ranges::sized_range<S> && buffer_type<std::ranges
 
 /// A sequence of buffers the kernel may write into (no `const_buffer` elements).
 template <class S>
-concept mutable_buffer_sequence =
-    buffer_sequence<S> && !std::same_as<std::remove_cv_t<std::ranges::range_value_t<S>>, const_buffer>;
+concept mutable_buffer_sequence = buffer_sequence<S> &&
+    !std::same_as<std::remove_cv_t<std::ranges::range_value_t<S>>, const_buffer>;
 
 } // namespace netkit

@@ -30,7 +30,9 @@ constexpr std::size_t cmsg_align(std::size_t length) noexcept {
     return (length + sizeof(std::size_t) - 1) & ~(sizeof(std::size_t) - 1);
 }
 /// CMSG_LEN: header plus `payload` bytes, unpadded (what cmsg_len holds).
-constexpr std::size_t cmsg_length(std::size_t payload) noexcept { return cmsg_align(sizeof(cmsghdr)) + payload; }
+constexpr std::size_t cmsg_length(std::size_t payload) noexcept {
+    return cmsg_align(sizeof(cmsghdr)) + payload;
+}
 /// CMSG_SPACE: the room one control message of `payload` bytes takes, padding included.
 constexpr std::size_t cmsg_space(std::size_t payload) noexcept {
     return cmsg_align(sizeof(cmsghdr)) + cmsg_align(payload);
@@ -80,8 +82,8 @@ struct ip_packet_info {
     static constexpr std::size_t space = cmsg_space(sizeof(in_pktinfo));
     using wire = in_pktinfo;
     static ip_packet_info from_wire(const in_pktinfo& p) noexcept {
-        return {ip::address_v4::from_in_addr(p.ipi_addr), ip::address_v4::from_in_addr(p.ipi_spec_dst),
-                static_cast<unsigned>(p.ipi_ifindex)};
+        return {ip::address_v4::from_in_addr(p.ipi_addr),
+                ip::address_v4::from_in_addr(p.ipi_spec_dst), static_cast<unsigned>(p.ipi_ifindex)};
     }
     [[nodiscard]] in_pktinfo to_wire() const noexcept {
         in_pktinfo p{};
@@ -158,7 +160,8 @@ struct timestamp_ns {
         if (!detail::representable(t.tv_sec) || t.tv_nsec < 0 || t.tv_nsec >= 1'000'000'000) {
             return std::nullopt;
         }
-        const auto since_epoch = std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+        const auto since_epoch =
+            std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
         return timestamp_ns{std::chrono::system_clock::time_point(
             std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch))};
     }
@@ -175,7 +178,8 @@ struct timestamp {
         if (!detail::representable(t.tv_sec) || t.tv_usec < 0 || t.tv_usec >= 1'000'000) {
             return std::nullopt;
         }
-        const auto since_epoch = std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
+        const auto since_epoch =
+            std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
         return timestamp{std::chrono::system_clock::time_point(
             std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch))};
     }
@@ -194,7 +198,9 @@ inline constexpr std::size_t control_space = (std::size_t{0} + ... + Payloads::s
 class control_message {
 public:
     constexpr control_message(int level, int type, std::span<const std::byte> data) noexcept
-        : level_(level), type_(type), data_(data) {}
+        : level_(level),
+          type_(type),
+          data_(data) {}
 
     [[nodiscard]] constexpr int level() const noexcept { return level_; }
     [[nodiscard]] constexpr int type() const noexcept { return type_; }
@@ -302,7 +308,8 @@ public:
                 return;
             }
             length_ = h.cmsg_len;
-            current_ = control_message(h.cmsg_level, h.cmsg_type, rest_.subspan(header, h.cmsg_len - header));
+            current_ = control_message(h.cmsg_level, h.cmsg_type,
+                                       rest_.subspan(header, h.cmsg_len - header));
         }
 
         std::span<const std::byte> rest_{};
@@ -311,7 +318,8 @@ public:
     };
 
     constexpr control_messages() noexcept = default;
-    constexpr explicit control_messages(std::span<const std::byte> bytes) noexcept : bytes_(bytes) {}
+    constexpr explicit control_messages(std::span<const std::byte> bytes) noexcept
+        : bytes_(bytes) {}
 
     [[nodiscard]] iterator begin() const noexcept { return iterator(bytes_); }
     [[nodiscard]] iterator end() const noexcept { return iterator(); }
@@ -381,7 +389,9 @@ public:
     }
 
     /// Control messages written so far (to send) or received.
-    [[nodiscard]] control_messages messages() const noexcept { return parse_control(bytes_.first(used_)); }
+    [[nodiscard]] control_messages messages() const noexcept {
+        return parse_control(bytes_.first(used_));
+    }
     [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return bytes_.first(used_); }
     [[nodiscard]] std::size_t capacity() const noexcept { return bytes_.size(); }
 
@@ -429,7 +439,9 @@ public:
     }
 
 protected:
-    control_storage(std::span<std::byte> bytes, std::span<int> fds) noexcept : bytes_(bytes), fds_(fds) {}
+    control_storage(std::span<std::byte> bytes, std::span<int> fds) noexcept
+        : bytes_(bytes),
+          fds_(fds) {}
     ~control_storage() { clear(); }
 
 private:
@@ -443,7 +455,8 @@ private:
 /// `control_space<...>`: `netkit::control_buffer<netkit::control_space<netkit::cmsg::rights<3>>>`.
 template <std::size_t Capacity>
 class control_buffer : public control_storage {
-    static_assert(Capacity >= cmsg_space(0), "netkit: a control buffer must hold at least one header");
+    static_assert(Capacity >= cmsg_space(0),
+                  "netkit: a control buffer must hold at least one header");
 
 public:
     control_buffer() noexcept : control_storage(bytes_, fds_) {}

@@ -24,9 +24,7 @@ namespace netkit::ip {
 class endpoint {
 public:
     /// 0.0.0.0:0
-    endpoint() noexcept {
-        storage_.v4.sin_family = AF_INET;
-    }
+    endpoint() noexcept { storage_.v4.sin_family = AF_INET; }
     endpoint(const ip::address& host, std::uint16_t port) noexcept {
         if (host.is_v4()) {
             storage_.v4.sin_family = AF_INET;
@@ -150,7 +148,8 @@ public:
     /// "1.2.3.4:80" or "[::1]:80" (scope as "%index").
     [[nodiscard]] std::string to_string() const {
         std::array<char, netkit::detail::sockaddr_text_capacity> text{};
-        const std::size_t length = netkit::detail::format_sockaddr(data(), size(), text.data(), text.size());
+        const std::size_t length =
+            netkit::detail::format_sockaddr(data(), size(), text.data(), text.size());
         return {text.data(), length};
     }
 

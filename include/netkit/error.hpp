@@ -27,7 +27,8 @@ public:
     [[nodiscard]] const char* name() const noexcept override { return "netkit"; }
     [[nodiscard]] std::string message(int value) const override {
         switch (static_cast<errc>(value)) {
-        case errc::end_of_stream: return "end of stream before the transfer was complete";
+        case errc::end_of_stream:
+            return "end of stream before the transfer was complete";
         case errc::too_many_buffers:
             return "more buffers than IOV_MAX in one message (send_all splits a stream)";
         }
@@ -35,8 +36,10 @@ public:
     }
     [[nodiscard]] std::error_condition default_error_condition(int value) const noexcept override {
         switch (static_cast<errc>(value)) {
-        case errc::end_of_stream: return std::errc::connection_aborted;
-        case errc::too_many_buffers: return std::errc::message_size;
+        case errc::end_of_stream:
+            return std::errc::connection_aborted;
+        case errc::too_many_buffers:
+            return std::errc::message_size;
         }
         return {value, *this};
     }
@@ -65,12 +68,14 @@ public:
     error() noexcept = default;
 
     error(std::error_code code, const char* operation) noexcept
-        : code_(code), operation_(operation) {}
+        : code_(code),
+          operation_(operation) {}
 
     /// An error that names the endpoint it concerned: "connect 127.0.0.1:9: Connection refused".
     error(std::error_code code, const char* operation, const sockaddr* address,
           socklen_t length) noexcept
-        : code_(code), operation_(operation) {
+        : code_(code),
+          operation_(operation) {
         endpoint_.assign(address, length);
     }
 
@@ -119,11 +124,13 @@ private:
 };
 
 /// The exception `result::value()` throws: a `std::system_error` whose `what()` is
-/// `error::message()` (std::system_error appends the reason to the context), and which keeps the whole `error` for callers that want the details.
+/// `error::message()` (std::system_error appends the reason to the context), and which keeps the
+/// whole `error` for callers that want the details.
 class operation_failed : public std::system_error {
 public:
     explicit operation_failed(const netkit::error& failure)
-        : std::system_error(failure.code(), failure.context()), error_(failure) {}
+        : std::system_error(failure.code(), failure.context()),
+          error_(failure) {}
 
     [[nodiscard]] const netkit::error& error() const noexcept { return error_; }
 
@@ -136,17 +143,19 @@ struct failure {
     netkit::error error;
 };
 
-
 namespace detail {
 // result<T>'s storage, in two forms: when T is trivially copyable and destructible every special
 // member is defaulted, so result<std::size_t> is returned as cheaply as a size and a flag; other
 // T get hand-written ones. (Two bases rather than constrained special members because clang 14
 // does not implement conditionally trivial special members.)
-template <class T, bool Trivial = std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>>
+template <class T,
+          bool Trivial = std::is_trivially_copyable_v<T>&& std::is_trivially_destructible_v<T>>
 struct result_base {
     template <class... Args>
-    explicit result_base(std::in_place_t, Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>)
-        : value_(std::forward<Args>(args)...), has_value_(true) {}
+    explicit result_base(std::in_place_t,
+                         Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>)
+        : value_(std::forward<Args>(args)...),
+          has_value_(true) {}
     explicit result_base(const netkit::error& e) noexcept : error_(e), has_value_(false) {}
 
     union {
@@ -159,8 +168,10 @@ struct result_base {
 template <class T>
 struct result_base<T, false> {
     template <class... Args>
-    explicit result_base(std::in_place_t, Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>)
-        : value_(std::forward<Args>(args)...), has_value_(true) {}
+    explicit result_base(std::in_place_t,
+                         Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>)
+        : value_(std::forward<Args>(args)...),
+          has_value_(true) {}
     explicit result_base(const netkit::error& e) noexcept : error_(e), has_value_(false) {}
 
     result_base(const result_base& other) noexcept(std::is_nothrow_copy_constructible_v<T>)
@@ -223,8 +234,10 @@ struct result_base<T, false> {
 /// @endcode
 template <class T>
 class [[nodiscard]] result : private detail::result_base<T> {
-    static_assert(!std::is_reference_v<T>, "result<T&> is not supported: return a pointer or a value");
-    static_assert(!std::is_same_v<std::remove_cv_t<T>, netkit::error>, "result<error> is ambiguous");
+    static_assert(!std::is_reference_v<T>,
+                  "result<T&> is not supported: return a pointer or a value");
+    static_assert(!std::is_same_v<std::remove_cv_t<T>, netkit::error>,
+                  "result<error> is ambiguous");
     using base = detail::result_base<T>;
 
 public:
@@ -234,54 +247,55 @@ public:
     // NOLINTBEGIN(google-explicit-constructor,hicpp-explicit-conversions): implicit like expected
     template <class U = T>
         requires std::is_constructible_v<T, U&&> &&
-                 (!std::is_same_v<std::remove_cvref_t<U>, result>) &&
-                 (!std::is_same_v<std::remove_cvref_t<U>, failure>)
-    result(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>)
-        : base(std::in_place, std::forward<U>(value)) {}
-    result(failure f) noexcept : base(f.error) {}
-    // NOLINTEND(google-explicit-constructor,hicpp-explicit-conversions)
+            (!std::is_same_v<std::remove_cvref_t<U>, result>)&&(
+                !std::is_same_v<std::remove_cvref_t<U>, failure>)
+                result(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>)
+            : base(std::in_place, std::forward<U>(value)) {}
+        result(failure f) noexcept : base(f.error) {}
+        // NOLINTEND(google-explicit-constructor,hicpp-explicit-conversions)
 
-    [[nodiscard]] bool has_value() const noexcept { return this->has_value_; }
-    explicit operator bool() const noexcept { return this->has_value_; }
+        [[nodiscard]] bool has_value() const noexcept { return this->has_value_; }
+        explicit operator bool() const noexcept { return this->has_value_; }
 
-    /// The value; throws `operation_failed` (a `std::system_error`) if there is none.
-    T& value() & {
-        throw_if_error();
-        return this->value_;
-    }
-    const T& value() const& {
-        throw_if_error();
-        return this->value_;
-    }
-    T&& value() && {
-        throw_if_error();
-        return std::move(this->value_);
-    }
-
-    template <class U>
-    T value_or(U&& fallback) const& {
-        return this->has_value_ ? this->value_ : static_cast<T>(std::forward<U>(fallback));
-    }
-    template <class U>
-    T value_or(U&& fallback) && {
-        return this->has_value_ ? std::move(this->value_) : static_cast<T>(std::forward<U>(fallback));
-    }
-
-    /// The error; only meaningful when `!has_value()`.
-    [[nodiscard]] const netkit::error& error() const noexcept { return this->error_; }
-
-    T& operator*() & noexcept { return this->value_; }
-    const T& operator*() const& noexcept { return this->value_; }
-    T&& operator*() && noexcept { return std::move(this->value_); }
-    T* operator->() noexcept { return &this->value_; }
-    const T* operator->() const noexcept { return &this->value_; }
-
-private:
-    void throw_if_error() const {
-        if (!this->has_value_) [[unlikely]] {
-            throw operation_failed(this->error_);
+        /// The value; throws `operation_failed` (a `std::system_error`) if there is none.
+        T& value() & {
+            throw_if_error();
+            return this->value_;
         }
-    }
+        const T& value() const& {
+            throw_if_error();
+            return this->value_;
+        }
+        T&& value() && {
+            throw_if_error();
+            return std::move(this->value_);
+        }
+
+        template <class U>
+        T value_or(U&& fallback) const& {
+            return this->has_value_ ? this->value_ : static_cast<T>(std::forward<U>(fallback));
+        }
+        template <class U>
+        T value_or(U&& fallback) && {
+            return this->has_value_ ? std::move(this->value_)
+                                    : static_cast<T>(std::forward<U>(fallback));
+        }
+
+        /// The error; only meaningful when `!has_value()`.
+        [[nodiscard]] const netkit::error& error() const noexcept { return this->error_; }
+
+        T& operator*() & noexcept { return this->value_; }
+        const T& operator*() const& noexcept { return this->value_; }
+        T&& operator*() && noexcept { return std::move(this->value_); }
+        T* operator->() noexcept { return &this->value_; }
+        const T* operator->() const noexcept { return &this->value_; }
+
+    private:
+        void throw_if_error() const {
+            if (!this->has_value_) [[unlikely]] {
+                throw operation_failed(this->error_);
+            }
+        }
 };
 
 /// The result of an operation that yields nothing but may fail.
@@ -292,7 +306,8 @@ public:
     using error_type = netkit::error;
 
     result() noexcept = default;
-    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): implicit like expected
+    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): implicit like
+    // expected
     result(failure f) noexcept : error_(f.error), has_value_(false) {}
 
     [[nodiscard]] bool has_value() const noexcept { return has_value_; }

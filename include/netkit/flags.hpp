@@ -19,8 +19,12 @@ public:
     }
     [[nodiscard]] constexpr bool empty() const noexcept { return bits_ == 0; }
 
-    friend constexpr flag_set operator|(flag_set a, flag_set b) noexcept { return flag_set(a.bits_ | b.bits_); }
-    friend constexpr flag_set operator&(flag_set a, flag_set b) noexcept { return flag_set(a.bits_ & b.bits_); }
+    friend constexpr flag_set operator|(flag_set a, flag_set b) noexcept {
+        return flag_set(a.bits_ | b.bits_);
+    }
+    friend constexpr flag_set operator&(flag_set a, flag_set b) noexcept {
+        return flag_set(a.bits_ & b.bits_);
+    }
     constexpr flag_set& operator|=(flag_set other) noexcept {
         bits_ |= other.bits_;
         return *this;
@@ -79,13 +83,17 @@ public:
     /// MSG_TRUNC: the datagram was larger than the buffers; the rest is lost.
     [[nodiscard]] constexpr bool truncated() const noexcept { return (bits_ & MSG_TRUNC) != 0; }
     /// MSG_CTRUNC: control data did not fit; some ancillary data (maybe descriptors) was lost.
-    [[nodiscard]] constexpr bool control_truncated() const noexcept { return (bits_ & MSG_CTRUNC) != 0; }
+    [[nodiscard]] constexpr bool control_truncated() const noexcept {
+        return (bits_ & MSG_CTRUNC) != 0;
+    }
     /// MSG_EOR: the message ends a record.
     [[nodiscard]] constexpr bool end_of_record() const noexcept { return (bits_ & MSG_EOR) != 0; }
     /// MSG_OOB: out-of-band data was received.
     [[nodiscard]] constexpr bool out_of_band() const noexcept { return (bits_ & MSG_OOB) != 0; }
     /// MSG_ERRQUEUE: the message came from the error queue.
-    [[nodiscard]] constexpr bool from_error_queue() const noexcept { return (bits_ & MSG_ERRQUEUE) != 0; }
+    [[nodiscard]] constexpr bool from_error_queue() const noexcept {
+        return (bits_ & MSG_ERRQUEUE) != 0;
+    }
     [[nodiscard]] constexpr int bits() const noexcept { return bits_; }
     friend constexpr bool operator==(message_flags, message_flags) noexcept = default;
 

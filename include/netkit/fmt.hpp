@@ -5,7 +5,8 @@
 ///
 /// @code
 /// fmt::print("listening on {}\n", acceptor.local_endpoint().value());   // 127.0.0.1:8080
-/// fmt::print("failed: {}\n", result.error());                           // connect 127.0.0.1:9: Connection refused
+/// fmt::print("failed: {}\n", result.error());                           // connect 127.0.0.1:9:
+/// Connection refused
 /// @endcode
 
 #include <netkit/address.hpp>

@@ -80,7 +80,8 @@ public:
             return failure{error(make_error_code(address_errc::wrong_family), "endpoint")};
         }
         endpoint result;
-        const auto usable = std::min<std::size_t>(static_cast<std::size_t>(length), sizeof(sockaddr_un));
+        const auto usable =
+            std::min<std::size_t>(static_cast<std::size_t>(length), sizeof(sockaddr_un));
         std::memcpy(&result.address_, address, usable);
         result.length_ = static_cast<socklen_t>(usable);
         const std::size_t name_bytes = usable - offsetof(sockaddr_un, sun_path);
@@ -110,7 +111,8 @@ public:
         if (is_unnamed()) {
             return {};
         }
-        const std::size_t bytes = static_cast<std::size_t>(length_) - offsetof(sockaddr_un, sun_path);
+        const std::size_t bytes =
+            static_cast<std::size_t>(length_) - offsetof(sockaddr_un, sun_path);
         if (is_abstract()) {
             return {address_.sun_path + 1, bytes - 1};
         }
@@ -126,7 +128,8 @@ public:
     /// "/path", "@abstract" (non-printable bytes as \xNN) or "(unnamed)".
     [[nodiscard]] std::string to_string() const {
         std::array<char, 4 * sizeof(sockaddr_un::sun_path) + 2> text{};
-        const std::size_t length = netkit::detail::format_sockaddr(data(), size(), text.data(), text.size());
+        const std::size_t length =
+            netkit::detail::format_sockaddr(data(), size(), text.data(), text.size());
         return {text.data(), length};
     }
 

@@ -25,10 +25,14 @@ struct message_info {
     std::optional<Endpoint> sender{};
 
     /// The message did not fit its buffers; its tail is lost (MSG_TRUNC).
-    [[nodiscard]] constexpr bool truncated() const noexcept { return flags.truncated() || message_size > size; }
+    [[nodiscard]] constexpr bool truncated() const noexcept {
+        return flags.truncated() || message_size > size;
+    }
     /// Control data did not fit its buffer (MSG_CTRUNC): some ancillary data, maybe descriptors,
     /// was lost. Descriptors that did arrive are in the control buffer, owned.
-    [[nodiscard]] constexpr bool control_truncated() const noexcept { return flags.control_truncated(); }
+    [[nodiscard]] constexpr bool control_truncated() const noexcept {
+        return flags.control_truncated();
+    }
 };
 
 } // namespace netkit

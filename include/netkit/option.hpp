@@ -32,7 +32,11 @@ struct fixed_string {
 };
 
 /// Whether an option can be read (getsockopt), written (setsockopt) or both.
-enum class option_access : unsigned { get = 1, set = 2, get_set = 3 };
+enum class option_access : unsigned {
+    get = 1,
+    set = 2,
+    get_set = 3
+};
 
 /// Which protocols an option belongs to: a scope is a type with a `contains<P>` constant and a
 /// `description` for the documentation table.
@@ -91,7 +95,8 @@ struct bool_codec {
         out = value ? 1 : 0;
         return socklen_t{sizeof(int)};
     }
-    static result<bool> decode(const int& in, socklen_t /*length*/, const char* /*operation*/) noexcept {
+    static result<bool> decode(const int& in, socklen_t /*length*/,
+                               const char* /*operation*/) noexcept {
         return in != 0;
     }
 };
@@ -115,7 +120,8 @@ struct int_codec {
         }
         return socklen_t{sizeof(int)};
     }
-    static result<Value> decode(const int& in, socklen_t /*length*/, const char* operation) noexcept {
+    static result<Value> decode(const int& in, socklen_t /*length*/,
+                                const char* operation) noexcept {
         if constexpr (std::is_enum_v<Value>) {
             return static_cast<Value>(in);
         } else {
@@ -149,7 +155,8 @@ struct duration_codec {
         out = static_cast<int>(value.count());
         return socklen_t{sizeof(int)};
     }
-    static result<Unit> decode(const int& in, socklen_t /*length*/, const char* /*operation*/) noexcept {
+    static result<Unit> decode(const int& in, socklen_t /*length*/,
+                               const char* /*operation*/) noexcept {
         return Unit(static_cast<unsigned>(in));
     }
 };
@@ -197,8 +204,8 @@ struct linger_codec {
         }
         return socklen_t{sizeof(::linger)};
     }
-    static result<std::optional<std::chrono::seconds>> decode(const ::linger& in, socklen_t /*length*/,
-                                                              const char* /*operation*/) noexcept {
+    static result<std::optional<std::chrono::seconds>>
+    decode(const ::linger& in, socklen_t /*length*/, const char* /*operation*/) noexcept {
         if (in.l_onoff == 0) {
             return std::optional<std::chrono::seconds>();
         }
@@ -210,7 +217,8 @@ struct linger_codec {
 template <std::size_t Capacity>
 struct string_codec {
     using kernel_type = std::array<char, Capacity>;
-    static result<socklen_t> encode(const std::string& value, kernel_type& out, const char* operation) noexcept {
+    static result<socklen_t> encode(const std::string& value, kernel_type& out,
+                                    const char* operation) noexcept {
         if (value.find('\0') != std::string::npos) {
             return detail::out_of_range(operation);
         }
@@ -220,7 +228,8 @@ struct string_codec {
         std::copy(value.begin(), value.end(), out.begin());
         return static_cast<socklen_t>(value.size());
     }
-    static result<std::string> decode(const kernel_type& in, socklen_t length, const char* /*operation*/) {
+    static result<std::string> decode(const kernel_type& in, socklen_t length,
+                                      const char* /*operation*/) {
         const std::size_t bytes = std::min<std::size_t>(length, Capacity);
         return std::string(in.data(), ::strnlen(in.data(), bytes));
     }
@@ -231,11 +240,13 @@ struct string_codec {
 template <class Struct>
 struct struct_codec {
     using kernel_type = Struct;
-    static result<socklen_t> encode(const Struct& value, Struct& out, const char* /*operation*/) noexcept {
+    static result<socklen_t> encode(const Struct& value, Struct& out,
+                                    const char* /*operation*/) noexcept {
         out = value;
         return socklen_t{sizeof(Struct)};
     }
-    static result<Struct> decode(const Struct& in, socklen_t /*length*/, const char* /*operation*/) noexcept {
+    static result<Struct> decode(const Struct& in, socklen_t /*length*/,
+                                 const char* /*operation*/) noexcept {
         return in;
     }
 };
@@ -286,8 +297,10 @@ struct socket_option {
     /// "SO_REUSEADDR"
     static constexpr std::string_view c_name = CName.view();
     /// "getsockopt SO_REUSEADDR", "setsockopt SO_REUSEADDR": what errors name.
-    static constexpr const char* get_operation = detail::joined_text<"getsockopt", CName>::value.data();
-    static constexpr const char* set_operation = detail::joined_text<"setsockopt", CName>::value.data();
+    static constexpr const char* get_operation =
+        detail::joined_text<"getsockopt", CName>::value.data();
+    static constexpr const char* set_operation =
+        detail::joined_text<"setsockopt", CName>::value.data();
 };
 
 /// Any socket option descriptor.
@@ -305,12 +318,14 @@ concept socket_option_descriptor = requires {
 /// An option that getsockopt can read.
 template <class O>
 concept gettable_option = socket_option_descriptor<O> &&
-                          (static_cast<unsigned>(O::access) & static_cast<unsigned>(option_access::get)) != 0;
+                          (static_cast<unsigned>(O::access) &
+                           static_cast<unsigned>(option_access::get)) != 0;
 
 /// An option that setsockopt can write.
 template <class O>
 concept settable_option = socket_option_descriptor<O> &&
-                          (static_cast<unsigned>(O::access) & static_cast<unsigned>(option_access::set)) != 0;
+                          (static_cast<unsigned>(O::access) &
+                           static_cast<unsigned>(option_access::set)) != 0;
 
 /// An option that belongs to protocol P.
 template <class O, class P>
@@ -320,14 +335,17 @@ namespace detail {
 
 template <class Protocol, class Option>
 result<typename Option::value_type> get_socket_option(int fd, const Option& /*option*/) noexcept {
-    static_assert(socket_option_descriptor<Option>, "netkit: get() takes a socket option descriptor");
+    static_assert(socket_option_descriptor<Option>,
+                  "netkit: get() takes a socket option descriptor");
     static_assert(gettable_option<Option>,
                   "netkit: this socket option is write-only: it cannot be read with get()");
     static_assert(option_applies_to_protocol<Option, Protocol>,
                   "netkit: this socket option does not apply to this socket's protocol");
     typename Option::codec::kernel_type raw{};
     socklen_t length = sizeof raw;
-    if (auto got = get_option(fd, Option::level, Option::name, &raw, &length, Option::get_operation); !got) {
+    if (auto got =
+            get_option(fd, Option::level, Option::name, &raw, &length, Option::get_operation);
+        !got) {
         return failure{got.error()};
     }
     return Option::codec::decode(raw, length, Option::get_operation);
@@ -335,7 +353,8 @@ result<typename Option::value_type> get_socket_option(int fd, const Option& /*op
 
 template <class Protocol, class Option, class Value>
 result<void> set_socket_option(int fd, const Option& /*option*/, const Value& value) noexcept {
-    static_assert(socket_option_descriptor<Option>, "netkit: set() takes a socket option descriptor");
+    static_assert(socket_option_descriptor<Option>,
+                  "netkit: set() takes a socket option descriptor");
     static_assert(settable_option<Option>,
                   "netkit: this socket option is read-only: it cannot be set with set()");
     static_assert(option_applies_to_protocol<Option, Protocol>,

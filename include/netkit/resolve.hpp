@@ -4,8 +4,8 @@
 #include <netkit/error.hpp>
 #include <netkit/protocol.hpp>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,17 +22,17 @@ namespace netkit {
 /// getaddrinfo's own failures (EAI_*), as error codes of `resolve_category()`. EAI_SYSTEM is
 /// reported as the errno it stands for instead, in the system category.
 enum class resolve_errc {
-    again = EAI_AGAIN,             ///< temporary failure: try again later
-    bad_flags = EAI_BADFLAGS,      ///< invalid flags
-    fail = EAI_FAIL,               ///< non-recoverable failure
-    family = EAI_FAMILY,           ///< family not supported
-    memory = EAI_MEMORY,           ///< out of memory
-    no_name = EAI_NONAME,          ///< no such host or service
-    service = EAI_SERVICE,         ///< service not available for this socket type
-    socket_type = EAI_SOCKTYPE,    ///< socket type not supported
-    no_data = EAI_NODATA,          ///< the host has no address
+    again = EAI_AGAIN,               ///< temporary failure: try again later
+    bad_flags = EAI_BADFLAGS,        ///< invalid flags
+    fail = EAI_FAIL,                 ///< non-recoverable failure
+    family = EAI_FAMILY,             ///< family not supported
+    memory = EAI_MEMORY,             ///< out of memory
+    no_name = EAI_NONAME,            ///< no such host or service
+    service = EAI_SERVICE,           ///< service not available for this socket type
+    socket_type = EAI_SOCKTYPE,      ///< socket type not supported
+    no_data = EAI_NODATA,            ///< the host has no address
     address_family = EAI_ADDRFAMILY, ///< the host has no address of the family asked
-    overflow = EAI_OVERFLOW,       ///< buffer overflow
+    overflow = EAI_OVERFLOW,         ///< buffer overflow
 };
 
 namespace detail {
@@ -83,8 +83,9 @@ inline result<std::vector<ip::endpoint>> get_address_info(const char* host, cons
     addrinfo want{};
     want.ai_family = hints.family ? static_cast<int>(*hints.family) : AF_UNSPEC;
     want.ai_socktype = hints.socket_type;
-    want.ai_flags = (hints.numeric_host ? AI_NUMERICHOST : 0) | (hints.numeric_service ? AI_NUMERICSERV : 0) |
-                    (hints.passive ? AI_PASSIVE : 0) | (hints.address_configured ? AI_ADDRCONFIG : 0);
+    want.ai_flags =
+        (hints.numeric_host ? AI_NUMERICHOST : 0) | (hints.numeric_service ? AI_NUMERICSERV : 0) |
+        (hints.passive ? AI_PASSIVE : 0) | (hints.address_configured ? AI_ADDRCONFIG : 0);
     addrinfo* found = nullptr;
     const int status = ::getaddrinfo(host, service, &want, &found);
     if (status != 0) {
@@ -97,7 +98,8 @@ inline result<std::vector<ip::endpoint>> get_address_info(const char* host, cons
     std::vector<ip::endpoint> endpoints;
     for (const addrinfo* entry = found; entry != nullptr; entry = entry->ai_next) {
         auto endpoint = ip::endpoint::from_sockaddr(entry->ai_addr, entry->ai_addrlen);
-        if (endpoint && std::find(endpoints.begin(), endpoints.end(), *endpoint) == endpoints.end()) {
+        if (endpoint &&
+            std::find(endpoints.begin(), endpoints.end(), *endpoint) == endpoints.end()) {
             endpoints.push_back(*endpoint);
         }
     }

@@ -50,9 +50,11 @@ namespace detail {
 inline msghdr make_msghdr(std::span<const iovec> iov, const sockaddr* name = nullptr,
                           socklen_t name_length = 0) noexcept {
     msghdr message{};
-    message.msg_name = const_cast<sockaddr*>(name); // NOLINT(cppcoreguidelines-pro-type-const-cast): msghdr has no const form
+    message.msg_name = const_cast<sockaddr*>(
+        name); // NOLINT(cppcoreguidelines-pro-type-const-cast): msghdr has no const form
     message.msg_namelen = name_length;
-    message.msg_iov = const_cast<iovec*>(iov.data()); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    message.msg_iov =
+        const_cast<iovec*>(iov.data()); // NOLINT(cppcoreguidelines-pro-type-const-cast)
     message.msg_iovlen = iov.size();
     return message;
 }
@@ -82,7 +84,8 @@ inline bool wait_to_continue(int fd, short events, int flags) noexcept {
 ///
 /// @par Example
 /// @code
-/// auto sock = netkit::tcp::socket::connect(netkit::ip::endpoint::parse("127.0.0.1:8080").value()).value();
+/// auto sock =
+/// netkit::tcp::socket::connect(netkit::ip::endpoint::parse("127.0.0.1:8080").value()).value();
 /// sock.send_all(netkit::gather(header, body)).value();
 /// @endcode
 template <protocol P>
@@ -102,15 +105,12 @@ public:
     // ---- opening ------------------------------------------------------------------------------
 
     /// socket(2) for an IP protocol, in the given family (`netkit::ip::v4` or `v6`).
-    static result<basic_socket> open(ip::family family) noexcept
-        requires ip_protocol<P>
-    {
-        return wrap(detail::open_socket(static_cast<int>(family), P::socket_type, P::protocol_number));
+    static result<basic_socket> open(ip::family family) noexcept requires ip_protocol<P> {
+        return wrap(
+            detail::open_socket(static_cast<int>(family), P::socket_type, P::protocol_number));
     }
     /// socket(2) for a Unix-domain protocol.
-    static result<basic_socket> open() noexcept
-        requires local_protocol<P>
-    {
+    static result<basic_socket> open() noexcept requires local_protocol<P> {
         return wrap(detail::open_socket(AF_UNIX, P::socket_type, P::protocol_number));
     }
     /// Opens a socket for the endpoint's family and connects it. On a datagram protocol this
@@ -126,9 +126,8 @@ public:
         return basic_socket(std::move(*fd));
     }
     /// socketpair(2): two connected Unix-domain sockets.
-    static result<std::pair<basic_socket, basic_socket>> pair() noexcept
-        requires local_protocol<P>
-    {
+    static result<std::pair<basic_socket, basic_socket>>
+    pair() noexcept requires local_protocol<P> {
         auto fds = detail::open_socket_pair(AF_UNIX, P::socket_type, P::protocol_number);
         if (!fds) {
             return failure{fds.error()};
@@ -154,7 +153,9 @@ public:
         return detail::read_endpoint<endpoint_type>(fd_.get(), &detail::peer_name);
     }
     /// dup(2) (CLOEXEC): a second descriptor for the same open socket.
-    [[nodiscard]] result<basic_socket> duplicate() const noexcept { return wrap(detail::duplicate(fd_.get())); }
+    [[nodiscard]] result<basic_socket> duplicate() const noexcept {
+        return wrap(detail::duplicate(fd_.get()));
+    }
 
     // ---- sending --------------------------------------------------------------------------------
 
@@ -176,9 +177,8 @@ public:
     /// On a non-blocking socket it waits for room (unless `send_flag::dont_wait`). On failure
     /// the error's `bytes_transferred()` says how much had been sent.
     template <class Data>
-    result<std::size_t> send_all(const Data& data, send_flags flags = {}) noexcept
-        requires stream_protocol<P>
-    {
+    result<std::size_t> send_all(const Data& data,
+                                 send_flags flags = {}) noexcept requires stream_protocol<P> {
         if constexpr (buffer_sequence<Data>) {
             const detail::iovec_view<Data> view(data);
             if (view.overflow()) {
@@ -193,9 +193,8 @@ public:
 
     /// sendto(2) / sendmsg(2) with a destination: one datagram to `peer`.
     template <class Data>
-    result<std::size_t> send_to(const Data& data, const endpoint_type& peer, send_flags flags = {}) noexcept
-        requires datagram_protocol<P>
-    {
+    result<std::size_t> send_to(const Data& data, const endpoint_type& peer,
+                                send_flags flags = {}) noexcept requires datagram_protocol<P> {
         if constexpr (buffer_sequence<Data>) {
             return send_sequence(data, peer.data(), peer.size(), flags);
         } else {
@@ -214,13 +213,15 @@ public:
     template <class Data>
     result<receive_result> receive(Data&& data, receive_flags flags = {}) noexcept {
         if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
-            static_assert(mutable_buffer_sequence<std::remove_cvref_t<Data>>,
-                          "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
-                          "mutable_buffer");
+            static_assert(
+                mutable_buffer_sequence<std::remove_cvref_t<Data>>,
+                "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
+                "mutable_buffer");
             return receive_sequence(data, nullptr, nullptr, flags);
         } else {
             const mutable_buffer bytes = detail::as_mutable_buffer(data);
-            auto got = detail::receive(fd_.get(), bytes.data(), bytes.size(), flags.bits() | truncation_flag);
+            auto got = detail::receive(fd_.get(), bytes.data(), bytes.size(),
+                                       flags.bits() | truncation_flag);
             if (!got) {
                 return failure{got.error()};
             }
@@ -232,13 +233,13 @@ public:
     /// on a non-blocking socket (unless `receive_flag::dont_wait`). End of stream first is the
     /// error `errc::end_of_stream`; the error's `bytes_transferred()` says how much had arrived.
     template <class Data>
-    result<std::size_t> receive_exact(Data&& data, receive_flags flags = {}) noexcept
-        requires stream_protocol<P>
-    {
+    result<std::size_t>
+    receive_exact(Data&& data, receive_flags flags = {}) noexcept requires stream_protocol<P> {
         if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
-            static_assert(mutable_buffer_sequence<std::remove_cvref_t<Data>>,
-                          "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
-                          "mutable_buffer");
+            static_assert(
+                mutable_buffer_sequence<std::remove_cvref_t<Data>>,
+                "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
+                "mutable_buffer");
             const detail::iovec_view<std::remove_cvref_t<Data>> view(data);
             if (view.overflow()) {
                 return detail::errc_failure(errc::too_many_buffers, "receive_exact");
@@ -253,16 +254,16 @@ public:
 
     /// recvfrom(2) / recvmsg(2) with a name: one datagram and its sender.
     template <class Data>
-    result<receive_from_info<endpoint_type>> receive_from(Data&& data, receive_flags flags = {}) noexcept
-        requires datagram_protocol<P>
-    {
+    result<receive_from_info<endpoint_type>>
+    receive_from(Data&& data, receive_flags flags = {}) noexcept requires datagram_protocol<P> {
         sockaddr_storage storage{};
         socklen_t length = sizeof storage;
         receive_info info{};
         if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
-            static_assert(mutable_buffer_sequence<std::remove_cvref_t<Data>>,
-                          "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
-                          "mutable_buffer");
+            static_assert(
+                mutable_buffer_sequence<std::remove_cvref_t<Data>>,
+                "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
+                "mutable_buffer");
             auto got = receive_sequence(data, &storage, &length, flags);
             if (!got) {
                 return failure{got.error()};
@@ -280,7 +281,8 @@ public:
         }
         receive_from_info<endpoint_type> out{info.size, info.message_size, {}};
         if (length > static_cast<socklen_t>(sizeof(sa_family_t))) {
-            auto sender = endpoint_type::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
+            auto sender =
+                endpoint_type::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
             if (!sender) {
                 return failure{sender.error()};
             }
@@ -300,10 +302,9 @@ public:
     }
     /// sendmsg(2) to `peer`, with control data (IP_PKTINFO to choose the source address, ...).
     template <class Data>
-    result<std::size_t> send_message_to(const Data& data, const endpoint_type& peer, const control_storage& control,
-                                        send_flags flags = {}) noexcept
-        requires datagram_protocol<P>
-    {
+    result<std::size_t>
+    send_message_to(const Data& data, const endpoint_type& peer, const control_storage& control,
+                    send_flags flags = {}) noexcept requires datagram_protocol<P> {
         return send_message_impl(data, peer.data(), peer.size(), &control, flags);
     }
 
@@ -316,7 +317,8 @@ public:
     }
     /// recvmsg(2) without control data, for the flags out and the sender.
     template <class Data>
-    result<message_info<endpoint_type>> receive_message(Data&& data, receive_flags flags = {}) noexcept {
+    result<message_info<endpoint_type>> receive_message(Data&& data,
+                                                        receive_flags flags = {}) noexcept {
         return receive_message_impl(data, nullptr, flags);
     }
 
@@ -342,8 +344,9 @@ private:
     }
 
     template <class Data>
-    result<std::size_t> send_message_impl(const Data& data, const sockaddr* name, socklen_t name_length,
-                                          const control_storage* control, send_flags flags) noexcept {
+    result<std::size_t> send_message_impl(const Data& data, const sockaddr* name,
+                                          socklen_t name_length, const control_storage* control,
+                                          send_flags flags) noexcept {
         const detail::send_iovecs<Data> iov(data);
         if (iov.overflow()) [[unlikely]] {
             return detail::errc_failure(errc::too_many_buffers, "sendmsg");
@@ -351,7 +354,8 @@ private:
         msghdr message = detail::make_msghdr(iov.get(), name, name_length);
         if (control != nullptr && !control->bytes().empty()) {
             // msghdr has no const form; the kernel only reads the control area on send.
-            message.msg_control = const_cast<std::byte*>(control->bytes().data()); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+            message.msg_control = const_cast<std::byte*>(
+                control->bytes().data()); // NOLINT(cppcoreguidelines-pro-type-const-cast)
             message.msg_controllen = control->bytes().size();
         }
         return detail::send_message(fd_.get(), message, flags.bits());
@@ -365,13 +369,15 @@ private:
             return detail::errc_failure(errc::too_many_buffers, "recvmsg");
         }
         sockaddr_storage name{};
-        msghdr message = detail::make_msghdr(iov.get(), reinterpret_cast<const sockaddr*>(&name), sizeof name);
+        msghdr message =
+            detail::make_msghdr(iov.get(), reinterpret_cast<const sockaddr*>(&name), sizeof name);
         if (control != nullptr) {
             const std::span<std::byte> area = control->receive_area();
             message.msg_control = area.data();
             message.msg_controllen = area.size();
         }
-        auto got = detail::receive_message(fd_.get(), message, flags.bits() | truncation_flag | MSG_CMSG_CLOEXEC);
+        auto got = detail::receive_message(fd_.get(), message,
+                                           flags.bits() | truncation_flag | MSG_CMSG_CLOEXEC);
         if (!got) {
             return failure{got.error()};
         }
@@ -385,7 +391,8 @@ private:
         info.message_size = message_protocol<P> ? *got : info.size;
         info.flags = message_flags(message.msg_flags);
         if (message.msg_namelen > static_cast<socklen_t>(sizeof(sa_family_t))) {
-            auto sender = endpoint_type::from_sockaddr(reinterpret_cast<const sockaddr*>(&name), message.msg_namelen);
+            auto sender = endpoint_type::from_sockaddr(reinterpret_cast<const sockaddr*>(&name),
+                                                       message.msg_namelen);
             if (sender) {
                 info.sender = *sender;
             }
@@ -408,7 +415,8 @@ private:
 
     template <class S>
     result<receive_info> receive_sequence_info(const S& buffers, sockaddr_storage* name,
-                                               socklen_t* name_length, receive_flags flags) noexcept {
+                                               socklen_t* name_length,
+                                               receive_flags flags) noexcept {
         const detail::iovec_view<S> view(buffers);
         const std::span<const iovec> iov = view.get();
         if (view.overflow() || iov.size() > max_buffers_per_call) [[unlikely]] {
@@ -424,7 +432,8 @@ private:
             *name_length = message.msg_namelen;
         }
         const std::size_t capacity = detail::iovec_total(iov);
-        return receive_info{std::min(*got, capacity), message_protocol<P> ? *got : std::min(*got, capacity)};
+        return receive_info{std::min(*got, capacity),
+                            message_protocol<P> ? *got : std::min(*got, capacity)};
     }
 
     template <class S>
@@ -442,12 +451,14 @@ private:
     }
 
     // A contiguous range: the same loop as hand-written C (send until done), no iovec at all.
-    result<std::size_t> send_all_bytes(const char* data, std::size_t size, send_flags flags) noexcept {
+    result<std::size_t> send_all_bytes(const char* data, std::size_t size,
+                                       send_flags flags) noexcept {
         std::size_t sent = 0;
         while (sent < size) {
             auto more = detail::send(fd_.get(), data + sent, size - sent, flags.bits());
             if (!more) [[unlikely]] {
-                if (more.error().would_block() && detail::wait_to_continue(fd_.get(), POLLOUT, flags.bits())) {
+                if (more.error().would_block() &&
+                    detail::wait_to_continue(fd_.get(), POLLOUT, flags.bits())) {
                     continue;
                 }
                 error failed = more.error();
@@ -484,7 +495,8 @@ private:
         while (!cursor.done()) {
             auto more = send_iovecs(cursor.next(), flags);
             if (!more) {
-                if (more.error().would_block() && detail::wait_to_continue(fd_.get(), POLLOUT, flags.bits())) {
+                if (more.error().would_block() &&
+                    detail::wait_to_continue(fd_.get(), POLLOUT, flags.bits())) {
                     continue;
                 }
                 error failed = more.error();
@@ -504,17 +516,19 @@ private:
         return detail::send_message(fd_.get(), message, flags.bits());
     }
 
-    result<std::size_t> receive_exact_iovecs(std::span<const iovec> iov, receive_flags flags) noexcept {
+    result<std::size_t> receive_exact_iovecs(std::span<const iovec> iov,
+                                             receive_flags flags) noexcept {
         buffer_cursor cursor(iov);
         std::size_t received = 0;
         while (!cursor.done()) {
             const std::span<const iovec> next = cursor.next();
-            result<std::size_t> got =
-                next.size() == 1
-                    ? detail::receive(fd_.get(), next.front().iov_base, next.front().iov_len, flags.bits())
-                    : receive_iovecs(next, flags);
+            result<std::size_t> got = next.size() == 1
+                                          ? detail::receive(fd_.get(), next.front().iov_base,
+                                                            next.front().iov_len, flags.bits())
+                                          : receive_iovecs(next, flags);
             if (!got) {
-                if (got.error().would_block() && detail::wait_to_continue(fd_.get(), POLLIN, flags.bits())) {
+                if (got.error().would_block() &&
+                    detail::wait_to_continue(fd_.get(), POLLIN, flags.bits())) {
                     continue;
                 }
                 error failed = got.error();

@@ -58,7 +58,8 @@ TEST_CASE("pass three descriptors at once") {
     [[maybe_unused]] auto& a = a_and_b.first;
     [[maybe_unused]] auto& b = a_and_b.second;
     std::array<pipe_pair, 3> pipes{make_pipe(), make_pipe(), make_pipe()};
-    const std::array<int, 3> fds{pipes[0].write_end.get(), pipes[1].write_end.get(), pipes[2].write_end.get()};
+    const std::array<int, 3> fds{pipes[0].write_end.get(), pipes[1].write_end.get(),
+                                 pipes[2].write_end.get()};
     nk::control_buffer<nk::control_space<nk::cmsg::rights<3>>> out;
     REQUIRE(out.add_descriptors(fds).has_value());
     REQUIRE(a.send_message("three"sv, out).value() == 5);
@@ -105,7 +106,8 @@ TEST_CASE("a too-small control buffer reports MSG_CTRUNC and closes what did arr
     [[maybe_unused]] auto& a = a_and_b.first;
     [[maybe_unused]] auto& b = a_and_b.second;
     std::array<pipe_pair, 3> pipes{make_pipe(), make_pipe(), make_pipe()};
-    const std::array<int, 3> fds{pipes[0].write_end.get(), pipes[1].write_end.get(), pipes[2].write_end.get()};
+    const std::array<int, 3> fds{pipes[0].write_end.get(), pipes[1].write_end.get(),
+                                 pipes[2].write_end.get()};
     nk::control_buffer<nk::control_space<nk::cmsg::rights<3>>> out;
     REQUIRE(out.add_descriptors(fds).has_value());
     REQUIRE(a.send_message("three"sv, out).value() == 5);
@@ -150,7 +152,9 @@ TEST_CASE("IP_PKTINFO on a socket bound to 0.0.0.0 reports 127.0.0.1 as the dest
     REQUIRE(receiver.set(nk::ip::packet_info, true).has_value());
     const auto port = receiver.local_endpoint().value().port();
     auto sender = nk::udp::socket::open(nk::ip::v4).value();
-    REQUIRE(sender.send_to("where"sv, nk::ip::endpoint(nk::ip::address_v4::loopback(), port)).value() == 5);
+    REQUIRE(
+        sender.send_to("where"sv, nk::ip::endpoint(nk::ip::address_v4::loopback(), port)).value() ==
+        5);
 
     nk::control_buffer<nk::control_space<nk::cmsg::ip_packet_info>> in;
     std::array<char, 8> buf{};
@@ -171,7 +175,8 @@ TEST_CASE("IP_PKTINFO chooses the source address of a datagram") {
     const auto source = nk::ip::address_v4::parse("127.0.0.2").value();
     nk::control_buffer<nk::control_space<nk::cmsg::ip_packet_info>> out;
     REQUIRE(out.add(nk::cmsg::ip_packet_info{nk::ip::address_v4::any(), source, 0}).has_value());
-    REQUIRE(sender.send_message_to("from .2"sv, receiver.local_endpoint().value(), out).value() == 7);
+    REQUIRE(sender.send_message_to("from .2"sv, receiver.local_endpoint().value(), out).value() ==
+            7);
 
     std::array<char, 8> buf{};
     auto got = receiver.receive_from(buf).value();

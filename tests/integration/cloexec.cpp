@@ -16,7 +16,8 @@ bool close_on_exec(int fd) {
 } // namespace
 
 TEST_CASE("sockets, acceptors, accepted sockets, socketpairs and duplicates are CLOEXEC") {
-    auto acceptor = nk::tcp::acceptor::listen(nk::ip::endpoint::parse("127.0.0.1:0").value()).value();
+    auto acceptor =
+        nk::tcp::acceptor::listen(nk::ip::endpoint::parse("127.0.0.1:0").value()).value();
     CHECK(close_on_exec(acceptor.native_handle()));
     auto client = nk::tcp::socket::connect(acceptor.local_endpoint().value()).value();
     CHECK(close_on_exec(client.native_handle()));

@@ -62,7 +62,9 @@ private:
 };
 
 std::atomic<int> signals_handled{0};
-extern "C" void count_signal(int /*signal*/) { signals_handled.fetch_add(1, std::memory_order_relaxed); }
+extern "C" void count_signal(int /*signal*/) {
+    signals_handled.fetch_add(1, std::memory_order_relaxed);
+}
 
 /// Spins (yielding the core) until `condition` holds or 10 s pass: a bound, not a delay.
 template <class Condition>
@@ -98,7 +100,8 @@ TEST_CASE("a peer that resets mid-transfer: send_all reports ECONNRESET or EPIPE
     [[maybe_unused]] auto& client = client_and_server.first;
     [[maybe_unused]] auto& server = client_and_server.second;
 
-    // More than the loopback buffers hold, so the sender is blocked mid-transfer when the RST comes.
+    // More than the loopback buffers hold, so the sender is blocked mid-transfer when the RST
+    // comes.
     const std::vector<char> payload(std::size_t{64} << 20, 'r');
     auto sending = std::async(std::launch::async, [&] { return client.send_all(payload); });
     std::vector<char> first(1 << 20);
@@ -132,7 +135,8 @@ TEST_CASE("a reset reaches a blocked receiver as ECONNRESET") {
     REQUIRE(client.close().has_value());
 }
 
-TEST_CASE("EINTR: signals without SA_RESTART interrupt a blocking receive, netkit resumes and loses nothing") {
+TEST_CASE("EINTR: signals without SA_RESTART interrupt a blocking receive, netkit resumes and "
+          "loses nothing") {
     const scoped_signal handler(SIGUSR1, count_signal, 0); // no SA_RESTART
     auto client_and_server = nk::test::tcp_pair();
     [[maybe_unused]] auto& client = client_and_server.first;
@@ -157,7 +161,8 @@ TEST_CASE("EINTR: signals without SA_RESTART interrupt a blocking receive, netki
         for (int i = 0; i < 100000 && !reader_done; ++i) {
             const int before = signals_handled.load();
             REQUIRE(::pthread_kill(reader_thread, SIGUSR1) == 0);
-            REQUIRE(wait_until([&] { return signals_handled.load() > before || reader_done.load(); }));
+            REQUIRE(
+                wait_until([&] { return signals_handled.load() > before || reader_done.load(); }));
         }
         REQUIRE(raw.get() == EINTR);
     }
@@ -179,7 +184,8 @@ TEST_CASE("EINTR: signals without SA_RESTART interrupt a blocking receive, netki
     }
 }
 
-TEST_CASE("descriptor exhaustion: accept reports EMFILE, and the acceptor works once descriptors are freed") {
+TEST_CASE("descriptor exhaustion: accept reports EMFILE, and the acceptor works once descriptors "
+          "are freed") {
     // In a child process, so that lowering RLIMIT_NOFILE cannot touch the test runner. The child
     // exits with the number of the step that went wrong.
     enum step : int {
@@ -193,7 +199,8 @@ TEST_CASE("descriptor exhaustion: accept reports EMFILE, and the acceptor works 
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
-        auto listener = nk::tcp::acceptor::listen(nk::ip::endpoint(nk::ip::address_v4::loopback(), 0));
+        auto listener =
+            nk::tcp::acceptor::listen(nk::ip::endpoint(nk::ip::address_v4::loopback(), 0));
         if (!listener) {
             ::_exit(setup);
         }
@@ -237,9 +244,10 @@ TEST_CASE("descriptor exhaustion: accept reports EMFILE, and the acceptor works 
     REQUIRE(::waitpid(child, &status, 0) == child);
     REQUIRE(WIFEXITED(status));
     const int failed_step = WEXITSTATUS(status);
-    INFO("child failed at step " << failed_step
-                                 << " (10 setup, 11 no exhaustion, 12 accept not EMFILE, 13 accept after"
-                                    " free, 14 exchange)");
+    INFO("child failed at step "
+         << failed_step
+         << " (10 setup, 11 no exhaustion, 12 accept not EMFILE, 13 accept after"
+            " free, 14 exchange)");
     REQUIRE(failed_step == ok);
 }
 
@@ -265,7 +273,8 @@ TEST_CASE("each misuse of a connection is a specific error value") {
         REQUIRE(exact.error().code() == nk::errc::end_of_stream);
         REQUIRE(exact.error().bytes_transferred() == 0);
     }
-    SECTION("a datagram operation on a socket that was never connected is ENOTCONN / EDESTADDRREQ") {
+    SECTION(
+        "a datagram operation on a socket that was never connected is ENOTCONN / EDESTADDRREQ") {
         auto lone = nk::udp::socket::open(nk::ip::v4).value();
         auto sent = lone.send("x"sv);
         REQUIRE_FALSE(sent.has_value());

@@ -35,7 +35,8 @@ public:
     }
     /// Up to `length` bytes at stream position `position` of a connection starting at `origin`,
     /// cut short where the pattern wraps.
-    [[nodiscard]] nk::const_buffer at(std::size_t origin, std::size_t position, std::size_t length) const {
+    [[nodiscard]] nk::const_buffer at(std::size_t origin, std::size_t position,
+                                      std::size_t length) const {
         const std::size_t offset = (origin + position) % size;
         return nk::buffer(bytes_.data() + offset, std::min(length, size - offset));
     }
@@ -58,7 +59,8 @@ constexpr std::size_t bytes_per_connection = std::size_t{8} << 20;
 #endif
 
 /// Sends `bytes_per_connection` as gather messages of 1 to 64 buffers of 1 B to 64 KiB.
-std::string send_random_gathers(nk::tcp::socket& sock, const pattern& data, std::size_t origin, unsigned seed) {
+std::string send_random_gathers(nk::tcp::socket& sock, const pattern& data, std::size_t origin,
+                                unsigned seed) {
     std::mt19937 random(seed);
     std::uniform_int_distribution<std::size_t> buffer_count(1, 64);
     std::uniform_int_distribution<std::size_t> buffer_size(1, 65536);
@@ -69,7 +71,8 @@ std::string send_random_gathers(nk::tcp::socket& sock, const pattern& data, std:
         std::size_t planned = 0;
         const std::size_t count = buffer_count(random);
         for (std::size_t i = 0; i < count && sent + planned < bytes_per_connection; ++i) {
-            const std::size_t wanted = std::min(buffer_size(random), bytes_per_connection - sent - planned);
+            const std::size_t wanted =
+                std::min(buffer_size(random), bytes_per_connection - sent - planned);
             message.push_back(data.at(origin, sent + planned, wanted));
             planned += message.back().size();
         }
@@ -110,17 +113,19 @@ std::string receive_and_verify(nk::tcp::socket& sock, const pattern& data, std::
             return "more bytes than were sent";
         }
     }
-    return received == bytes_per_connection
-               ? std::string{}
-               : "lost data: " + std::to_string(received) + " of " + std::to_string(bytes_per_connection);
+    return received == bytes_per_connection ? std::string{}
+                                            : "lost data: " + std::to_string(received) + " of " +
+                                                  std::to_string(bytes_per_connection);
 }
 
 } // namespace
 
-TEST_CASE("64 concurrent connections send random gathers, and every byte arrives in order", "[load]") {
+TEST_CASE("64 concurrent connections send random gathers, and every byte arrives in order",
+          "[load]") {
     constexpr std::size_t connections = 64;
     const pattern data;
-    auto acceptor = nk::tcp::acceptor::listen(nk::ip::endpoint(nk::ip::address_v4::loopback(), 0)).value();
+    auto acceptor =
+        nk::tcp::acceptor::listen(nk::ip::endpoint(nk::ip::address_v4::loopback(), 0)).value();
     const auto where = acceptor.local_endpoint().value();
     std::vector<std::pair<nk::tcp::socket, nk::tcp::socket>> pairs;
     pairs.reserve(connections);
@@ -185,12 +190,14 @@ TEST_CASE("100000 datagrams over a Unix datagram socketpair: none lost, none reo
         auto received = receiver.receive(got);
         const std::size_t length = payload_of(sequence, expected);
         if (!received) {
-            problem = "receive of datagram " + std::to_string(sequence) + ": " + received.error().message();
+            problem = "receive of datagram " + std::to_string(sequence) + ": " +
+                      received.error().message();
         } else if (received->truncated() || received->size != length ||
                    std::memcmp(got.data(), expected.data(), length) != 0) {
             std::uint64_t arrived = 0;
             std::memcpy(&arrived, got.data(), sizeof arrived);
-            problem = "expected datagram " + std::to_string(sequence) + ", got " + std::to_string(arrived);
+            problem = "expected datagram " + std::to_string(sequence) + ", got " +
+                      std::to_string(arrived);
         }
     }
     REQUIRE(sending.get().empty());

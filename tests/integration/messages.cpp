@@ -165,8 +165,9 @@ TEST_CASE("partial sends: send_all on a non-blocking socket delivers 64 MiB in o
         std::size_t message = 0;
         for (std::size_t i = 0; i < count && sent + message < total; ++i) {
             const std::size_t offset = (sent + message) % source.size();
-            const std::size_t length = std::min({std::size_t{1} + (round * 7919 + i * 104729) % 65536,
-                                                 source.size() - offset, total - sent - message});
+            const std::size_t length =
+                std::min({std::size_t{1} + (round * 7919 + i * 104729) % 65536,
+                          source.size() - offset, total - sent - message});
             pieces[i] = nk::buffer(source.data() + offset, length);
             for (std::size_t j = 0; j < length; ++j) {
                 sent_sum = checksum(sent_sum, source[offset + j], sent + message + j);

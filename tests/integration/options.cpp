@@ -119,7 +119,8 @@ TEST_CASE("TCP socket options round-trip") {
 }
 
 TEST_CASE("TCP listener options") {
-    auto acceptor = nk::tcp::acceptor::listen(nk::ip::endpoint::parse("127.0.0.1:0").value()).value();
+    auto acceptor =
+        nk::tcp::acceptor::listen(nk::ip::endpoint::parse("127.0.0.1:0").value()).value();
     REQUIRE(acceptor.get(nk::so::accepting_connections).value());
     round_trip(acceptor, nk::tcp::fast_open, 16);
     // TCP_DEFER_ACCEPT is kept as a count of SYN-ACK retransmissions, so the kernel rounds the
@@ -221,7 +222,8 @@ TEST_CASE("SO_REUSEADDR lets a restarted server bind a port in TIME_WAIT") {
     // Linux lets a bind pass a TIME_WAIT socket only when both that socket (it inherits the
     // listener's setting) and the new one have SO_REUSEADDR, which is why servers always set it.
     auto first = nk::tcp::acceptor::listen(nk::ip::endpoint::parse("127.0.0.1:0").value(),
-                                           {.reuse_address = true}).value();
+                                           {.reuse_address = true})
+                     .value();
     const auto port = first.local_endpoint().value();
     {
         auto client = nk::test::bounded(nk::tcp::socket::connect(port).value());
@@ -274,14 +276,17 @@ TEST_CASE("multicast on loopback: join, send, receive") {
     auto sent = sender.send_to("to the group"sv, nk::ip::endpoint(group, port));
     if (!sent) {
         WARN("multicast skipped, no route for the group: " << sent.error().message());
-        (void)receiver.set(nk::ip::multicast_leave, nk::ip::multicast_membership{group, nk::ip::address_v4::loopback()});
+        (void)receiver.set(nk::ip::multicast_leave,
+                           nk::ip::multicast_membership{group, nk::ip::address_v4::loopback()});
         return;
     }
     std::array<char, 32> buf{};
     auto got = receiver.receive_from(buf).value();
     REQUIRE(std::string_view(buf.data(), got.size) == "to the group");
-    REQUIRE(receiver.set(nk::ip::multicast_leave,
-                         nk::ip::multicast_membership{group, nk::ip::address_v4::loopback()}).has_value());
+    REQUIRE(receiver
+                .set(nk::ip::multicast_leave,
+                     nk::ip::multicast_membership{group, nk::ip::address_v4::loopback()})
+                .has_value());
 }
 
 TEST_CASE("out-of-range values are errors, not wrap-arounds") {
@@ -291,26 +296,31 @@ TEST_CASE("out-of-range values are errors, not wrap-arounds") {
     auto negative = client.set(nk::so::receive_timeout, -1s);
     REQUIRE(negative.error() == std::errc::invalid_argument);
     REQUIRE(negative.error().message().rfind("setsockopt SO_RCVTIMEO: ", 0) == 0);
-    REQUIRE(client.set(nk::tcp::keep_idle, std::chrono::seconds(-5)).error() == std::errc::invalid_argument);
-    REQUIRE(client.set(nk::tcp::user_timeout, std::chrono::hours(24 * 365)).error() == std::errc::value_too_large);
+    REQUIRE(client.set(nk::tcp::keep_idle, std::chrono::seconds(-5)).error() ==
+            std::errc::invalid_argument);
+    REQUIRE(client.set(nk::tcp::user_timeout, std::chrono::hours(24 * 365)).error() ==
+            std::errc::value_too_large);
     REQUIRE(client.set(nk::so::receive_buffer_size, -1).error() == std::errc::invalid_argument);
     REQUIRE(client.set(nk::so::linger, std::optional<std::chrono::seconds>(-1s)).error() ==
             std::errc::invalid_argument);
-    REQUIRE(client.set(nk::tcp::congestion, std::string(64, 'x')).error() == std::errc::value_too_large);
+    REQUIRE(client.set(nk::tcp::congestion, std::string(64, 'x')).error() ==
+            std::errc::value_too_large);
     REQUIRE(client.set(nk::tcp::congestion, std::string("no-such-algorithm")).error() ==
             std::errc::value_too_large);
     auto unknown = client.set(nk::tcp::congestion, std::string("nonesuch"));
     REQUIRE_FALSE(unknown);
     REQUIRE(unknown.error().message().rfind("setsockopt TCP_CONGESTION: ", 0) == 0);
     auto udp = nk::udp::socket::open(nk::ip::v4).value();
-    REQUIRE(udp.set(nk::ip::multicast_join, nk::ip::multicast_membership{nk::ip::address_v4::loopback()}).error() ==
-            std::errc::invalid_argument); // not a multicast group
+    REQUIRE(udp.set(nk::ip::multicast_join,
+                    nk::ip::multicast_membership{nk::ip::address_v4::loopback()})
+                .error() == std::errc::invalid_argument); // not a multicast group
 }
 
 namespace {
 // A descriptor for an option netkit does not define, declared in one line.
-inline constexpr nk::socket_option<"TCP_THIN_LINEAR_TIMEOUTS", IPPROTO_TCP, TCP_THIN_LINEAR_TIMEOUTS, bool,
-                                   nk::option_access::get_set, nk::option_scope::tcp_only>
+inline constexpr nk::socket_option<"TCP_THIN_LINEAR_TIMEOUTS", IPPROTO_TCP,
+                                   TCP_THIN_LINEAR_TIMEOUTS, bool, nk::option_access::get_set,
+                                   nk::option_scope::tcp_only>
     thin_linear_timeouts{};
 } // namespace
 
@@ -320,8 +330,10 @@ TEST_CASE("a user-declared descriptor gets the same treatment") {
     [[maybe_unused]] auto& server = client_and_server.second;
     flips(client, thin_linear_timeouts);
     STATIC_REQUIRE(nk::settable_option<decltype(thin_linear_timeouts)>);
-    STATIC_REQUIRE(nk::option_applies_to_protocol<decltype(thin_linear_timeouts), nk::tcp::protocol>);
-    STATIC_REQUIRE_FALSE(nk::option_applies_to_protocol<decltype(thin_linear_timeouts), nk::udp::protocol>);
+    STATIC_REQUIRE(
+        nk::option_applies_to_protocol<decltype(thin_linear_timeouts), nk::tcp::protocol>);
+    STATIC_REQUIRE_FALSE(
+        nk::option_applies_to_protocol<decltype(thin_linear_timeouts), nk::udp::protocol>);
     STATIC_REQUIRE_FALSE(nk::settable_option<decltype(nk::so::error)>);
     STATIC_REQUIRE_FALSE(nk::gettable_option<decltype(nk::ip::multicast_join)>);
 }
@@ -331,10 +343,13 @@ TEST_CASE("the raw escape hatch reads and writes bytes") {
     [[maybe_unused]] auto& client = client_and_server.first;
     [[maybe_unused]] auto& server = client_and_server.second;
     const int on = 1;
-    REQUIRE(client.set_raw_option(IPPROTO_TCP, TCP_NODELAY, std::as_bytes(std::span(&on, 1))).has_value());
+    REQUIRE(client.set_raw_option(IPPROTO_TCP, TCP_NODELAY, std::as_bytes(std::span(&on, 1)))
+                .has_value());
     int value = 0;
-    REQUIRE(client.get_raw_option(IPPROTO_TCP, TCP_NODELAY, std::as_writable_bytes(std::span(&value, 1))).value() ==
-            sizeof(int));
+    REQUIRE(
+        client
+            .get_raw_option(IPPROTO_TCP, TCP_NODELAY, std::as_writable_bytes(std::span(&value, 1)))
+            .value() == sizeof(int));
     REQUIRE(value == 1);
     REQUIRE(client.get(nk::tcp::no_delay).value());
 }

@@ -5,10 +5,10 @@
 #include "support/sockets.hpp"
 
 #include <array>
+#include <future>
 #include <numeric>
 #include <string>
 #include <string_view>
-#include <future>
 #include <thread>
 #include <vector>
 
@@ -21,7 +21,9 @@ TEST_CASE("peek leaves the data in the queue") {
     [[maybe_unused]] auto& server = client_and_server.second;
     REQUIRE(client.send_all("abcdef"sv).value() == 6);
     std::array<char, 6> peeked{};
-    REQUIRE(server.receive_exact(peeked, nk::receive_flag::peek | nk::receive_flag::wait_all).value() == 6);
+    REQUIRE(
+        server.receive_exact(peeked, nk::receive_flag::peek | nk::receive_flag::wait_all).value() ==
+        6);
     std::array<char, 6> taken{};
     REQUIRE(server.receive_exact(taken).value() == 6);
     REQUIRE(peeked == taken);
@@ -158,7 +160,8 @@ TEST_CASE("endpoints of a connection") {
     [[maybe_unused]] auto& server = client_and_server.second;
     REQUIRE(client.remote_endpoint().value() == server.local_endpoint().value());
     REQUIRE(server.remote_endpoint().value() == client.local_endpoint().value());
-    REQUIRE(client.local_endpoint().value().address() == nk::ip::address(nk::ip::address_v4::loopback()));
+    REQUIRE(client.local_endpoint().value().address() ==
+            nk::ip::address(nk::ip::address_v4::loopback()));
 }
 
 TEST_CASE("connect failure names the operation and the endpoint") {
@@ -175,7 +178,8 @@ TEST_CASE("connect failure names the operation and the endpoint") {
 
 TEST_CASE("bind to an address in use names the endpoint") {
     auto first = nk::tcp::acceptor::listen(nk::ip::endpoint::parse("127.0.0.1:0").value(),
-                                           {.reuse_address = false}).value();
+                                           {.reuse_address = false})
+                     .value();
     const auto taken = first.local_endpoint().value();
     auto second = nk::tcp::acceptor::listen(taken, {.reuse_address = false});
     REQUIRE_FALSE(second);

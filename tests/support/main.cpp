@@ -49,8 +49,8 @@ std::map<int, std::string> open_descriptors() {
     const int own = ::dirfd(dir);
     while (const dirent* entry = ::readdir(dir)) {
         const std::string name = entry->d_name;
-        if (name.empty() || !std::all_of(name.begin(), name.end(),
-                                         [](char c) { return c >= '0' && c <= '9'; })) {
+        if (name.empty() ||
+            !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
             continue; // "." and ".."
         }
         const int fd = std::atoi(name.c_str());

@@ -151,7 +151,8 @@ TEST_CASE("endpoints convert to and from the kernel's socket addresses") {
 
     sockaddr_storage storage{};
     std::memcpy(&storage, v4.data(), v4.size());
-    REQUIRE(nk::ip::endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), v4.size()).value() == v4);
+    REQUIRE(nk::ip::endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), v4.size())
+                .value() == v4);
 
     const auto v6 = nk::ip::endpoint::parse("[fe80::1%3]:9").value();
     REQUIRE(v6.size() == sizeof(sockaddr_in6));
@@ -171,8 +172,9 @@ TEST_CASE("from_sockaddr refuses short or foreign addresses") {
             make_error_code(nk::address_errc::address_too_short));
     sockaddr_un un{};
     un.sun_family = AF_UNIX;
-    REQUIRE(nk::ip::endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&un), sizeof un).error().code() ==
-            make_error_code(nk::address_errc::wrong_family));
+    REQUIRE(nk::ip::endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&un), sizeof un)
+                .error()
+                .code() == make_error_code(nk::address_errc::wrong_family));
     REQUIRE(nk::local::endpoint::from_sockaddr(raw, sizeof in).error().code() ==
             make_error_code(nk::address_errc::wrong_family));
 }
@@ -191,7 +193,8 @@ TEST_CASE("endpoints order, compare and hash") {
     const auto b = nk::ip::endpoint::parse("1.2.3.4:6").value();
     REQUIRE(a < b);
     REQUIRE(a != b);
-    REQUIRE(std::hash<nk::ip::endpoint>{}(a) == std::hash<nk::ip::endpoint>{}(nk::ip::endpoint::parse("1.2.3.4:5").value()));
+    REQUIRE(std::hash<nk::ip::endpoint>{}(a) ==
+            std::hash<nk::ip::endpoint>{}(nk::ip::endpoint::parse("1.2.3.4:5").value()));
 }
 
 TEST_CASE("Unix endpoints: paths, abstract names, limits") {
@@ -205,7 +208,8 @@ TEST_CASE("Unix endpoints: paths, abstract names, limits") {
     REQUIRE(abstract.is_abstract());
     REQUIRE(abstract.name() == "with\0nul"sv);
     REQUIRE(abstract.to_string() == "@with\\x00nul");
-    REQUIRE(nk::local::endpoint::parse("@svc").value() == nk::local::endpoint::abstract("svc").value());
+    REQUIRE(nk::local::endpoint::parse("@svc").value() ==
+            nk::local::endpoint::abstract("svc").value());
 
     const std::string longest(nk::local::endpoint::max_name_length, 'p');
     REQUIRE(nk::local::endpoint::path(longest).has_value());
@@ -218,7 +222,8 @@ TEST_CASE("Unix endpoints: paths, abstract names, limits") {
             make_error_code(nk::address_errc::path_too_long));
     REQUIRE(nk::local::endpoint::path("a\0b"sv).error().code() ==
             make_error_code(nk::address_errc::embedded_nul));
-    REQUIRE(nk::local::endpoint::path("").error().code() == make_error_code(nk::address_errc::empty));
+    REQUIRE(nk::local::endpoint::path("").error().code() ==
+            make_error_code(nk::address_errc::empty));
 
     // Round trip through the kernel's representation.
     const auto back = nk::local::endpoint::from_sockaddr(path.data(), path.size()).value();
@@ -238,6 +243,8 @@ TEST_CASE("addresses: classification and conversions") {
     REQUIRE(nk::ip::address::parse("10.0.0.1").value().is_v4());
     REQUIRE(nk::ip::address::parse("fe80::1").value().v6().is_link_local());
     REQUIRE(nk::ip::address_v4::parse("1.2.3.4").value().to_uint() == 0x01020304U);
-    REQUIRE(nk::ip::address::parse("nonsense").error().code() == make_error_code(nk::address_errc::invalid_ipv4));
-    REQUIRE(nk::ip::address::parse("1:2").error().code() == make_error_code(nk::address_errc::invalid_ipv6));
+    REQUIRE(nk::ip::address::parse("nonsense").error().code() ==
+            make_error_code(nk::address_errc::invalid_ipv4));
+    REQUIRE(nk::ip::address::parse("1:2").error().code() ==
+            make_error_code(nk::address_errc::invalid_ipv6));
 }

@@ -52,7 +52,8 @@ TEST_CASE("would_block recognises EAGAIN") {
 TEST_CASE("netkit's own error codes map onto portable conditions") {
     REQUIRE(make_error_code(netkit::errc::too_many_buffers) == std::errc::message_size);
     REQUIRE(make_error_code(netkit::errc::end_of_stream) == std::errc::connection_aborted);
-    REQUIRE(make_error_code(netkit::errc::end_of_stream).message().find("end of stream") != std::string::npos);
+    REQUIRE(make_error_code(netkit::errc::end_of_stream).message().find("end of stream") !=
+            std::string::npos);
 }
 
 TEST_CASE("result<void>") {

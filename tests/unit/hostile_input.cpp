@@ -30,37 +30,137 @@ namespace {
 // Hand-picked malformed IP endpoints: each names a way real input goes wrong.
 const std::vector<std::string> malformed_ip_endpoints = {
     // out-of-range or malformed octets
-    "256.0.0.1:80", "1.256.0.1:80", "1.2.256.1:80", "1.2.3.256:80", "999.999.999.999:80",
-    "-1.2.3.4:80", "1.2.3.-4:80", "01.2.3.4:80", "1.02.3.4:80", "1.2.3.04:80", "0x7f.0.0.1:80",
-    "127.1:80", "127.0.1:80", "1.2.3.4.5:80", "1..3.4:80", ".1.2.3:80", "1.2.3.:80", "1.2.3.4.:80",
-    "1.2.3.4a:80", "a.b.c.d:80", "1,2,3,4:80", "1.2.3.4 :80", " 1.2.3.4:80", "1.2.3.4\t:80",
-    "１.2.3.4:80", "4294967296:80", "1.2.3.4/24:80",
+    "256.0.0.1:80",
+    "1.256.0.1:80",
+    "1.2.256.1:80",
+    "1.2.3.256:80",
+    "999.999.999.999:80",
+    "-1.2.3.4:80",
+    "1.2.3.-4:80",
+    "01.2.3.4:80",
+    "1.02.3.4:80",
+    "1.2.3.04:80",
+    "0x7f.0.0.1:80",
+    "127.1:80",
+    "127.0.1:80",
+    "1.2.3.4.5:80",
+    "1..3.4:80",
+    ".1.2.3:80",
+    "1.2.3.:80",
+    "1.2.3.4.:80",
+    "1.2.3.4a:80",
+    "a.b.c.d:80",
+    "1,2,3,4:80",
+    "1.2.3.4 :80",
+    " 1.2.3.4:80",
+    "1.2.3.4\t:80",
+    "１.2.3.4:80",
+    "4294967296:80",
+    "1.2.3.4/24:80",
     // bad IPv6 groups and forms
-    "[1:2:3:4:5:6:7:8:9]:80", "[1::2::3]:80", "[:::1]:80", "[12345::1]:80", "[g::1]:80",
-    "[1:2:3:4:5:6:7]:80", "[::1:]:80", "[:1::]:80", "[1:2:3:4:5:6:7:8::]:80", "[::ffff:1.2.3.256]:80",
-    "[::ffff:1.2.3]:80", "[::1.2.3.4.5]:80", "[fe80::1%]:80", "[fe80::1%no-such-interface-x]:80",
-    "[fe80::1%%1]:80", "[fe80::1%-1]:80", "[fe80::1%4294967296]:80", "[]:80", "[ ]:80", "[::1 ]:80",
-    "[::g]:80", "[1:2:3:4:5:6:7:8%1%2]:80",
+    "[1:2:3:4:5:6:7:8:9]:80",
+    "[1::2::3]:80",
+    "[:::1]:80",
+    "[12345::1]:80",
+    "[g::1]:80",
+    "[1:2:3:4:5:6:7]:80",
+    "[::1:]:80",
+    "[:1::]:80",
+    "[1:2:3:4:5:6:7:8::]:80",
+    "[::ffff:1.2.3.256]:80",
+    "[::ffff:1.2.3]:80",
+    "[::1.2.3.4.5]:80",
+    "[fe80::1%]:80",
+    "[fe80::1%no-such-interface-x]:80",
+    "[fe80::1%%1]:80",
+    "[fe80::1%-1]:80",
+    "[fe80::1%4294967296]:80",
+    "[]:80",
+    "[ ]:80",
+    "[::1 ]:80",
+    "[::g]:80",
+    "[1:2:3:4:5:6:7:8%1%2]:80",
     // unterminated or misplaced brackets
-    "[::1:80", "[::1", "::1]:80", "[[::1]]:80", "[::1]]:80", "[::1][:80", "[", "]", "[]", "[::1]x:80",
-    "1.2.3.4]:80", "[1.2.3.4]:80",
+    "[::1:80",
+    "[::1",
+    "::1]:80",
+    "[[::1]]:80",
+    "[::1]]:80",
+    "[::1][:80",
+    "[",
+    "]",
+    "[]",
+    "[::1]x:80",
+    "1.2.3.4]:80",
+    "[1.2.3.4]:80",
     // ports
-    "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:99999", "1.2.3.4:-1", "1.2.3.4:+80", "1.2.3.4:0x50",
-    "1.2.3.4:80a", "1.2.3.4: 80", "1.2.3.4:80 ", "1.2.3.4:8 0", "1.2.3.4:80:80", "1.2.3.4:18446744073709551697",
-    "1.2.3.4:4294967376", "[::1]", "[::1]:", "[::1]:65536", "[::1]:http", "1.2.3.4:http", "::1:80",
-    "[::1]80", "[::1]::80",
+    "1.2.3.4",
+    "1.2.3.4:",
+    "1.2.3.4:65536",
+    "1.2.3.4:99999",
+    "1.2.3.4:-1",
+    "1.2.3.4:+80",
+    "1.2.3.4:0x50",
+    "1.2.3.4:80a",
+    "1.2.3.4: 80",
+    "1.2.3.4:80 ",
+    "1.2.3.4:8 0",
+    "1.2.3.4:80:80",
+    "1.2.3.4:18446744073709551697",
+    "1.2.3.4:4294967376",
+    "[::1]",
+    "[::1]:",
+    "[::1]:65536",
+    "[::1]:http",
+    "1.2.3.4:http",
+    "::1:80",
+    "[::1]80",
+    "[::1]::80",
     // empty, whitespace, junk, host names (parse does not resolve)
-    "", ":", ":80", " ", "localhost:80", "example.com:443", "*:80", "0:80", "1.2.3.4:80\n", "\n",
+    "",
+    ":",
+    ":80",
+    " ",
+    "localhost:80",
+    "example.com:443",
+    "*:80",
+    "0:80",
+    "1.2.3.4:80\n",
+    "\n",
     // embedded NULs (a C API would stop at the NUL and see a valid address)
-    "1.2.3.4\0:80"s, "1.2.3.4:8\0"s, "[::1\0]:80"s, "\0"s, "1.2.3.4:80\0"s, "[::1]:80\0junk"s,
+    "1.2.3.4\0:80"s,
+    "1.2.3.4:8\0"s,
+    "[::1\0]:80"s,
+    "\0"s,
+    "1.2.3.4:80\0"s,
+    "[::1]:80\0junk"s,
     // non-ASCII and high bytes
-    "1.2.3.4:８０", "\xff\xfe\xfd\xfc:80", "[::\xff]:80", "1.2.3.\x80:80",
+    "1.2.3.4:８０",
+    "\xff\xfe\xfd\xfc:80",
+    "[::\xff]:80",
+    "1.2.3.\x80:80",
 };
 
 // Malformed bare addresses (address::parse, address_v4::parse, address_v6::parse).
 const std::vector<std::string> malformed_addresses = {
-    "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.1.1.1", "1.1.1.1 ", "::1::", "1:2:3:4:5:6:7:8:9", "[::1]",
-    "::1%", "fe80::1%bogus-if-name", "x", "1.2.3.4:80", "\0"s, "127.0.0.1\0"s, "::1\0"s, "0x01020304", "-",
+    "",
+    "1.2.3",
+    "1.2.3.4.5",
+    "256.1.1.1",
+    "01.1.1.1",
+    "1.1.1.1 ",
+    "::1::",
+    "1:2:3:4:5:6:7:8:9",
+    "[::1]",
+    "::1%",
+    "fe80::1%bogus-if-name",
+    "x",
+    "1.2.3.4:80",
+    "\0"s,
+    "127.0.0.1\0"s,
+    "::1\0"s,
+    "0x01020304",
+    "-",
 };
 
 template <class Result>
@@ -144,7 +244,8 @@ TEST_CASE("random byte strings never crash an endpoint parser, and what parses r
         auto local = nk::local::endpoint::parse(text);
         if (local) {
             // A Unix name is kept byte for byte, never rewritten or cut.
-            const std::string_view name = text.front() == '@' ? std::string_view(text).substr(1) : text;
+            const std::string_view name =
+                text.front() == '@' ? std::string_view(text).substr(1) : text;
             REQUIRE(local->name() == name);
         } else {
             REQUIRE(local.error().code().category() == nk::address_category());
@@ -178,7 +279,8 @@ TEST_CASE("Unix-domain names: overlong, empty and NUL-bearing paths are refused,
     }
     REQUIRE(nk::local::endpoint::path(std::string(limit + 1, 'p')).error().code() ==
             make_error_code(nk::address_errc::path_too_long));
-    REQUIRE(nk::local::endpoint::path("/a\0b"s).error().code() == make_error_code(nk::address_errc::embedded_nul));
+    REQUIRE(nk::local::endpoint::path("/a\0b"s).error().code() ==
+            make_error_code(nk::address_errc::embedded_nul));
 }
 
 TEST_CASE("socket addresses of every length and family are read safely") {
@@ -186,8 +288,9 @@ TEST_CASE("socket addresses of every length and family are read safely") {
     // family byte. from_sockaddr must refuse or accept without reading past `length`.
     std::mt19937 random(99);
     for (socklen_t length = 0; length <= sizeof(sockaddr_storage); ++length) {
-        for (const sa_family_t family : {sa_family_t{AF_INET}, sa_family_t{AF_INET6}, sa_family_t{AF_UNIX},
-                                         sa_family_t{AF_UNSPEC}, sa_family_t{AF_PACKET}, sa_family_t{0xffff}}) {
+        for (const sa_family_t family :
+             {sa_family_t{AF_INET}, sa_family_t{AF_INET6}, sa_family_t{AF_UNIX},
+              sa_family_t{AF_UNSPEC}, sa_family_t{AF_PACKET}, sa_family_t{0xffff}}) {
             // Heap copy of exactly `length` bytes, so ASan sees any read past it.
             std::vector<unsigned char> bytes(length);
             for (auto& b : bytes) {

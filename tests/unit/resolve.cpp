@@ -24,11 +24,13 @@ TEST_CASE("localhost resolves to a loopback address") {
     auto found = nk::resolve("localhost", "80");
     REQUIRE(found.has_value());
     REQUIRE_FALSE(found->empty());
-    REQUIRE(std::all_of(found->begin(), found->end(), [](const auto& e) { return e.address().is_loopback(); }));
+    REQUIRE(std::all_of(found->begin(), found->end(),
+                        [](const auto& e) { return e.address().is_loopback(); }));
     nk::resolve_hints only_v4;
     only_v4.family = nk::ip::v4;
     auto v4 = nk::resolve("localhost", "80", only_v4).value();
-    REQUIRE(std::all_of(v4.begin(), v4.end(), [](const auto& e) { return e.family() == nk::ip::v4; }));
+    REQUIRE(
+        std::all_of(v4.begin(), v4.end(), [](const auto& e) { return e.family() == nk::ip::v4; }));
 }
 
 TEST_CASE("a service name resolves through /etc/services or is a clear error") {
@@ -60,5 +62,6 @@ TEST_CASE("failures carry getaddrinfo's own codes and messages") {
 
     nk::resolve_hints numeric_service;
     numeric_service.numeric_service = true;
-    REQUIRE(nk::resolve("127.0.0.1", "http", numeric_service).error().code() == nk::resolve_errc::no_name);
+    REQUIRE(nk::resolve("127.0.0.1", "http", numeric_service).error().code() ==
+            nk::resolve_errc::no_name);
 }

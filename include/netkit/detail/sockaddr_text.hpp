@@ -67,8 +67,8 @@ inline std::size_t format_sockaddr(const sockaddr* address, socklen_t length, ch
         put_number(ntohs(in6.sin6_port));
     } else if (family == AF_UNIX) {
         const std::size_t path_offset = offsetof(sockaddr_un, sun_path);
-        const std::size_t total = std::min<std::size_t>(static_cast<std::size_t>(length),
-                                                        sizeof(sockaddr_un));
+        const std::size_t total =
+            std::min<std::size_t>(static_cast<std::size_t>(length), sizeof(sockaddr_un));
         const char* path = reinterpret_cast<const char*>(address) + path_offset;
         std::size_t path_length = total > path_offset ? total - path_offset : 0;
         if (path_length == 0) {

@@ -64,7 +64,9 @@ public:
 
     /// O_NONBLOCK on or off. In non-blocking mode a call that would wait fails with an error
     /// whose `would_block()` is true.
-    result<void> set_non_blocking(bool enabled) noexcept { return netkit::detail::set_non_blocking(fd_.get(), enabled); }
+    result<void> set_non_blocking(bool enabled) noexcept {
+        return netkit::detail::set_non_blocking(fd_.get(), enabled);
+    }
     [[nodiscard]] result<bool> non_blocking() const noexcept {
         auto flags = status_flags(fd_.get());
         if (!flags) {
@@ -90,7 +92,8 @@ public:
     /// The raw escape hatch, for options with no descriptor: getsockopt(2) into `out`, returning
     /// how many bytes the kernel wrote. Nothing is checked at compile time here; prefer a
     /// one-line `socket_option` descriptor, which is.
-    [[nodiscard]] result<std::size_t> get_raw_option(int level, int name, std::span<std::byte> out) const noexcept {
+    [[nodiscard]] result<std::size_t> get_raw_option(int level, int name,
+                                                     std::span<std::byte> out) const noexcept {
         auto length = static_cast<socklen_t>(out.size());
         if (auto got = get_option(fd_.get(), level, name, out.data(), &length); !got) {
             return failure{got.error()};
@@ -99,7 +102,8 @@ public:
     }
     /// The raw escape hatch: setsockopt(2) with the given bytes, unchecked.
     result<void> set_raw_option(int level, int name, std::span<const std::byte> value) noexcept {
-        return set_option(fd_.get(), level, name, value.data(), static_cast<socklen_t>(value.size()));
+        return set_option(fd_.get(), level, name, value.data(),
+                          static_cast<socklen_t>(value.size()));
     }
 
 protected:

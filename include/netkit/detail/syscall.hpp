@@ -24,7 +24,8 @@ inline constexpr int always_send_flags = MSG_NOSIGNAL;
 
 inline failure errno_failure_at(const char* operation, const sockaddr* address,
                                 socklen_t length) noexcept {
-    return failure{error(std::error_code(errno, std::system_category()), operation, address, length)};
+    return failure{
+        error(std::error_code(errno, std::system_category()), operation, address, length)};
 }
 
 /// socket(2) with SOCK_CLOEXEC.
@@ -38,7 +39,7 @@ inline result<file_descriptor> open_socket(int family, int type, int protocol) n
 
 /// socketpair(2) with SOCK_CLOEXEC on both ends.
 inline result<std::pair<file_descriptor, file_descriptor>> open_socket_pair(int family, int type,
-                                                                             int protocol) noexcept {
+                                                                            int protocol) noexcept {
     int fds[2] = {-1, -1};
     if (::socketpair(family, type | SOCK_CLOEXEC, protocol, fds) != 0) [[unlikely]] {
         return errno_failure("socketpair");

@@ -19,7 +19,8 @@ struct multicast_membership {
 /// multicast_membership -> struct ip_mreqn.
 struct membership_codec {
     using kernel_type = ip_mreqn;
-    static result<socklen_t> encode(const multicast_membership& value, ip_mreqn& out, const char* operation) noexcept {
+    static result<socklen_t> encode(const multicast_membership& value, ip_mreqn& out,
+                                    const char* operation) noexcept {
         if (!value.group.is_multicast()) {
             return netkit::detail::out_of_range(operation);
         }
@@ -33,11 +34,13 @@ struct membership_codec {
 /// address_v4 <-> struct in_addr (IP_MULTICAST_IF).
 struct in_addr_codec {
     using kernel_type = in_addr;
-    static result<socklen_t> encode(const address_v4& value, in_addr& out, const char* /*operation*/) noexcept {
+    static result<socklen_t> encode(const address_v4& value, in_addr& out,
+                                    const char* /*operation*/) noexcept {
         out = value.to_in_addr();
         return socklen_t{sizeof(in_addr)};
     }
-    static result<address_v4> decode(const in_addr& in, socklen_t /*length*/, const char* /*operation*/) noexcept {
+    static result<address_v4> decode(const in_addr& in, socklen_t /*length*/,
+                                     const char* /*operation*/) noexcept {
         return address_v4::from_in_addr(in);
     }
 };
@@ -56,36 +59,60 @@ using option_scope::ip_protocols;
 using option_scope::udp_only;
 
 /// IP_TTL: the time-to-live of outgoing unicast packets (1-255).
-inline constexpr socket_option<"IP_TTL", IPPROTO_IP, IP_TTL, int, option_access::get_set, ip_protocols> ttl{};
+inline constexpr socket_option<"IP_TTL", IPPROTO_IP, IP_TTL, int, option_access::get_set,
+                               ip_protocols>
+    ttl{};
 /// IP_TOS: the type-of-service / DSCP byte of outgoing packets.
-inline constexpr socket_option<"IP_TOS", IPPROTO_IP, IP_TOS, int, option_access::get_set, ip_protocols> tos{};
+inline constexpr socket_option<"IP_TOS", IPPROTO_IP, IP_TOS, int, option_access::get_set,
+                               ip_protocols>
+    tos{};
 /// IP_MULTICAST_TTL: the TTL of outgoing multicast datagrams (default 1: this network only).
-inline constexpr socket_option<"IP_MULTICAST_TTL", IPPROTO_IP, IP_MULTICAST_TTL, int, option_access::get_set, udp_only> multicast_ttl{};
+inline constexpr socket_option<"IP_MULTICAST_TTL", IPPROTO_IP, IP_MULTICAST_TTL, int,
+                               option_access::get_set, udp_only>
+    multicast_ttl{};
 /// IP_MULTICAST_LOOP: deliver our own multicast datagrams back to local listeners.
-inline constexpr socket_option<"IP_MULTICAST_LOOP", IPPROTO_IP, IP_MULTICAST_LOOP, bool, option_access::get_set, udp_only> multicast_loop{};
+inline constexpr socket_option<"IP_MULTICAST_LOOP", IPPROTO_IP, IP_MULTICAST_LOOP, bool,
+                               option_access::get_set, udp_only>
+    multicast_loop{};
 /// IP_MULTICAST_IF: the interface (by address) multicast datagrams leave from.
-inline constexpr socket_option<"IP_MULTICAST_IF", IPPROTO_IP, IP_MULTICAST_IF, address_v4, option_access::get_set,
-                               udp_only, in_addr_codec> multicast_interface{};
+inline constexpr socket_option<"IP_MULTICAST_IF", IPPROTO_IP, IP_MULTICAST_IF, address_v4,
+                               option_access::get_set, udp_only, in_addr_codec>
+    multicast_interface{};
 /// IP_ADD_MEMBERSHIP (write-only): join a multicast group.
-inline constexpr socket_option<"IP_ADD_MEMBERSHIP", IPPROTO_IP, IP_ADD_MEMBERSHIP, multicast_membership,
-                               option_access::set, udp_only, membership_codec> multicast_join{};
+inline constexpr socket_option<"IP_ADD_MEMBERSHIP", IPPROTO_IP, IP_ADD_MEMBERSHIP,
+                               multicast_membership, option_access::set, udp_only, membership_codec>
+    multicast_join{};
 /// IP_DROP_MEMBERSHIP (write-only): leave a multicast group.
-inline constexpr socket_option<"IP_DROP_MEMBERSHIP", IPPROTO_IP, IP_DROP_MEMBERSHIP, multicast_membership,
-                               option_access::set, udp_only, membership_codec> multicast_leave{};
+inline constexpr socket_option<"IP_DROP_MEMBERSHIP", IPPROTO_IP, IP_DROP_MEMBERSHIP,
+                               multicast_membership, option_access::set, udp_only, membership_codec>
+    multicast_leave{};
 /// IP_PKTINFO: receive each datagram's destination address and interface (IP_PKTINFO cmsg).
-inline constexpr socket_option<"IP_PKTINFO", IPPROTO_IP, IP_PKTINFO, bool, option_access::get_set, udp_only> packet_info{};
+inline constexpr socket_option<"IP_PKTINFO", IPPROTO_IP, IP_PKTINFO, bool, option_access::get_set,
+                               udp_only>
+    packet_info{};
 /// IP_RECVTOS: receive each datagram's TOS byte as a control message.
-inline constexpr socket_option<"IP_RECVTOS", IPPROTO_IP, IP_RECVTOS, bool, option_access::get_set, udp_only> receive_tos{};
+inline constexpr socket_option<"IP_RECVTOS", IPPROTO_IP, IP_RECVTOS, bool, option_access::get_set,
+                               udp_only>
+    receive_tos{};
 /// IP_RECVTTL: receive each datagram's TTL as a control message.
-inline constexpr socket_option<"IP_RECVTTL", IPPROTO_IP, IP_RECVTTL, bool, option_access::get_set, udp_only> receive_ttl{};
+inline constexpr socket_option<"IP_RECVTTL", IPPROTO_IP, IP_RECVTTL, bool, option_access::get_set,
+                               udp_only>
+    receive_ttl{};
 /// IP_FREEBIND: bind to an address not (yet) configured on this host.
-inline constexpr socket_option<"IP_FREEBIND", IPPROTO_IP, IP_FREEBIND, bool, option_access::get_set, ip_protocols> free_bind{};
-/// IP_TRANSPARENT: bind to and send from foreign addresses, for transparent proxies (needs CAP_NET_ADMIN).
-inline constexpr socket_option<"IP_TRANSPARENT", IPPROTO_IP, IP_TRANSPARENT, bool, option_access::get_set, ip_protocols> transparent{};
+inline constexpr socket_option<"IP_FREEBIND", IPPROTO_IP, IP_FREEBIND, bool, option_access::get_set,
+                               ip_protocols>
+    free_bind{};
+/// IP_TRANSPARENT: bind to and send from foreign addresses, for transparent proxies (needs
+/// CAP_NET_ADMIN).
+inline constexpr socket_option<"IP_TRANSPARENT", IPPROTO_IP, IP_TRANSPARENT, bool,
+                               option_access::get_set, ip_protocols>
+    transparent{};
 /// IP_MTU_DISCOVER: path MTU discovery mode.
-inline constexpr socket_option<"IP_MTU_DISCOVER", IPPROTO_IP, IP_MTU_DISCOVER, mtu_discovery, option_access::get_set,
-                               ip_protocols> mtu_discover{};
+inline constexpr socket_option<"IP_MTU_DISCOVER", IPPROTO_IP, IP_MTU_DISCOVER, mtu_discovery,
+                               option_access::get_set, ip_protocols>
+    mtu_discover{};
 /// IP_MTU (read-only, connected sockets): the path MTU the kernel knows.
-inline constexpr socket_option<"IP_MTU", IPPROTO_IP, IP_MTU, int, option_access::get, ip_protocols> mtu{};
+inline constexpr socket_option<"IP_MTU", IPPROTO_IP, IP_MTU, int, option_access::get, ip_protocols>
+    mtu{};
 
 } // namespace netkit::ip
