@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <map>
 #include <numeric>
@@ -486,32 +487,32 @@ options parse(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (arg == "--full")
+        if (arg == "--full") {
             o.full = true;
-        else if (arg == "--quick")
+        } else if (arg == "--quick") {
             o.full = false;
-        else if (arg == "--smoke")
+        } else if (arg == "--smoke") {
             o.smoke = true;
-        else if (arg == "--rounds")
+        } else if (arg == "--rounds") {
             o.rounds = std::stoi(std::string(next()));
-        else if (arg == "--json")
+        } else if (arg == "--json") {
             o.json_path = next();
-        else if (arg == "--transport")
+        } else if (arg == "--transport") {
             o.only_transport = parse_name(next(), all_transports);
-        else if (arg == "--variant")
+        } else if (arg == "--variant") {
             o.only_strategy = parse_name(next(), all_strategies);
-        else if (arg == "--impl")
+        } else if (arg == "--impl") {
             o.only_impl = parse_name(next(), std::array{implementation::netkit, implementation::raw,
                                                         implementation::asio});
-        else if (arg == "--size")
+        } else if (arg == "--size") {
             o.size = std::stoul(std::string(next()));
-        else if (arg == "--fragments")
+        } else if (arg == "--fragments") {
             o.fragments = std::stoul(std::string(next()));
-        else if (arg == "--messages")
+        } else if (arg == "--messages") {
             o.messages = std::stoul(std::string(next()));
-        else if (arg == "--bulk")
+        } else if (arg == "--bulk") {
             o.bulk_seconds = std::stod(std::string(next()));
-        else {
+        } else {
             fmt::print(
                 "usage: send_vs_sendmsg [--quick|--full|--smoke] [--rounds N] [--json FILE]\n"
                 "       send_vs_sendmsg --transport tcp|unix|udp --variant "
@@ -589,9 +590,9 @@ void write_json(const options& o, const std::vector<cell>& cells) {
 
 void print_table(const std::vector<cell>& cells, bool have_asio) {
     using enum strategy;
-    constexpr auto nk_ = implementation::netkit;
-    constexpr auto raw_ = implementation::raw;
-    constexpr auto asio_ = implementation::asio;
+    constexpr auto netkit_impl = implementation::netkit;
+    constexpr auto raw_impl = implementation::raw;
+    constexpr auto asio_impl = implementation::asio;
     fmt::print("\nnetkit throughput, GB/s (median of rounds); ratios are per-round medians\n\n");
     fmt::print("{:<5} {:>6} {:>3} | {:>13} {:>13} {:>13} | {:>11} {:>11} | {:>8} {:>8} {:>8} | "
                "{:>9} {:>7}\n",
@@ -600,27 +601,32 @@ void print_table(const std::vector<cell>& cells, bool have_asio) {
     fmt::print("{}\n", std::string(142, '-'));
     for (const cell& x : cells) {
         auto show = [&](strategy s) {
-            const auto g = x.gbps(s, nk_);
+            const auto g = x.gbps(s, netkit_impl);
             return fmt::format("{:5.2f} {:>3.0f}k/s", median(g), median([&] {
                                    std::vector<double> mps;
-                                   for (const auto& r : x.rounds.at({s, nk_}))
+                                   for (const auto& r : x.rounds.at({s, netkit_impl})) {
                                        mps.push_back(r.messages_per_second / 1e3);
+                                   }
                                    return mps;
                                }()));
         };
         double loss = 0;
         for (const auto& [key, runs] : x.rounds) {
-            for (const auto& r : runs)
+            for (const auto& r : runs) {
                 loss = std::max(loss, r.loss);
+            }
         }
         fmt::print("{:<5} {:>6} {:>3} | {:>13} {:>13} {:>13} | {:>10.2f}x {:>10.2f}x | {:>8.3f} "
                    "{:>8.3f} {:>8.3f} | {:>9} {:>6.2f}%\n",
                    name(x.t), x.size, x.fragments, show(per_fragment), show(copy), show(gather),
-                   x.ratio({gather, nk_}, {per_fragment, nk_}), x.ratio({gather, nk_}, {copy, nk_}),
-                   x.ratio({per_fragment, nk_}, {per_fragment, raw_}),
-                   x.ratio({copy, nk_}, {copy, raw_}), x.ratio({gather, nk_}, {gather, raw_}),
-                   have_asio ? fmt::format("{:.3f}", x.ratio({gather, nk_}, {gather, asio_}))
-                             : std::string("n/a"),
+                   x.ratio({gather, netkit_impl}, {per_fragment, netkit_impl}),
+                   x.ratio({gather, netkit_impl}, {copy, netkit_impl}),
+                   x.ratio({per_fragment, netkit_impl}, {per_fragment, raw_impl}),
+                   x.ratio({copy, netkit_impl}, {copy, raw_impl}),
+                   x.ratio({gather, netkit_impl}, {gather, raw_impl}),
+                   have_asio
+                       ? fmt::format("{:.3f}", x.ratio({gather, netkit_impl}, {gather, asio_impl}))
+                       : std::string("n/a"),
                    loss * 100);
     }
     fmt::print("\nsend/frag, copy+send, gather: netkit GB/s and messages/s. nk/C: netkit over "
@@ -637,13 +643,14 @@ int bulk(double seconds) {
         std::vector<std::uint8_t> buffer(1 << 20);
         for (;;) {
             const ssize_t n = ::recv(c.receiver.get(), buffer.data(), buffer.size(), 0);
-            if (n <= 0)
+            if (n <= 0) {
                 break;
+            }
             total += static_cast<std::uint64_t>(n);
         }
     });
     nk::tcp::socket sock{std::move(c.sender)};
-    std::vector<std::uint8_t> block(64 * 1024, 0x5a);
+    std::vector<std::uint8_t> block(std::size_t{64} * 1024, 0x5a);
     const auto start = clock_type::now();
     const auto stop = start + std::chrono::duration<double>(seconds);
     while (clock_type::now() < stop) {
@@ -663,7 +670,7 @@ int bulk(double seconds) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     const options o = parse(argc, argv);
     if (o.bulk_seconds > 0) {
         return bulk(o.bulk_seconds);
@@ -727,4 +734,8 @@ int main(int argc, char** argv) {
     write_json(o, cells);
     fmt::print("every round: {}\n", o.json_path);
     return 0;
+} catch (const std::exception& e) {
+    std::fputs(e.what(), stderr);
+    std::fputs("\n", stderr);
+    return 1;
 }

@@ -5,6 +5,8 @@
 #include <fmt/core.h>
 
 #include <array>
+#include <cstdio>
+#include <exception>
 #include <string_view>
 #include <system_error>
 
@@ -77,4 +79,10 @@ int connect_refused_as_exception() {
     }
 }
 
-int main() { return exchange_with_error_values() + connect_refused_as_exception(); }
+int main() try {
+    return exchange_with_error_values() + connect_refused_as_exception();
+} catch (const std::exception& e) {
+    std::fputs(e.what(), stderr);
+    std::fputs("\n", stderr);
+    return 1;
+}

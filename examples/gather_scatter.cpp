@@ -6,6 +6,8 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdio>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +20,7 @@ struct header {
     std::uint32_t length;
 };
 
-int main() {
+int main() try {
     auto [left, right] = nk::local::stream_socket::pair().value();
 
     // Heterogeneous pieces: a struct, a std::string, a string_view. gather() builds iovecs on
@@ -55,4 +57,8 @@ int main() {
     const bool ok = received == sent && got_head.length == body.size() && message.truncated() &&
                     message.message_size == 13;
     return ok ? 0 : 1;
+} catch (const std::exception& e) { // value() throws netkit::operation_failed on an error
+    std::fputs(e.what(), stderr);
+    std::fputs("\n", stderr);
+    return 1;
 }

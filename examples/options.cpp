@@ -5,6 +5,8 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <cstdio>
+#include <exception>
 #include <optional>
 
 #include <netinet/tcp.h>
@@ -18,7 +20,7 @@ inline constexpr nk::socket_option<"TCP_THIN_LINEAR_TIMEOUTS", IPPROTO_TCP,
                                    nk::option_scope::tcp_only>
     thin_linear_timeouts{};
 
-int main() {
+int main() try {
     auto sock = nk::tcp::socket::open(nk::ip::v4).value();
 
     sock.set(nk::tcp::no_delay, true).value(); // bool, not int
@@ -48,4 +50,8 @@ int main() {
                    linger == std::chrono::seconds(0) && !negative
                ? 0
                : 1;
+} catch (const std::exception& e) { // value() throws netkit::operation_failed on an error
+    std::fputs(e.what(), stderr);
+    std::fputs("\n", stderr);
+    return 1;
 }

@@ -7,6 +7,8 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdio>
+#include <exception>
 #include <string_view>
 
 #include <fcntl.h>
@@ -15,7 +17,7 @@
 namespace nk = netkit;
 using namespace std::string_view_literals;
 
-int main() {
+int main() try {
     auto [left, right] = nk::local::stream_socket::pair().value();
     int ends[2] = {-1, -1};
     if (::pipe2(ends, O_CLOEXEC) != 0) {
@@ -50,4 +52,8 @@ int main() {
     fmt::print("read back through the passed descriptor: \"{}\"\n",
                std::string_view(text.data(), text.size()));
     return 0;
+} catch (const std::exception& e) { // value() throws netkit::operation_failed on an error
+    std::fputs(e.what(), stderr);
+    std::fputs("\n", stderr);
+    return 1;
 }

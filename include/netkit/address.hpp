@@ -248,11 +248,9 @@ private:
 class address {
 public:
     constexpr address() noexcept = default;
-    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): an address_v4 is an
-    // address
-    constexpr address(const address_v4& ipv4) noexcept : family_(family::v4), v4_(ipv4) {}
-    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): an address_v6 is an
-    // address
+    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): a v4 address is an address
+    constexpr address(const address_v4& ipv4) noexcept : v4_(ipv4) {}
+    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): a v6 address is an address
     constexpr address(const address_v6& ipv6) noexcept : family_(family::v6), v6_(ipv6) {}
 
     /// Either form; IPv6 is told apart by its ':'.

@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <array>
+#include <climits>
 #include <cstddef>
 #include <iterator>
 #include <ranges>
 #include <span>
 #include <type_traits>
 
-#include <limits.h>
 #include <sys/uio.h>
 
 namespace netkit {
@@ -23,9 +23,9 @@ inline constexpr std::size_t max_buffers_per_call = IOV_MAX;
 class const_buffer {
 public:
     constexpr const_buffer() noexcept = default;
+    // iovec has no const form; only the kernel reads through it, and only on send.
     constexpr const_buffer(const void* data, std::size_t size) noexcept
-        : iov_{const_cast<void*>(data), size} {
-    } // NOLINT(cppcoreguidelines-pro-type-const-cast): iovec has no const form
+        : iov_{const_cast<void*>(data), size} {} // NOLINT(cppcoreguidelines-pro-type-const-cast)
 
     [[nodiscard]] constexpr const void* data() const noexcept { return iov_.iov_base; }
     [[nodiscard]] constexpr std::size_t size() const noexcept { return iov_.iov_len; }
@@ -59,8 +59,7 @@ public:
         iov_.iov_len -= n;
         return *this;
     }
-    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): writable bytes are
-    // readable
+    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): writable bytes are readable
     constexpr operator const_buffer() const noexcept { return {iov_.iov_base, iov_.iov_len}; }
 
 private:
@@ -250,8 +249,8 @@ public:
 private:
     static iovec to_iovec(const iovec& v) noexcept { return v; }
     static iovec to_iovec(const const_buffer& b) noexcept {
-        return {const_cast<void*>(b.data()),
-                b.size()}; // NOLINT(cppcoreguidelines-pro-type-const-cast)
+        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec has no const form
+        return {const_cast<void*>(b.data()), b.size()};
     }
     static iovec to_iovec(const mutable_buffer& b) noexcept { return {b.data(), b.size()}; }
 
@@ -284,8 +283,8 @@ class send_iovecs<Data> {
 public:
     explicit send_iovecs(const Data& data) noexcept {
         const const_buffer bytes = buffer(data);
-        one_ = {const_cast<void*>(bytes.data()),
-                bytes.size()}; // NOLINT(cppcoreguidelines-pro-type-const-cast)
+        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec has no const form
+        one_ = {const_cast<void*>(bytes.data()), bytes.size()};
     }
     [[nodiscard]] std::span<const iovec> get() const noexcept { return {&one_, 1}; }
     [[nodiscard]] static constexpr bool overflow() noexcept { return false; }
@@ -338,6 +337,7 @@ private:
 /// (never data) into its window, to adjust the first one without touching the caller's.
 class buffer_cursor {
 public:
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): window_ is left uninitialised on purpose
     explicit buffer_cursor(std::span<const iovec> buffers) noexcept : remaining_(buffers) {
         skip_finished();
     }

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 #include <iterator>
 #include <optional>
 #include <span>
@@ -19,7 +20,6 @@
 #include <netinet/udp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 
 namespace netkit {
 

@@ -156,13 +156,13 @@ struct result_base {
                          Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>)
         : value_(std::forward<Args>(args)...),
           has_value_(true) {}
-    explicit result_base(const netkit::error& e) noexcept : error_(e), has_value_(false) {}
+    explicit result_base(const netkit::error& e) noexcept : error_(e) {}
 
     union {
         T value_;
         netkit::error error_;
     };
-    bool has_value_;
+    bool has_value_ = false;
 };
 
 template <class T>
@@ -172,7 +172,7 @@ struct result_base<T, false> {
                          Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>)
         : value_(std::forward<Args>(args)...),
           has_value_(true) {}
-    explicit result_base(const netkit::error& e) noexcept : error_(e), has_value_(false) {}
+    explicit result_base(const netkit::error& e) noexcept : error_(e) {}
 
     result_base(const result_base& other) noexcept(std::is_nothrow_copy_constructible_v<T>)
         : has_value_(other.has_value_) {
@@ -216,7 +216,7 @@ struct result_base<T, false> {
         T value_;
         netkit::error error_;
     };
-    bool has_value_;
+    bool has_value_ = false;
 };
 } // namespace detail
 
@@ -244,7 +244,8 @@ public:
     using value_type = T;
     using error_type = netkit::error;
 
-    // NOLINTBEGIN(google-explicit-constructor,hicpp-explicit-conversions): implicit like expected
+    // NOLINTBEGIN(google-explicit-constructor,hicpp-explicit-conversions,bugprone-forwarding-reference-overload):
+    // implicit like expected; constrained so that it never hides the copy and move constructors
     template <class U = T>
         requires std::is_constructible_v<T, U&&> &&
             (!std::is_same_v<std::remove_cvref_t<U>, result>)&&(
@@ -252,7 +253,7 @@ public:
                 result(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>)
             : base(std::in_place, std::forward<U>(value)) {}
         result(failure f) noexcept : base(f.error) {}
-        // NOLINTEND(google-explicit-constructor,hicpp-explicit-conversions)
+        // NOLINTEND(google-explicit-constructor,hicpp-explicit-conversions,bugprone-forwarding-reference-overload)
 
         [[nodiscard]] bool has_value() const noexcept { return this->has_value_; }
         explicit operator bool() const noexcept { return this->has_value_; }
@@ -306,8 +307,7 @@ public:
     using error_type = netkit::error;
 
     result() noexcept = default;
-    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): implicit like
-    // expected
+    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): implicit like expected
     result(failure f) noexcept : error_(f.error), has_value_(false) {}
 
     [[nodiscard]] bool has_value() const noexcept { return has_value_; }

@@ -50,11 +50,12 @@ namespace detail {
 inline msghdr make_msghdr(std::span<const iovec> iov, const sockaddr* name = nullptr,
                           socklen_t name_length = 0) noexcept {
     msghdr message{};
-    message.msg_name = const_cast<sockaddr*>(
-        name); // NOLINT(cppcoreguidelines-pro-type-const-cast): msghdr has no const form
+    // msghdr has no const form; on send the kernel only reads the name and the iovecs.
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast)
+    message.msg_name = const_cast<sockaddr*>(name);
     message.msg_namelen = name_length;
-    message.msg_iov =
-        const_cast<iovec*>(iov.data()); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast)
+    message.msg_iov = const_cast<iovec*>(iov.data());
     message.msg_iovlen = iov.size();
     return message;
 }
@@ -354,8 +355,8 @@ private:
         msghdr message = detail::make_msghdr(iov.get(), name, name_length);
         if (control != nullptr && !control->bytes().empty()) {
             // msghdr has no const form; the kernel only reads the control area on send.
-            message.msg_control = const_cast<std::byte*>(
-                control->bytes().data()); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+            // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast)
+            message.msg_control = const_cast<std::byte*>(control->bytes().data());
             message.msg_controllen = control->bytes().size();
         }
         return detail::send_message(fd_.get(), message, flags.bits());

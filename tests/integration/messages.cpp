@@ -66,6 +66,7 @@ TEST_CASE("a gather send is ONE datagram holding the concatenation (UDP and Unix
 TEST_CASE("more than IOV_MAX buffers in one send is an error, never a silent prefix") {
     std::vector<char> bytes(nk::max_buffers_per_call + 1, 'x');
     std::vector<nk::const_buffer> many;
+    many.reserve(bytes.size());
     for (char& c : bytes) {
         many.emplace_back(&c, 1);
     }
@@ -87,6 +88,7 @@ TEST_CASE("3000 buffers in one send_all arrive whole and in order") {
     std::vector<std::uint32_t> values(3000);
     std::iota(values.begin(), values.end(), 1U);
     std::vector<nk::const_buffer> buffers;
+    buffers.reserve(values.size());
     for (const auto& v : values) {
         buffers.emplace_back(&v, sizeof v);
     }

@@ -21,38 +21,39 @@ namespace {
 template <class T>
 std::string type_name() {
     using namespace std::chrono;
-    if constexpr (std::is_same_v<T, bool>)
+    if constexpr (std::is_same_v<T, bool>) {
         return "bool";
-    else if constexpr (std::is_same_v<T, int>)
+    } else if constexpr (std::is_same_v<T, int>) {
         return "int";
-    else if constexpr (std::is_same_v<T, unsigned>)
+    } else if constexpr (std::is_same_v<T, unsigned>) {
         return "unsigned";
-    else if constexpr (std::is_same_v<T, std::uint32_t>)
+    } else if constexpr (std::is_same_v<T, std::uint32_t>) {
         return "std::uint32_t";
-    else if constexpr (std::is_same_v<T, seconds>)
+    } else if constexpr (std::is_same_v<T, seconds>) {
         return "std::chrono::seconds";
-    else if constexpr (std::is_same_v<T, milliseconds>)
+    } else if constexpr (std::is_same_v<T, milliseconds>) {
         return "std::chrono::milliseconds";
-    else if constexpr (std::is_same_v<T, microseconds>)
+    } else if constexpr (std::is_same_v<T, microseconds>) {
         return "std::chrono::microseconds";
-    else if constexpr (std::is_same_v<T, std::optional<seconds>>)
+    } else if constexpr (std::is_same_v<T, std::optional<seconds>>) {
         return "std::optional<std::chrono::seconds>";
-    else if constexpr (std::is_same_v<T, std::string>)
+    } else if constexpr (std::is_same_v<T, std::string>) {
         return "std::string";
-    else if constexpr (std::is_same_v<T, nk::credentials>)
+    } else if constexpr (std::is_same_v<T, nk::credentials>) {
         return "netkit::credentials";
-    else if constexpr (std::is_same_v<T, ::tcp_info>)
+    } else if constexpr (std::is_same_v<T, ::tcp_info>) {
         return "struct tcp_info";
-    else if constexpr (std::is_same_v<T, nk::ip::address_v4>)
+    } else if constexpr (std::is_same_v<T, nk::ip::address_v4>) {
         return "ip::address_v4";
-    else if constexpr (std::is_same_v<T, nk::ip::multicast_membership>)
+    } else if constexpr (std::is_same_v<T, nk::ip::multicast_membership>) {
         return "ip::multicast_membership";
-    else if constexpr (std::is_same_v<T, nk::ipv6::multicast_membership>)
+    } else if constexpr (std::is_same_v<T, nk::ipv6::multicast_membership>) {
         return "ipv6::multicast_membership";
-    else if constexpr (std::is_same_v<T, nk::ip::mtu_discovery>)
+    } else if constexpr (std::is_same_v<T, nk::ip::mtu_discovery>) {
         return "ip::mtu_discovery";
-    else
+    } else {
         static_assert(sizeof(T) == 0, "add this value type to type_name()");
+    }
 }
 
 std::string level_name(int level) {

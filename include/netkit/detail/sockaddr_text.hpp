@@ -110,6 +110,7 @@ inline std::size_t format_sockaddr(const sockaddr* address, socklen_t length, ch
 }
 
 /// Fixed-capacity, allocation-free text of a socket address, kept inside `netkit::error`.
+// NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): text_ is left uninitialised on purpose
 class sockaddr_text {
 public:
     void assign(const sockaddr* address, socklen_t length) noexcept {
