@@ -451,6 +451,16 @@ private:
         }
     }
 
+    // In a loop that promised to finish (send_all, receive_exact), after a failed step: go on
+    // when it was EAGAIN and the socket is now ready (see detail::wait_to_continue).
+    bool can_continue(const error& failed, short events, int flags) noexcept {
+        return failed.would_block() && detail::wait_to_continue(fd_.get(), events, flags);
+    }
+    // The loop's failure, saying how far it got.
+    static failure stopped_after(error failed, std::size_t bytes) noexcept {
+        return failure{failed.with_bytes_transferred(bytes)};
+    }
+
     // A contiguous range: the same loop as hand-written C (send until done), no iovec at all.
     result<std::size_t> send_all_bytes(const char* data, std::size_t size,
                                        send_flags flags) noexcept {
@@ -458,12 +468,10 @@ private:
         while (sent < size) {
             auto more = detail::send(fd_.get(), data + sent, size - sent, flags.bits());
             if (!more) [[unlikely]] {
-                if (more.error().would_block() &&
-                    detail::wait_to_continue(fd_.get(), POLLOUT, flags.bits())) {
+                if (can_continue(more.error(), POLLOUT, flags.bits())) {
                     continue;
                 }
-                error failed = more.error();
-                return failure{failed.with_bytes_transferred(sent)};
+                return stopped_after(more.error(), sent);
             }
             sent += *more;
         }
@@ -478,8 +486,7 @@ private:
             if (first && *first == detail::iovec_total(iov)) [[likely]] {
                 return *first; // not `first`: that would copy the whole error-capable storage
             }
-            if (!first && (!first.error().would_block() ||
-                           !detail::wait_to_continue(fd_.get(), POLLOUT, flags.bits()))) {
+            if (!first && !can_continue(first.error(), POLLOUT, flags.bits())) {
                 return failure{first.error()};
             }
             return send_rest(iov, first ? *first : 0, flags);
@@ -496,12 +503,10 @@ private:
         while (!cursor.done()) {
             auto more = send_iovecs(cursor.next(), flags);
             if (!more) {
-                if (more.error().would_block() &&
-                    detail::wait_to_continue(fd_.get(), POLLOUT, flags.bits())) {
+                if (can_continue(more.error(), POLLOUT, flags.bits())) {
                     continue;
                 }
-                error failed = more.error();
-                return failure{failed.with_bytes_transferred(sent)};
+                return stopped_after(more.error(), sent);
             }
             sent += *more;
             cursor.consume(*more);
@@ -528,16 +533,14 @@ private:
                                                             next.front().iov_len, flags.bits())
                                           : receive_iovecs(next, flags);
             if (!got) {
-                if (got.error().would_block() &&
-                    detail::wait_to_continue(fd_.get(), POLLIN, flags.bits())) {
+                if (can_continue(got.error(), POLLIN, flags.bits())) {
                     continue;
                 }
-                error failed = got.error();
-                return failure{failed.with_bytes_transferred(received)};
+                return stopped_after(got.error(), received);
             }
             if (*got == 0) {
-                error eof(make_error_code(errc::end_of_stream), "receive_exact");
-                return failure{eof.with_bytes_transferred(received)};
+                return stopped_after(error(make_error_code(errc::end_of_stream), "receive_exact"),
+                                     received);
             }
             received += *got;
             cursor.consume(*got);

@@ -24,6 +24,17 @@ pipe_pair make_pipe() {
     REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
     return {nk::file_descriptor(fds[0]), nk::file_descriptor(fds[1])};
 }
+
+/// Three pipes; their write ends go out in one SCM_RIGHTS message with the 5 bytes "three".
+std::array<pipe_pair, 3> send_three_write_ends(nk::local::datagram_socket& sender) {
+    std::array<pipe_pair, 3> pipes{make_pipe(), make_pipe(), make_pipe()};
+    const std::array<int, 3> fds{pipes[0].write_end.get(), pipes[1].write_end.get(),
+                                 pipes[2].write_end.get()};
+    nk::control_buffer<nk::control_space<nk::cmsg::rights<3>>> out;
+    REQUIRE(out.add_descriptors(fds).has_value());
+    REQUIRE(sender.send_message("three"sv, out).value() == 5);
+    return pipes;
+}
 } // namespace
 
 TEST_CASE("pass a pipe's descriptor over a Unix socket and write through the received copy") {
@@ -57,12 +68,7 @@ TEST_CASE("pass three descriptors at once") {
     auto a_and_b = nk::test::local_pair<nk::local::datagram_protocol>();
     [[maybe_unused]] auto& a = a_and_b.first;
     [[maybe_unused]] auto& b = a_and_b.second;
-    std::array<pipe_pair, 3> pipes{make_pipe(), make_pipe(), make_pipe()};
-    const std::array<int, 3> fds{pipes[0].write_end.get(), pipes[1].write_end.get(),
-                                 pipes[2].write_end.get()};
-    nk::control_buffer<nk::control_space<nk::cmsg::rights<3>>> out;
-    REQUIRE(out.add_descriptors(fds).has_value());
-    REQUIRE(a.send_message("three"sv, out).value() == 5);
+    const auto pipes = send_three_write_ends(a);
 
     nk::control_buffer<nk::control_space<nk::cmsg::rights<3>>> in;
     std::array<char, 8> buf{};
@@ -105,12 +111,7 @@ TEST_CASE("a too-small control buffer reports MSG_CTRUNC and closes what did arr
     auto a_and_b = nk::test::local_pair<nk::local::datagram_protocol>();
     [[maybe_unused]] auto& a = a_and_b.first;
     [[maybe_unused]] auto& b = a_and_b.second;
-    std::array<pipe_pair, 3> pipes{make_pipe(), make_pipe(), make_pipe()};
-    const std::array<int, 3> fds{pipes[0].write_end.get(), pipes[1].write_end.get(),
-                                 pipes[2].write_end.get()};
-    nk::control_buffer<nk::control_space<nk::cmsg::rights<3>>> out;
-    REQUIRE(out.add_descriptors(fds).has_value());
-    REQUIRE(a.send_message("three"sv, out).value() == 5);
+    const auto pipes = send_three_write_ends(a);
 
     nk::control_buffer<nk::control_space<nk::cmsg::rights<1>>> small;
     std::array<char, 8> buf{};
