@@ -2,8 +2,9 @@
 // them into one buffer, on TCP, Unix stream and UDP, through netkit, hand-written C and Asio.
 //
 // Every cell (transport, fragment size S, fragment count K) runs its variants interleaved in
-// rounds (A B C A B C ...). A receiver thread drains and checksums every byte: a run that loses
-// or corrupts data fails loudly instead of looking fast. UDP loss is counted and reported.
+// rounds, each starting one variant later (A B C, B C A, C A B, ...). A receiver thread drains and
+// checksums every byte: a run that loses or corrupts data fails loudly instead of looking fast.
+// UDP loss is counted and reported.
 
 #include <netkit/netkit.hpp>
 
@@ -37,6 +38,8 @@
 #include <utility>
 #include <vector>
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -380,6 +383,45 @@ void send_loop(strategy s, implementation impl, int fd, transport t, message_sou
     }
 }
 
+/// Unless --no-pin, the sender runs on one CPU and the receiver on another, so that neither
+/// migrates or shares a core with the other mid-run; on a small machine that placement otherwise
+/// varies from run to run and widens the spread between rounds.
+struct cpu_pair {
+    int sender = -1;
+    int receiver = -1;
+};
+cpu_pair pinned_cpus; // both -1: not pinned
+
+std::optional<cpu_pair> two_allowed_cpus() {
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
+        return std::nullopt;
+    }
+    cpu_pair cpus;
+    for (std::size_t cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+        if (CPU_ISSET(cpu, &allowed)) {
+            (cpus.sender < 0 ? cpus.sender : cpus.receiver) = static_cast<int>(cpu);
+            if (cpus.receiver >= 0) {
+                return cpus;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+void pin_this_thread(int cpu) {
+    if (cpu < 0) {
+        return;
+    }
+    cpu_set_t only;
+    CPU_ZERO(&only);
+    CPU_SET(static_cast<std::size_t>(cpu), &only);
+    if (const int rc = ::pthread_setaffinity_np(::pthread_self(), sizeof only, &only); rc != 0) {
+        die(fmt::format("cannot pin a thread to CPU {}: {}", cpu, std::strerror(rc)));
+    }
+}
+
 /// One run of one variant: seconds elapsed, and what arrived.
 struct run_result {
     double seconds = 0;
@@ -395,7 +437,10 @@ run_result run_once(transport t, strategy s, implementation impl, message_source
     std::atomic<bool> sender_done{false};
     received got;
     const auto start = clock_type::now();
-    std::thread receiver([&] { got = drain(c.receiver.get(), t, expected, sender_done); });
+    std::thread receiver([&] {
+        pin_this_thread(pinned_cpus.receiver);
+        got = drain(c.receiver.get(), t, expected, sender_done);
+    });
     send_loop(s, impl, c.sender.get(), t, m, messages);
     sender_done.store(true, std::memory_order_release);
     receiver.join();
@@ -455,6 +500,11 @@ struct options {
     bool full = false;
     bool smoke = false;
     int rounds = 5;
+    enum class pinning {
+        when_possible,
+        required,
+        off
+    } pin = pinning::when_possible;
     std::string json_path = "send_vs_sendmsg.json";
     // Single-variant mode, for strace and callgrind.
     std::optional<transport> only_transport;
@@ -493,6 +543,10 @@ options parse(int argc, char** argv) {
             o.full = false;
         } else if (arg == "--smoke") {
             o.smoke = true;
+        } else if (arg == "--pin") {
+            o.pin = options::pinning::required;
+        } else if (arg == "--no-pin") {
+            o.pin = options::pinning::off;
         } else if (arg == "--rounds") {
             o.rounds = std::stoi(std::string(next()));
         } else if (arg == "--json") {
@@ -514,7 +568,8 @@ options parse(int argc, char** argv) {
             o.bulk_seconds = std::stod(std::string(next()));
         } else {
             fmt::print(
-                "usage: send_vs_sendmsg [--quick|--full|--smoke] [--rounds N] [--json FILE]\n"
+                "usage: send_vs_sendmsg [--quick|--full|--smoke] [--rounds N] [--pin|--no-pin]\n"
+                "                       [--json FILE]\n"
                 "       send_vs_sendmsg --transport tcp|unix|udp --variant "
                 "send-per-fragment|copy-then-send|sendmsg-gather\n"
                 "                       --impl netkit|raw-c|asio --size S --fragments K --messages "
@@ -555,15 +610,26 @@ std::string machine_description() {
                        u.release);
 }
 
-void write_json(const options& o, const std::vector<cell>& cells) {
+std::string thread_placement() {
+    return pinned_cpus.sender < 0 ? std::string("not pinned")
+                                  : fmt::format("sender on CPU {}, receiver on CPU {}",
+                                                pinned_cpus.sender, pinned_cpus.receiver);
+}
+
+std::string_view mode_name(const options& o) {
+    return o.full ? "full" : o.smoke ? "smoke" : "quick";
+}
+
+void write_json(const options& o, int rounds, const std::vector<cell>& cells) {
     std::ofstream out(o.json_path);
     utsname u{};
     ::uname(&u);
     fmt::print(out,
                "{{\n  \"machine\": \"{}\",\n  \"kernel\": \"{} {}\",\n  \"compiler\": \"{}\",\n"
-               "  \"flags\": \"{}\",\n  \"mode\": \"{}\",\n  \"rounds\": {},\n  \"cells\": [\n",
+               "  \"flags\": \"{}\",\n  \"mode\": \"{}\",\n  \"rounds\": {},\n"
+               "  \"threads\": \"{}\",\n  \"cells\": [\n",
                machine_description(), u.sysname, u.release, NETKIT_BENCH_COMPILER,
-               NETKIT_BENCH_FLAGS, o.full ? "full" : "quick", o.rounds);
+               NETKIT_BENCH_FLAGS, mode_name(o), rounds, thread_placement());
     for (std::size_t c = 0; c < cells.size(); ++c) {
         const cell& x = cells[c];
         fmt::print(out,
@@ -576,7 +642,7 @@ void write_json(const options& o, const std::vector<cell>& cells) {
                        name(key.first), name(key.second));
             for (std::size_t r = 0; r < runs.size(); ++r) {
                 fmt::print(out,
-                           "{}{{\"seconds\": {:.6f}, \"gbps\": {:.4f}, \"messages_per_second\": "
+                           "{}{{\"seconds\": {:.6f}, \"gbps\": {:.6g}, \"messages_per_second\": "
                            "{:.0f}, \"loss\": {:.6f}}}",
                            r ? ", " : "", runs[r].seconds, runs[r].gbps,
                            runs[r].messages_per_second, runs[r].loss);
@@ -637,9 +703,9 @@ void print_table(const std::vector<cell>& cells, bool have_asio) {
 
 int bulk(double seconds) {
     connection c = connect(transport::tcp);
-    std::atomic<bool> done{false};
     std::uint64_t total = 0;
     std::thread receiver([&] {
+        pin_this_thread(pinned_cpus.receiver);
         std::vector<std::uint8_t> buffer(1 << 20);
         for (;;) {
             const ssize_t n = ::recv(c.receiver.get(), buffer.data(), buffer.size(), 0);
@@ -661,7 +727,6 @@ int bulk(double seconds) {
     sock.shutdown(nk::shutdown::write).value();
     receiver.join();
     const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
-    (void)done;
     fmt::print(
         "netkit bulk: {:.3f} Gbit/s ({} bytes in {:.2f} s, 64 KiB send_all, one TCP connection)\n",
         static_cast<double>(total) * 8 / elapsed / 1e9, total, elapsed);
@@ -672,6 +737,14 @@ int bulk(double seconds) {
 
 int main(int argc, char** argv) try {
     const options o = parse(argc, argv);
+    if (o.pin != options::pinning::off) {
+        if (const auto cpus = two_allowed_cpus()) {
+            pinned_cpus = *cpus;
+            pin_this_thread(pinned_cpus.sender);
+        } else if (o.pin == options::pinning::required) {
+            die("--pin needs two CPUs this process may run on");
+        }
+    }
     if (o.bulk_seconds > 0) {
         return bulk(o.bulk_seconds);
     }
@@ -699,11 +772,15 @@ int main(int argc, char** argv) try {
     const auto impls = implementations();
     const bool have_asio = impls.size() == 3;
 
-    fmt::print("send vs sendmsg: {} grid, {} rounds, machine: {}\ncompiler: {} {}\n",
-               o.full    ? "full"
-               : o.smoke ? "smoke"
-                         : "quick",
-               rounds, machine_description(), NETKIT_BENCH_COMPILER, NETKIT_BENCH_FLAGS);
+    fmt::print("send vs sendmsg: {} grid, {} rounds, machine: {}\ncompiler: {} {}\nthreads: {}\n",
+               mode_name(o), rounds, machine_description(), NETKIT_BENCH_COMPILER,
+               NETKIT_BENCH_FLAGS, thread_placement());
+    std::vector<std::pair<strategy, implementation>> variants;
+    for (strategy st : all_strategies) {
+        for (implementation impl : impls) {
+            variants.emplace_back(st, impl);
+        }
+    }
     std::vector<cell> cells;
     std::vector<std::string> skipped;
     for (transport t : all_transports) {
@@ -716,10 +793,13 @@ int main(int argc, char** argv) try {
                 cell x{t, s, k, messages_for(o, t, s, k), {}};
                 message_source m(s, k);
                 for (int r = 0; r < rounds; ++r) {
-                    for (strategy st : all_strategies) {
-                        for (implementation impl : impls) {
-                            x.rounds[{st, impl}].push_back(run_once(t, st, impl, m, x.messages));
-                        }
+                    // Each round starts one variant later than the last, so no variant always
+                    // runs first or always follows the same neighbour: a run leaves the machine
+                    // in a state (socket memory, caches, softirq backlog) that the next one pays.
+                    for (std::size_t i = 0; i < variants.size(); ++i) {
+                        const auto [st, impl] =
+                            variants[(i + static_cast<std::size_t>(r)) % variants.size()];
+                        x.rounds[{st, impl}].push_back(run_once(t, st, impl, m, x.messages));
                     }
                 }
                 cells.push_back(std::move(x));
@@ -731,7 +811,7 @@ int main(int argc, char** argv) try {
         fmt::print("skipped (a UDP message holds at most {} bytes): {}\n", max_udp_payload,
                    fmt::join(skipped, ", "));
     }
-    write_json(o, cells);
+    write_json(o, rounds, cells);
     fmt::print("every round: {}\n", o.json_path);
     return 0;
 } catch (const std::exception& e) {
