@@ -472,7 +472,8 @@ struct cell {
     transport t;
     std::size_t size;
     std::size_t fragments;
-    std::size_t messages;
+    // Messages per run of each strategy, the same for every implementation of it.
+    std::map<strategy, std::size_t> messages;
     // rounds[variant] = one result per round
     std::map<std::pair<strategy, implementation>, std::vector<run_result>> rounds;
 
@@ -581,18 +582,25 @@ options parse(int argc, char** argv) {
     return o;
 }
 
-/// Messages per run: enough bytes to measure, but a bounded number of system calls so the small
-/// cells do not dominate the run time.
-std::size_t messages_for(const options& o, transport t, std::size_t size, std::size_t fragments) {
-    const std::size_t message = size * fragments;
-    const std::size_t bytes = o.smoke ? (1U << 16) : o.full ? (64U << 20) : (16U << 20);
-    const std::size_t syscalls = o.smoke ? 200 : o.full ? 100000 : 30000;
-    std::size_t n = std::max<std::size_t>(1, bytes / message);
-    n = std::min(n, std::max<std::size_t>(1, syscalls / fragments));
-    if (t == transport::udp) {
-        n = std::min<std::size_t>(n, o.full ? 20000 : 5000);
+/// Messages per run of one strategy in one cell: as many as take about `run_seconds` (found by
+/// growing a trial run with the C baseline), so that a fast strategy is not timed over a few
+/// milliseconds while a slow one takes half a second. A fixed count cannot do that: in one cell
+/// the strategies differ by up to 60x.
+std::size_t messages_for(const options& o, transport t, strategy s, message_source& m) {
+    if (o.smoke) {
+        return 2;
     }
-    return std::max<std::size_t>(n, o.smoke ? 2 : 50);
+    const double run_seconds = o.full ? 0.1 : 0.025;
+    constexpr std::size_t most = std::size_t{1} << 24;
+    std::size_t n = 16;
+    for (;;) {
+        const double seconds = run_once(t, s, implementation::raw, m, n).seconds;
+        if (seconds >= run_seconds / 4 || n >= most) {
+            const double scaled = static_cast<double>(n) * run_seconds / std::max(seconds, 1e-6);
+            return std::clamp<std::size_t>(static_cast<std::size_t>(scaled), 16, most);
+        }
+        n *= 8;
+    }
 }
 
 std::string machine_description() {
@@ -632,14 +640,15 @@ void write_json(const options& o, int rounds, const std::vector<cell>& cells) {
                NETKIT_BENCH_FLAGS, mode_name(o), rounds, thread_placement());
     for (std::size_t c = 0; c < cells.size(); ++c) {
         const cell& x = cells[c];
-        fmt::print(out,
-                   "    {{\"transport\": \"{}\", \"size\": {}, \"fragments\": {}, \"messages\": "
-                   "{}, \"variants\": [\n",
-                   name(x.t), x.size, x.fragments, x.messages);
+        fmt::print(
+            out, "    {{\"transport\": \"{}\", \"size\": {}, \"fragments\": {}, \"variants\": [\n",
+            name(x.t), x.size, x.fragments);
         std::size_t v = 0;
         for (const auto& [key, runs] : x.rounds) {
-            fmt::print(out, "      {{\"strategy\": \"{}\", \"impl\": \"{}\", \"rounds\": [",
-                       name(key.first), name(key.second));
+            fmt::print(out,
+                       "      {{\"strategy\": \"{}\", \"impl\": \"{}\", \"messages\": {}, "
+                       "\"rounds\": [",
+                       name(key.first), name(key.second), x.messages.at(key.first));
             for (std::size_t r = 0; r < runs.size(); ++r) {
                 fmt::print(out,
                            "{}{{\"seconds\": {:.6f}, \"gbps\": {:.6g}, \"messages_per_second\": "
@@ -790,8 +799,11 @@ int main(int argc, char** argv) try {
                     skipped.push_back(fmt::format("udp S={} K={}", s, k));
                     continue;
                 }
-                cell x{t, s, k, messages_for(o, t, s, k), {}};
+                cell x{t, s, k, {}, {}};
                 message_source m(s, k);
+                for (strategy st : all_strategies) {
+                    x.messages[st] = messages_for(o, t, st, m);
+                }
                 for (int r = 0; r < rounds; ++r) {
                     // Each round starts one variant later than the last, so no variant always
                     // runs first or always follows the same neighbour: a run leaves the machine
@@ -799,7 +811,7 @@ int main(int argc, char** argv) try {
                     for (std::size_t i = 0; i < variants.size(); ++i) {
                         const auto [st, impl] =
                             variants[(i + static_cast<std::size_t>(r)) % variants.size()];
-                        x.rounds[{st, impl}].push_back(run_once(t, st, impl, m, x.messages));
+                        x.rounds[{st, impl}].push_back(run_once(t, st, impl, m, x.messages.at(st)));
                     }
                 }
                 cells.push_back(std::move(x));
