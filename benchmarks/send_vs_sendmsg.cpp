@@ -410,14 +410,19 @@ std::optional<cpu_pair> two_allowed_cpus() {
     return std::nullopt;
 }
 
+/// 0, or the error number of pthread_setaffinity_np.
+int try_pin_this_thread(int cpu) {
+    cpu_set_t only;
+    CPU_ZERO(&only);
+    CPU_SET(static_cast<std::size_t>(cpu), &only);
+    return ::pthread_setaffinity_np(::pthread_self(), sizeof only, &only);
+}
+
 void pin_this_thread(int cpu) {
     if (cpu < 0) {
         return;
     }
-    cpu_set_t only;
-    CPU_ZERO(&only);
-    CPU_SET(static_cast<std::size_t>(cpu), &only);
-    if (const int rc = ::pthread_setaffinity_np(::pthread_self(), sizeof only, &only); rc != 0) {
+    if (const int rc = try_pin_this_thread(cpu); rc != 0) {
         die(fmt::format("cannot pin a thread to CPU {}: {}", cpu, std::strerror(rc)));
     }
 }
@@ -747,11 +752,19 @@ int bulk(double seconds) {
 int main(int argc, char** argv) try {
     const options o = parse(argc, argv);
     if (o.pin != options::pinning::off) {
-        if (const auto cpus = two_allowed_cpus()) {
+        // Both CPUs are tried here, ending on the sender's, so that a sandbox that refuses
+        // affinity changes means an unpinned run, not a receiver thread dying mid-benchmark.
+        const auto cpus = two_allowed_cpus();
+        int refused = 0;
+        if (cpus) {
+            refused = try_pin_this_thread(cpus->receiver);
+            refused = refused != 0 ? refused : try_pin_this_thread(cpus->sender);
+        }
+        if (cpus && refused == 0) {
             pinned_cpus = *cpus;
-            pin_this_thread(pinned_cpus.sender);
         } else if (o.pin == options::pinning::required) {
-            die("--pin needs two CPUs this process may run on");
+            die(cpus ? fmt::format("--pin: {}", std::strerror(refused))
+                     : std::string("--pin needs two CPUs this process may run on"));
         }
     }
     if (o.bulk_seconds > 0) {
