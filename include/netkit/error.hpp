@@ -190,17 +190,26 @@ struct result_base<T, false> {
             std::construct_at(&error_, other.error_);
         }
     }
+    // Assignment keeps *this valid if copying T throws: the new value is made before the old
+    // state is given up, and `has_value_` always tells which member is alive.
     result_base& operator=(const result_base& other) {
         if (this != &other) {
-            destroy();
-            std::construct_at(this, other);
+            if (other.has_value_) {
+                assign_value(other.value_);
+            } else {
+                assign_error(other.error_);
+            }
         }
         return *this;
     }
-    result_base& operator=(result_base&& other) noexcept(std::is_nothrow_move_constructible_v<T>) {
+    result_base& operator=(result_base&& other) noexcept(
+        std::is_nothrow_move_constructible_v<T>&& std::is_nothrow_move_assignable_v<T>) {
         if (this != &other) {
-            destroy();
-            std::construct_at(this, std::move(other));
+            if (other.has_value_) {
+                assign_value(std::move(other.value_));
+            } else {
+                assign_error(other.error_);
+            }
         }
         return *this;
     }
@@ -210,6 +219,30 @@ struct result_base<T, false> {
         if (has_value_) {
             value_.~T();
         }
+    }
+
+    template <class U>
+    void assign_value(U&& value) {
+        if (has_value_) {
+            value_ = std::forward<U>(value);
+            return;
+        }
+        if constexpr (std::is_nothrow_constructible_v<T, U&&>) {
+            std::construct_at(&value_, std::forward<U>(value));
+        } else {
+            // Build it aside first: a throwing copy must leave the error in place.
+            T made(std::forward<U>(value));
+            static_assert(std::is_nothrow_move_constructible_v<T>,
+                          "netkit: result<T> needs T to be nothrow-move-constructible or "
+                          "nothrow-constructible from what is assigned");
+            std::construct_at(&value_, std::move(made));
+        }
+        has_value_ = true;
+    }
+    void assign_error(const netkit::error& e) noexcept {
+        destroy();
+        std::construct_at(&error_, e);
+        has_value_ = false;
     }
 
     union {
@@ -267,7 +300,10 @@ public:
             throw_if_error();
             return this->value_;
         }
-        T&& value() && {
+        /// On a temporary the value is moved out and returned by value, so that
+        /// `for (auto& e : netkit::resolve(...).value())` iterates a live object, not a
+        /// reference into a destroyed result.
+        T value() && {
             throw_if_error();
             return std::move(this->value_);
         }
@@ -287,7 +323,9 @@ public:
 
         T& operator*() & noexcept { return this->value_; }
         const T& operator*() const& noexcept { return this->value_; }
-        T&& operator*() && noexcept { return std::move(this->value_); }
+        T operator*() && noexcept(std::is_nothrow_move_constructible_v<T>) {
+            return std::move(this->value_);
+        }
         T* operator->() noexcept { return &this->value_; }
         const T* operator->() const noexcept { return &this->value_; }
 

@@ -10,7 +10,13 @@ template <class Direction>
 class flag_set {
 public:
     constexpr flag_set() noexcept = default;
-    constexpr explicit flag_set(int bits) noexcept : bits_(bits) {}
+
+    /// The escape hatch for a MSG_* flag netkit has no name for: the bits go to the kernel as
+    /// they are, unchecked. There is deliberately no constructor from int, so that
+    /// `send_flags{MSG_PEEK}` does not compile by accident.
+    [[nodiscard]] static constexpr flag_set from_native(int bits) noexcept {
+        return flag_set(bits);
+    }
 
     /// The MSG_* bits, as the kernel takes them.
     [[nodiscard]] constexpr int bits() const noexcept { return bits_; }
@@ -32,6 +38,8 @@ public:
     friend constexpr bool operator==(flag_set, flag_set) noexcept = default;
 
 private:
+    constexpr explicit flag_set(int bits) noexcept : bits_(bits) {}
+
     int bits_ = 0;
 };
 
@@ -44,32 +52,32 @@ using receive_flags = flag_set<receive_direction>;
 namespace send_flag {
 inline constexpr send_flags none{};
 /// MSG_DONTWAIT: fail with `would_block` instead of blocking, for this call only.
-inline constexpr send_flags dont_wait{MSG_DONTWAIT};
+inline constexpr send_flags dont_wait = send_flags::from_native(MSG_DONTWAIT);
 /// MSG_OOB: TCP urgent data.
-inline constexpr send_flags out_of_band{MSG_OOB};
+inline constexpr send_flags out_of_band = send_flags::from_native(MSG_OOB);
 /// MSG_MORE: more data follows; the kernel may hold this back to fill a segment or datagram.
-inline constexpr send_flags more{MSG_MORE};
+inline constexpr send_flags more = send_flags::from_native(MSG_MORE);
 /// MSG_DONTROUTE: only to directly connected hosts.
-inline constexpr send_flags dont_route{MSG_DONTROUTE};
+inline constexpr send_flags dont_route = send_flags::from_native(MSG_DONTROUTE);
 /// MSG_EOR: ends a record (SOCK_SEQPACKET).
-inline constexpr send_flags end_of_record{MSG_EOR};
+inline constexpr send_flags end_of_record = send_flags::from_native(MSG_EOR);
 /// MSG_CONFIRM: tell the neighbour layer the link is alive (datagrams).
-inline constexpr send_flags confirm{MSG_CONFIRM};
+inline constexpr send_flags confirm = send_flags::from_native(MSG_CONFIRM);
 } // namespace send_flag
 
 /// Flags for receive, receive_from and recvmsg.
 namespace receive_flag {
 inline constexpr receive_flags none{};
 /// MSG_PEEK: look at the data without taking it from the queue.
-inline constexpr receive_flags peek{MSG_PEEK};
+inline constexpr receive_flags peek = receive_flags::from_native(MSG_PEEK);
 /// MSG_WAITALL: block until the whole buffer is filled (or EOF, error, signal).
-inline constexpr receive_flags wait_all{MSG_WAITALL};
+inline constexpr receive_flags wait_all = receive_flags::from_native(MSG_WAITALL);
 /// MSG_DONTWAIT: fail with `would_block` instead of blocking, for this call only.
-inline constexpr receive_flags dont_wait{MSG_DONTWAIT};
+inline constexpr receive_flags dont_wait = receive_flags::from_native(MSG_DONTWAIT);
 /// MSG_OOB: TCP urgent data.
-inline constexpr receive_flags out_of_band{MSG_OOB};
+inline constexpr receive_flags out_of_band = receive_flags::from_native(MSG_OOB);
 /// MSG_ERRQUEUE: read the socket's error queue (timestamps, zerocopy completions, ICMP errors).
-inline constexpr receive_flags error_queue{MSG_ERRQUEUE};
+inline constexpr receive_flags error_queue = receive_flags::from_native(MSG_ERRQUEUE);
 } // namespace receive_flag
 
 /// The flags the kernel sets on a received message (recvmsg's msg_flags).

@@ -69,7 +69,9 @@ public:
         return path(text);
     }
 
-    /// Reads a socket address the kernel produced (getsockname, recvfrom, accept, ...).
+    /// Reads a socket address the kernel produced (getsockname, recvfrom, accept, ...). Unlike
+    /// `path`, it accepts a path of the full `sizeof(sun_path)` bytes with no NUL, which Linux
+    /// lets a peer bind.
     static result<endpoint> from_sockaddr(const sockaddr* address, socklen_t length) noexcept {
         if (address == nullptr || length < static_cast<socklen_t>(sizeof(sa_family_t))) {
             return failure{error(make_error_code(address_errc::address_too_short), "endpoint")};
@@ -86,14 +88,16 @@ public:
         result.length_ = static_cast<socklen_t>(usable);
         const std::size_t name_bytes = usable - offsetof(sockaddr_un, sun_path);
         if (name_bytes > 0 && result.address_.sun_path[0] != '\0') {
-            // Normalise a path to "bytes + one NUL", whatever length the kernel reported.
+            // Normalise a path to "bytes + one NUL", whatever length the kernel reported. Linux
+            // lets a socket bind a path that fills sun_path with no NUL at all; that name is
+            // kept as it is rather than refused, or accept/recvfrom would lose a real peer.
             const std::size_t path_length = ::strnlen(result.address_.sun_path, name_bytes);
-            if (path_length > max_name_length) {
-                return failure{error(make_error_code(address_errc::path_too_long), "endpoint")};
+            const bool room_for_nul = path_length < sizeof result.address_.sun_path;
+            if (room_for_nul) {
+                result.address_.sun_path[path_length] = '\0';
             }
-            result.address_.sun_path[path_length] = '\0';
-            result.length_ =
-                static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path_length + 1);
+            result.length_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path_length +
+                                                    (room_for_nul ? 1 : 0));
         }
         return result;
     }
@@ -116,7 +120,9 @@ public:
         if (is_abstract()) {
             return {address_.sun_path + 1, bytes - 1};
         }
-        return {address_.sun_path, bytes - 1};
+        // A path ends in its NUL, except one the kernel reported filling all of sun_path.
+        const bool has_nul = address_.sun_path[bytes - 1] == '\0';
+        return {address_.sun_path, has_nul ? bytes - 1 : bytes};
     }
 
     [[nodiscard]] const sockaddr* data() const noexcept {

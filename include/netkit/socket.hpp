@@ -233,9 +233,15 @@ public:
     /// Receives exactly as many bytes as the buffers hold, looping over short reads and waiting
     /// on a non-blocking socket (unless `receive_flag::dont_wait`). End of stream first is the
     /// error `errc::end_of_stream`; the error's `bytes_transferred()` says how much had arrived.
+    /// `receive_flag::peek` is refused (`std::errc::invalid_argument`): a peek takes nothing
+    /// from the queue, so a second pass would copy the same bytes again further on; for a
+    /// whole peek use `receive(data, peek | wait_all)`.
     template <class Data>
     result<std::size_t>
     receive_exact(Data&& data, receive_flags flags = {}) noexcept requires stream_protocol<P> {
+        if (flags.contains(receive_flag::peek)) [[unlikely]] {
+            return detail::errc_failure(std::errc::invalid_argument, "receive_exact");
+        }
         if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
             static_assert(
                 mutable_buffer_sequence<std::remove_cvref_t<Data>>,
@@ -282,12 +288,13 @@ public:
         }
         receive_from_info<endpoint_type> out{info.size, info.message_size, {}};
         if (length > static_cast<socklen_t>(sizeof(sa_family_t))) {
+            // As in accept: the datagram is already consumed, so it is returned even if its
+            // sender's address were ever unreadable (the sender is then left empty).
             auto sender =
                 endpoint_type::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
-            if (!sender) {
-                return failure{sender.error()};
+            if (sender) {
+                out.sender = *sender;
             }
-            out.sender = *sender;
         }
         return out;
     }

@@ -50,6 +50,7 @@ TEST_CASE("connected UDP: plain send and receive, and only the peer gets through
     auto got = b.receive(buf).value();
     REQUIRE(got.size == 4);
     REQUIRE_FALSE(got.truncated());
+    REQUIRE(std::string_view(buf.data(), got.size) == "ping");
 
     // A stranger's datagram is filtered by the kernel on a connected socket.
     auto stranger = nk::udp::socket::open(nk::ip::v4).value();
@@ -69,6 +70,7 @@ TEST_CASE("receive on a connected datagram socket reports truncation") {
     REQUIRE(got.truncated());
     REQUIRE(got.size == 4);
     REQUIRE(got.message_size == 10);
+    REQUIRE(std::string_view(buf.data(), got.size) == "0123");
 }
 
 TEST_CASE("UDP over IPv6 loopback") {
@@ -83,6 +85,8 @@ TEST_CASE("UDP over IPv6 loopback") {
     REQUIRE(a->send_to("six"sv, b.local_endpoint().value()).value() == 3);
     std::array<char, 8> buf{};
     auto got = b.receive_from(buf).value();
+    REQUIRE(std::string_view(buf.data(), got.size) == "six");
+    REQUIRE_FALSE(got.truncated());
     REQUIRE(got.sender == a->local_endpoint().value());
     REQUIRE(got.sender.to_string().rfind("[::1]:", 0) == 0);
 }

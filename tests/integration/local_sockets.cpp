@@ -6,9 +6,12 @@
 
 #include <array>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <string_view>
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace nk = netkit;
@@ -69,6 +72,7 @@ TEST_CASE("Unix stream over an abstract name") {
     REQUIRE(client.send_all("abstract"sv).value() == 8);
     std::array<char, 8> buf{};
     REQUIRE(server.receive_exact(buf).value() == 8);
+    REQUIRE(std::string_view(buf.data(), 8) == "abstract");
 }
 
 TEST_CASE("Unix datagram between named sockets reports the sender") {
@@ -82,6 +86,7 @@ TEST_CASE("Unix datagram between named sockets reports the sender") {
     std::array<char, 16> buf{};
     auto got = b.receive_from(buf).value();
     REQUIRE(got.size == 4);
+    REQUIRE(std::string_view(buf.data(), got.size) == "note");
     REQUIRE(got.sender == a_name);
 }
 
@@ -92,24 +97,24 @@ TEST_CASE("socketpair of each local protocol") {
     REQUIRE(s1.send_all("s"sv).value() == 1);
     std::array<char, 1> one{};
     REQUIRE(s2.receive_exact(one).value() == 1);
+    REQUIRE(one[0] == 's');
 
     auto q1_and_q2 = nk::test::local_pair<nk::local::seqpacket_protocol>();
-
     [[maybe_unused]] auto& q1 = q1_and_q2.first;
-
     [[maybe_unused]] auto& q2 = q1_and_q2.second;
     REQUIRE(q1.send("record one"sv).value() == 10);
     REQUIRE(q1.send("two"sv).value() == 3);
     std::array<char, 32> buf{};
     auto first = q2.receive(buf).value(); // boundaries kept: one record per receive
-    REQUIRE(first.size == 10);
+    REQUIRE(std::string_view(buf.data(), first.size) == "record one");
     auto second = q2.receive(buf).value();
-    REQUIRE(second.size == 3);
+    REQUIRE(std::string_view(buf.data(), second.size) == "two");
     REQUIRE(q1.send("too long for four"sv).value() == 17);
     std::array<char, 4> small{};
     auto cut = q2.receive(small).value();
     REQUIRE(cut.truncated());
     REQUIRE(cut.message_size == 17);
+    REQUIRE(std::string_view(small.data(), cut.size) == "too ");
 }
 
 TEST_CASE("a seqpacket acceptor") {
@@ -120,7 +125,8 @@ TEST_CASE("a seqpacket acceptor") {
     REQUIRE(client.send("hello"sv).value() == 5);
     std::array<char, 8> buf{};
     nk::test::bound_blocking_calls(server.native_handle());
-    REQUIRE(server.receive(buf).value().size == 5);
+    auto got = server.receive(buf).value();
+    REQUIRE(std::string_view(buf.data(), got.size) == "hello");
 }
 
 TEST_CASE("binding a path that exists is EADDRINUSE, naming the path") {
@@ -131,4 +137,44 @@ TEST_CASE("binding a path that exists is EADDRINUSE, naming the path") {
     REQUIRE_FALSE(second);
     REQUIRE(second.error() == std::errc::address_in_use);
     REQUIRE(second.error().message().find(dir.path()) != std::string::npos);
+}
+
+TEST_CASE("a peer bound to a path that fills sun_path, with no NUL, is still received and named") {
+    // Linux accepts a path of all sizeof(sun_path) bytes with no terminating NUL. netkit does not
+    // create such names (portable code leaves room for the NUL), but a datagram from a peer that
+    // did must arrive with its sender, not be dropped as unreadable.
+    temp_dir dir;
+    REQUIRE_FALSE(dir.path().empty());
+    REQUIRE(::chdir(dir.path().c_str()) == 0); // each test case runs in its own process
+    const std::string full_name(sizeof(sockaddr_un::sun_path), 'p');
+    REQUIRE(full_name.size() > nk::local::endpoint::max_name_length);
+
+    const nk::file_descriptor raw(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    REQUIRE(raw.get() >= 0);
+    sockaddr_un name{};
+    name.sun_family = AF_UNIX;
+    std::memcpy(name.sun_path, full_name.data(), full_name.size());
+    REQUIRE(::bind(raw.get(), reinterpret_cast<const sockaddr*>(&name), sizeof name) == 0);
+
+    const auto receiver_name =
+        nk::local::endpoint::abstract(unique_abstract_name("full-path")).value();
+    auto receiver = nk::test::bounded(nk::local::datagram_socket::open().value());
+    REQUIRE(receiver.bind(receiver_name).has_value());
+    REQUIRE(::sendto(raw.get(), "full", 4, 0, receiver_name.data(), receiver_name.size()) == 4);
+
+    std::array<char, 8> buf{};
+    auto got = receiver.receive_from(buf).value();
+    REQUIRE(std::string_view(buf.data(), got.size) == "full");
+    REQUIRE(got.sender.is_path());
+    REQUIRE(got.sender.name() == full_name);
+    REQUIRE(got.sender.to_string() == full_name);
+
+    // The same name read back from the kernel directly.
+    sockaddr_storage storage{};
+    socklen_t length = sizeof storage;
+    REQUIRE(::getsockname(raw.get(), reinterpret_cast<sockaddr*>(&storage), &length) == 0);
+    auto read_back =
+        nk::local::endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
+    REQUIRE(read_back.value() == got.sender);
+    REQUIRE(::unlink(full_name.c_str()) == 0);
 }

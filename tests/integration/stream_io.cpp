@@ -5,12 +5,16 @@
 #include "support/sockets.hpp"
 
 #include <array>
+#include <chrono>
 #include <future>
 #include <numeric>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include <poll.h>
+#include <sys/syscall.h>
 
 namespace nk = netkit;
 using namespace std::string_view_literals;
@@ -21,29 +25,54 @@ TEST_CASE("peek leaves the data in the queue") {
     [[maybe_unused]] auto& server = client_and_server.second;
     REQUIRE(client.send_all("abcdef"sv).value() == 6);
     std::array<char, 6> peeked{};
-    REQUIRE(
-        server.receive_exact(peeked, nk::receive_flag::peek | nk::receive_flag::wait_all).value() ==
-        6);
+    REQUIRE(server.receive(peeked, nk::receive_flag::peek | nk::receive_flag::wait_all).value() ==
+            6);
+    REQUIRE(std::string_view(peeked.data(), 6) == "abcdef");
     std::array<char, 6> taken{};
     REQUIRE(server.receive_exact(taken).value() == 6);
-    REQUIRE(peeked == taken);
     REQUIRE(std::string_view(taken.data(), 6) == "abcdef");
+}
+
+TEST_CASE("receive_exact refuses peek, which would copy the same bytes twice") {
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
+    REQUIRE(client.send_all("abc"sv).value() == 3);
+    std::array<char, 6> buffer{};
+    auto peeked = server.receive_exact(buffer, nk::receive_flag::peek);
+    REQUIRE_FALSE(peeked);
+    REQUIRE(peeked.error() == std::errc::invalid_argument);
+    REQUIRE(peeked.error().message() == "receive_exact: Invalid argument");
+    // Nothing was consumed.
+    std::array<char, 3> taken{};
+    REQUIRE(server.receive_exact(taken).value() == 3);
+    REQUIRE(std::string_view(taken.data(), 3) == "abc");
 }
 
 TEST_CASE("wait_all returns the full count across several sends") {
     auto client_and_server = nk::test::tcp_pair();
     [[maybe_unused]] auto& client = client_and_server.first;
     [[maybe_unused]] auto& server = client_and_server.second;
-    std::thread writer([&client] {
-        for (int i = 0; i < 4; ++i) {
-            (void)client.send_all("0123456789"sv);
+    // The first piece is queued before the receive starts, and the rest is sent only once the
+    // receiver is blocked in recv(2): without MSG_WAITALL that call would return 10 bytes.
+    REQUIRE(client.send_all("0123456789"sv).value() == 10);
+    REQUIRE(nk::detail::poll_one(server.native_handle(), POLLIN, 10000).value() != 0);
+    const pid_t receiver = nk::test::thread_id();
+    auto writer = std::async(std::launch::async, [&client, receiver] {
+        if (!nk::test::wait_until_blocked_in(receiver, SYS_recvfrom)) {
+            return false;
         }
+        bool sent = true;
+        for (const auto piece : {"abcdefghij"sv, "ABCDEFGHIJ"sv, "9876543210"sv}) {
+            sent = sent && client.send_all(piece).has_value();
+        }
+        return sent;
     });
     std::array<char, 40> buf{};
     auto got = server.receive(buf, nk::receive_flag::wait_all);
-    writer.join();
+    REQUIRE(writer.get());
     REQUIRE(got.value() == 40);
-    REQUIRE(std::string_view(buf.data(), 10) == "0123456789");
+    REQUIRE(std::string_view(buf.data(), buf.size()) == "0123456789abcdefghijABCDEFGHIJ9876543210");
 }
 
 TEST_CASE("dont_wait on an empty socket is a would_block error value, not an exception") {
@@ -55,6 +84,26 @@ TEST_CASE("dont_wait on an empty socket is a would_block error value, not an exc
     REQUIRE_FALSE(got);
     REQUIRE(got.error().would_block());
     REQUIRE(got.error() == std::errc::operation_would_block);
+}
+
+TEST_CASE("an expired receive timeout is would_block on a blocking socket, with the count") {
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
+    using namespace std::chrono_literals;
+    REQUIRE(server.set(nk::so::receive_timeout, 20ms).has_value());
+    std::array<char, 8> buf{};
+    auto nothing = server.receive(buf);
+    REQUIRE_FALSE(nothing);
+    REQUIRE(nothing.error().would_block());
+
+    // receive_exact gives up on the timeout too, saying what it had.
+    REQUIRE(client.send_all("abc"sv).value() == 3);
+    auto partial = server.receive_exact(buf);
+    REQUIRE_FALSE(partial);
+    REQUIRE(partial.error().would_block());
+    REQUIRE(partial.error().bytes_transferred() == 3);
+    REQUIRE(std::string_view(buf.data(), 3) == "abc");
 }
 
 TEST_CASE("non-blocking mode turns waiting into would_block") {
@@ -102,6 +151,10 @@ TEST_CASE("flags combine and stay typed") {
     STATIC_REQUIRE(both.contains(nk::receive_flag::peek));
     STATIC_REQUIRE_FALSE(both.contains(nk::receive_flag::wait_all));
     STATIC_REQUIRE_FALSE(std::is_convertible_v<nk::receive_flags, nk::send_flags>);
+    // Raw bits only through the named escape hatch: send_flags{MSG_PEEK} does not compile.
+    STATIC_REQUIRE_FALSE(std::is_constructible_v<nk::send_flags, int>);
+    STATIC_REQUIRE_FALSE(std::is_constructible_v<nk::receive_flags, int>);
+    STATIC_REQUIRE(nk::send_flags::from_native(MSG_MORE) == nk::send_flag::more);
 }
 
 TEST_CASE("send_all and receive_exact move a large buffer whole") {

@@ -5,7 +5,9 @@
 // open at the end that was not open at the start (or whose number now names another file) is a
 // leak: it is reported on stderr as
 //     descriptor leak in test case '<name>': fd N -> <target>
-// and the process exits non-zero after the run, so the ctest test of that test case fails.
+// and one open at the start but gone at the end (a double close hits such a number) as
+//     descriptor closed by test case '<name>' that it did not open: fd N -> <target>
+// Either way the process exits non-zero after the run, so the ctest test of that case fails.
 // A test case that keeps a descriptor on purpose (a process-wide cache, say) closes it before it
 // ends, or is tagged [fd_leak_ok].
 
@@ -108,10 +110,22 @@ public:
 
 private:
     void report_leaks() const {
-        for (const auto& [fd, target] : open_descriptors()) {
+        const auto after = open_descriptors();
+        for (const auto& [fd, target] : after) {
             const auto was = before_.find(fd);
             if (was == before_.end() || was->second != target) {
                 std::fprintf(stderr, "descriptor leak in test case '%s': fd %d -> %s\n",
+                             name_.c_str(), fd, target.c_str());
+                leak_seen = true;
+            }
+        }
+        // The other direction: a descriptor the test case did not open is gone, which is what a
+        // double close (closing a number that someone else owns by now) looks like.
+        for (const auto& [fd, target] : before_) {
+            if (after.find(fd) == after.end()) {
+                std::fprintf(stderr,
+                             "descriptor closed by test case '%s' that it did not open: fd %d -> "
+                             "%s\n",
                              name_.c_str(), fd, target.c_str());
                 leak_seen = true;
             }

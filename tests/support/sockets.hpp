@@ -5,11 +5,18 @@
 
 #include <netkit/netkit.hpp>
 
+#include <cerrno>
 #include <chrono>
+#include <fstream>
+#include <string>
+#include <system_error>
+#include <thread>
 #include <utility>
 
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 namespace netkit::test {
 
@@ -18,8 +25,31 @@ namespace netkit::test {
 inline void bound_blocking_calls(int fd, std::chrono::seconds limit = std::chrono::seconds(10)) {
     timeval tv{};
     tv.tv_sec = static_cast<time_t>(limit.count());
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    // An unbounded socket could hang the test instead of failing it: refuse to go on.
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
+        throw std::system_error(errno, std::system_category(), "bound_blocking_calls");
+    }
+}
+
+/// The calling thread's kernel id, for `wait_until_blocked_in`.
+inline pid_t thread_id() noexcept { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+
+/// Waits (up to 10 s) until thread `tid` of this process sleeps inside system call `number`
+/// (SYS_recvfrom, ...), read from /proc/self/task/<tid>/syscall. Lets a test act only once
+/// another thread is really blocked, without sleeping for a guessed time.
+inline bool wait_until_blocked_in(pid_t tid, long number) {
+    const std::string path = "/proc/self/task/" + std::to_string(tid) + "/syscall";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::ifstream file(path);
+        long current = -1;
+        if (file >> current && current == number) {
+            return true;
+        }
+        std::this_thread::yield();
+    }
+    return false;
 }
 
 template <class Socket>
