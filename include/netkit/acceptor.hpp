@@ -75,7 +75,21 @@ public:
         return basic_acceptor(std::move(*fd));
     }
 
-    /// listen(2) on a socket already opened and bound by hand (to set options before bind).
+    /// socket(2) alone, for an acceptor set up step by step: `open`, options (SO_REUSEPORT,
+    /// IPV6_V6ONLY, TCP_DEFER_ACCEPT, ...), `bind`, then `listen_now`.
+    static result<basic_acceptor> open(ip::family family) noexcept requires ip_protocol<P> {
+        return adopt(
+            detail::open_socket(static_cast<int>(family), P::socket_type, P::protocol_number));
+    }
+    /// socket(2) alone, for a Unix-domain acceptor set up step by step.
+    static result<basic_acceptor> open() noexcept requires local_protocol<P> {
+        return adopt(detail::open_socket(AF_UNIX, P::socket_type, P::protocol_number));
+    }
+    /// bind(2). Errors name the endpoint.
+    result<void> bind(const endpoint_type& local) noexcept {
+        return detail::bind(fd_.get(), local.data(), local.size());
+    }
+    /// listen(2) on an acceptor from `open` and `bind`.
     result<void> listen_now(int backlog = SOMAXCONN) noexcept {
         return detail::listen(fd_.get(), backlog);
     }
@@ -102,6 +116,14 @@ public:
             }
         }
         return result;
+    }
+
+private:
+    static result<basic_acceptor> adopt(result<file_descriptor> fd) noexcept {
+        if (!fd) {
+            return failure{fd.error()};
+        }
+        return basic_acceptor(std::move(*fd));
     }
 };
 

@@ -66,12 +66,50 @@ private:
     iovec iov_{};
 };
 
-// What makes handing a span of buffers to the kernel as iovecs sound.
+// What makes handing a span of buffers to the kernel as iovecs sound: size, alignment, layout,
+// and the offsets of the data pointer and the length, checked below.
 static_assert(sizeof(const_buffer) == sizeof(iovec) && alignof(const_buffer) == alignof(iovec));
 static_assert(sizeof(mutable_buffer) == sizeof(iovec) && alignof(mutable_buffer) == alignof(iovec));
 static_assert(std::is_standard_layout_v<const_buffer> && std::is_standard_layout_v<mutable_buffer>);
 static_assert(std::is_trivially_copyable_v<const_buffer> &&
               std::is_trivially_copyable_v<mutable_buffer>);
+
+namespace detail {
+// offsetof cannot name the private `iov_`; an explicit instantiation is the one place where
+// access is not checked ([temp.spec.general]/6), so one exports a pointer to that member. It
+// only compiles if the buffer's member is an iovec.
+template <class Buffer>
+struct iovec_member_key {};
+template <class Buffer, iovec Buffer::*Member>
+struct iovec_member_export {
+    friend constexpr iovec Buffer::*iovec_member(iovec_member_key<Buffer> /*key*/) noexcept {
+        return Member;
+    }
+};
+constexpr iovec const_buffer::*iovec_member(iovec_member_key<const_buffer> /*key*/) noexcept;
+constexpr iovec mutable_buffer::*iovec_member(iovec_member_key<mutable_buffer> /*key*/) noexcept;
+template struct iovec_member_export<const_buffer, &const_buffer::iov_>;
+template struct iovec_member_export<mutable_buffer, &mutable_buffer::iov_>;
+
+// Bytes whose address (never their value) the layout check below stores in a buffer.
+inline char iovec_layout_probe[3]{};
+
+/// offsetof(Buffer, data) == offsetof(iovec, iov_base) and offsetof(Buffer, size) ==
+/// offsetof(iovec, iov_len): the buffer's one member is an iovec of the buffer's whole size (so
+/// at offset 0), and data() and size() are that iovec's iov_base and iov_len.
+template <class Buffer>
+constexpr bool has_iovec_offsets() noexcept {
+    constexpr iovec Buffer::*member = iovec_member(iovec_member_key<Buffer>{});
+    constexpr Buffer probe(iovec_layout_probe, sizeof iovec_layout_probe);
+    return sizeof(Buffer) == sizeof(iovec) && (probe.*member).iov_base == probe.data() &&
+           (probe.*member).iov_len == probe.size();
+}
+} // namespace detail
+static_assert(detail::has_iovec_offsets<const_buffer>(),
+              "const_buffer: data pointer and length must sit at iov_base's and iov_len's offsets");
+static_assert(
+    detail::has_iovec_offsets<mutable_buffer>(),
+    "mutable_buffer: data pointer and length must sit at iov_base's and iov_len's offsets");
 
 namespace detail {
 template <class R>
@@ -189,6 +227,13 @@ constexpr std::size_t length_of(const B& b) noexcept {
         return b.size();
     }
 }
+
+inline iovec to_iovec(const iovec& v) noexcept { return v; }
+inline iovec to_iovec(const const_buffer& b) noexcept {
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec has no const form
+    return {const_cast<void*>(b.data()), b.size()};
+}
+inline iovec to_iovec(const mutable_buffer& b) noexcept { return {b.data(), b.size()}; }
 } // namespace detail
 
 /// Total bytes in a buffer sequence.
@@ -223,7 +268,8 @@ inline std::size_t iovec_total(std::span<const iovec> iov) noexcept {
 namespace detail {
 
 /// Iovecs for a buffer sequence: the caller's own array when it is contiguous, else a copy of
-/// the descriptors on the stack (non-contiguous sequences, at most `max_buffers_per_call`).
+/// the descriptors on the stack (non-contiguous sequences, at most `max_buffers_per_call`;
+/// `send_all` and `receive_exact` walk longer ones in windows of that size instead).
 template <class S>
 class iovec_view {
 public:
@@ -247,13 +293,6 @@ public:
     [[nodiscard]] bool overflow() const noexcept { return overflow_; }
 
 private:
-    static iovec to_iovec(const iovec& v) noexcept { return v; }
-    static iovec to_iovec(const const_buffer& b) noexcept {
-        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec has no const form
-        return {const_cast<void*>(b.data()), b.size()};
-    }
-    static iovec to_iovec(const mutable_buffer& b) noexcept { return {b.data(), b.size()}; }
-
     struct empty {};
     std::span<const iovec> view_;
     bool overflow_ = false;

@@ -5,6 +5,7 @@
 #include <netkit/detail/sockaddr_text.hpp>
 #include <netkit/error.hpp>
 
+#include <algorithm>
 #include <array>
 #include <compare>
 #include <cstddef>
@@ -135,6 +136,21 @@ public:
     }
     void port(std::uint16_t value) noexcept {
         (family() == ip::family::v4 ? storage_.v4.sin_port : storage_.v6.sin6_port) = htons(value);
+    }
+
+    /// Reads `length` bytes of a `sockaddr_storage` that the kernel or a C API filled.
+    static result<endpoint> from_sockaddr(const sockaddr_storage& address,
+                                          socklen_t length) noexcept {
+        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockaddr idiom
+        return from_sockaddr(reinterpret_cast<const sockaddr*>(&address),
+                             std::min(length, static_cast<socklen_t>(sizeof address)));
+    }
+    /// The address copied into a `sockaddr_storage`, for C APIs that take one (its length is
+    /// `size()`).
+    [[nodiscard]] sockaddr_storage to_sockaddr_storage() const noexcept {
+        sockaddr_storage out{};
+        std::memcpy(&out, data(), size());
+        return out;
     }
 
     /// The socket address, ready for the kernel.

@@ -125,6 +125,21 @@ public:
         return {address_.sun_path, has_nul ? bytes - 1 : bytes};
     }
 
+    /// Reads `length` bytes of a `sockaddr_storage` that the kernel or a C API filled.
+    static result<endpoint> from_sockaddr(const sockaddr_storage& address,
+                                          socklen_t length) noexcept {
+        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockaddr idiom
+        return from_sockaddr(reinterpret_cast<const sockaddr*>(&address),
+                             std::min(length, static_cast<socklen_t>(sizeof address)));
+    }
+    /// The address copied into a `sockaddr_storage`, for C APIs that take one (its length is
+    /// `size()`).
+    [[nodiscard]] sockaddr_storage to_sockaddr_storage() const noexcept {
+        sockaddr_storage out{};
+        std::memcpy(&out, data(), size());
+        return out;
+    }
+
     [[nodiscard]] const sockaddr* data() const noexcept {
         return reinterpret_cast<const sockaddr*>(&address_);
     }

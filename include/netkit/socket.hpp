@@ -181,11 +181,14 @@ public:
     result<std::size_t> send_all(const Data& data,
                                  send_flags flags = {}) noexcept requires stream_protocol<P> {
         if constexpr (buffer_sequence<Data>) {
-            const detail::iovec_view<Data> view(data);
-            if (view.overflow()) {
-                return detail::errc_failure(errc::too_many_buffers, "send_all");
+            if constexpr (std::ranges::contiguous_range<const Data&>) {
+                return send_all_iovecs(as_iovecs(data), flags);
+            } else {
+                return transfer_in_windows(data,
+                                           [this, flags](std::span<const iovec> window) noexcept {
+                                               return send_all_iovecs(window, flags);
+                                           });
             }
-            return send_all_iovecs(view.get(), flags);
         } else {
             const const_buffer bytes = buffer(data);
             return send_all_bytes(static_cast<const char*>(bytes.data()), bytes.size(), flags);
@@ -247,11 +250,14 @@ public:
                 mutable_buffer_sequence<std::remove_cvref_t<Data>>,
                 "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
                 "mutable_buffer");
-            const detail::iovec_view<std::remove_cvref_t<Data>> view(data);
-            if (view.overflow()) {
-                return detail::errc_failure(errc::too_many_buffers, "receive_exact");
+            if constexpr (std::ranges::contiguous_range<const std::remove_cvref_t<Data>&>) {
+                return receive_exact_iovecs(as_iovecs(data), flags);
+            } else {
+                return transfer_in_windows(data,
+                                           [this, flags](std::span<const iovec> window) noexcept {
+                                               return receive_exact_iovecs(window, flags);
+                                           });
             }
-            return receive_exact_iovecs(view.get(), flags);
         } else {
             const mutable_buffer bytes = detail::as_mutable_buffer(data);
             const iovec one{bytes.data(), bytes.size()};
@@ -466,6 +472,40 @@ private:
     // The loop's failure, saying how far it got.
     static failure stopped_after(error failed, std::size_t bytes) noexcept {
         return failure{failed.with_bytes_transferred(bytes)};
+    }
+
+    // A sequence that is not one array (a std::deque, a list, a view) has no iovec array to
+    // hand over: its descriptors are copied to the stack a window of IOV_MAX at a time, and
+    // each window is transferred whole before the next, which on a stream keeps the byte order.
+    template <class S, class Transfer>
+    [[gnu::noinline]] static result<std::size_t> transfer_in_windows(const S& buffers,
+                                                                     Transfer transfer) noexcept {
+        std::array<iovec, max_buffers_per_call> window; // NOLINT: filled before it is read
+        std::size_t filled = 0;
+        std::size_t done = 0;
+        auto flush = [&]() noexcept -> result<void> {
+            auto moved = transfer(std::span<const iovec>(window.data(), filled));
+            filled = 0;
+            if (!moved) {
+                return stopped_after(moved.error(), done + moved.error().bytes_transferred());
+            }
+            done += *moved;
+            return {};
+        };
+        for (const auto& piece : buffers) {
+            window[filled++] = detail::to_iovec(piece);
+            if (filled == window.size()) {
+                if (auto flushed = flush(); !flushed) {
+                    return failure{flushed.error()};
+                }
+            }
+        }
+        if (filled != 0) {
+            if (auto flushed = flush(); !flushed) {
+                return failure{flushed.error()};
+            }
+        }
+        return done;
     }
 
     // A contiguous range: the same loop as hand-written C (send until done), no iovec at all.

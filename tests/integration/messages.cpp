@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <future>
 #include <list>
 #include <numeric>
@@ -110,6 +111,47 @@ TEST_CASE("a non-contiguous range of buffers works too") {
     std::array<char, 15> buf{};
     REQUIRE(server.receive_exact(buf).value() == 15);
     REQUIRE(std::string_view(buf.data(), 15) == "list-of-buffers");
+}
+
+TEST_CASE("3000 buffers in a non-contiguous sequence: send_all and receive_exact go by windows") {
+    // A std::deque has no iovec array to hand over: netkit copies the descriptors a window of
+    // IOV_MAX at a time. 3000 buffers are three windows, the last one partial.
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
+    std::deque<std::uint32_t> values(3000);
+    std::iota(values.begin(), values.end(), 1U);
+    std::deque<nk::const_buffer> out;
+    for (const auto& v : values) {
+        out.emplace_back(&v, sizeof v);
+    }
+    std::deque<std::uint32_t> received(values.size());
+    std::deque<nk::mutable_buffer> in;
+    for (auto& v : received) {
+        in.emplace_back(&v, sizeof v);
+    }
+    auto reader = std::async(std::launch::async, [&] { return server.receive_exact(in); });
+    REQUIRE(client.send_all(out).value() == values.size() * 4);
+    REQUIRE(reader.get().value() == received.size() * 4);
+    REQUIRE(received == values);
+}
+
+TEST_CASE("a windowed receive_exact that meets end of stream counts every window's bytes") {
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
+    std::vector<char> sent(1500, 'x'); // more than one window of one-byte buffers
+    REQUIRE(client.send_all(sent).value() == 1500);
+    REQUIRE(client.shutdown(nk::shutdown::write).has_value());
+    std::vector<char> storage(2000);
+    std::deque<nk::mutable_buffer> in;
+    for (auto& byte : storage) {
+        in.emplace_back(&byte, 1);
+    }
+    auto got = server.receive_exact(in);
+    REQUIRE_FALSE(got);
+    REQUIRE(got.error().code() == nk::errc::end_of_stream);
+    REQUIRE(got.error().bytes_transferred() == 1500);
 }
 
 TEST_CASE("partial sends: send_all on a non-blocking socket delivers 64 MiB in order") {

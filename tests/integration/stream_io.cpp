@@ -15,6 +15,7 @@
 
 #include <poll.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 namespace nk = netkit;
 using namespace std::string_view_literals;
@@ -254,4 +255,42 @@ TEST_CASE("IPv6 loopback") {
     std::array<char, 2> buf{};
     REQUIRE(server.receive_exact(buf).value() == 2);
     REQUIRE(std::string_view(buf.data(), 2) == "v6");
+}
+
+TEST_CASE("an acceptor set up step by step: open, an option before bind, bind, listen_now") {
+    auto first = nk::tcp::acceptor::open(nk::ip::v4).value();
+    REQUIRE(first.set(nk::so::reuse_port, true).has_value());
+    REQUIRE(first.bind(nk::ip::endpoint::parse("127.0.0.1:0").value()).has_value());
+    REQUIRE_FALSE(first.get(nk::so::accepting_connections).value());
+    REQUIRE(first.listen_now(8).has_value());
+    REQUIRE(first.get(nk::so::accepting_connections).value());
+    const auto where = first.local_endpoint().value();
+
+    // The option had to be set before bind to matter: a second acceptor shares the port only
+    // if it sets SO_REUSEPORT too.
+    auto without = nk::tcp::acceptor::open(nk::ip::v4).value();
+    auto refused = without.bind(where);
+    REQUIRE_FALSE(refused);
+    REQUIRE(refused.error() == std::errc::address_in_use);
+    auto second = nk::tcp::acceptor::open(nk::ip::v4).value();
+    REQUIRE(second.set(nk::so::reuse_port, true).has_value());
+    REQUIRE(second.bind(where).has_value());
+    REQUIRE(second.listen_now().has_value());
+    REQUIRE(second.local_endpoint().value() == where);
+}
+
+TEST_CASE("a Unix acceptor set up step by step accepts and carries data") {
+    const auto where =
+        nk::local::endpoint::abstract("netkit-test-step-by-step-" + std::to_string(::getpid()))
+            .value();
+    auto acceptor = nk::local::stream_acceptor::open().value();
+    REQUIRE(acceptor.bind(where).has_value());
+    REQUIRE(acceptor.listen_now().has_value());
+    auto client = nk::test::bounded(nk::local::stream_socket::connect(where).value());
+    auto [server, peer] = acceptor.accept().value();
+    REQUIRE(peer.is_unnamed());
+    REQUIRE(client.send_all("step"sv).value() == 4);
+    std::array<char, 4> buf{};
+    REQUIRE(nk::test::bounded(std::move(server)).receive_exact(buf).value() == 4);
+    REQUIRE(std::string_view(buf.data(), 4) == "step");
 }

@@ -162,6 +162,28 @@ TEST_CASE("endpoints convert to and from the kernel's socket addresses") {
     REQUIRE(v6.address().v6().scope_id() == 3);
 }
 
+TEST_CASE("endpoints round-trip through sockaddr_storage") {
+    for (const char* text : {"10.1.2.3:4567", "[fe80::1%3]:9", "[::ffff:1.2.3.4]:65535"}) {
+        const auto ip = nk::ip::endpoint::parse(text).value();
+        const sockaddr_storage storage = ip.to_sockaddr_storage();
+        REQUIRE(storage.ss_family == (ip.family() == nk::ip::v4 ? AF_INET : AF_INET6));
+        REQUIRE(nk::ip::endpoint::from_sockaddr(storage, ip.size()).value() == ip);
+        // A length larger than the storage is clamped, not read past.
+        REQUIRE(nk::ip::endpoint::from_sockaddr(storage, 100000).value() == ip);
+    }
+    for (const auto& local :
+         {nk::local::endpoint::path("/run/app.sock").value(),
+          nk::local::endpoint::abstract("app").value(), nk::local::endpoint()}) {
+        const sockaddr_storage storage = local.to_sockaddr_storage();
+        REQUIRE(storage.ss_family == AF_UNIX);
+        REQUIRE(nk::local::endpoint::from_sockaddr(storage, local.size()).value() == local);
+    }
+    // The other family is refused, not misread.
+    const auto v4 = nk::ip::endpoint::parse("1.2.3.4:5").value().to_sockaddr_storage();
+    REQUIRE(nk::local::endpoint::from_sockaddr(v4, sizeof v4).error().code() ==
+            make_error_code(nk::address_errc::wrong_family));
+}
+
 TEST_CASE("from_sockaddr refuses short or foreign addresses") {
     sockaddr_in in{};
     in.sin_family = AF_INET;
