@@ -1,6 +1,6 @@
 // Passing an open descriptor to another socket (SCM_RIGHTS): the control buffer's size is
 // computed at compile time; received descriptors arrive CLOEXEC and are owned, so one that is
-// not taken is closed, never leaked.
+// not taken is closed, never leaked. docs/buffers-and-messages.md quotes this file.
 #include <netkit/netkit.hpp>
 
 #include <fmt/core.h>
@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <exception>
+#include <span>
 #include <string_view>
 
 #include <fcntl.h>
@@ -30,7 +31,7 @@ int main() try {
     constexpr std::size_t one_descriptor = nk::control_space<nk::cmsg::rights<1>>;
     nk::control_buffer<one_descriptor> out;
     const int to_send = pipe_write.get();
-    out.add_descriptors(std::span(&to_send, 1)).value();
+    out.add_descriptors(std::span(&to_send, 1)).value(); // SCM_RIGHTS
     left.send_message("fd"sv, out).value();
     pipe_write.close().value(); // the copy in flight keeps the pipe open
 
@@ -41,7 +42,10 @@ int main() try {
         fmt::print(stderr, "descriptor did not arrive\n");
         return 1;
     }
-    nk::file_descriptor writer = in.take_descriptor(0);
+    nk::file_descriptor writer = in.take_descriptor(0); // owned, CLOEXEC
+    if (std::string_view(data.data(), info.size) != "fd") {
+        return 1;
+    }
     if (::write(writer.get(), "via SCM_RIGHTS", 14) != 14) {
         return 1;
     }

@@ -18,6 +18,10 @@ namespace netkit {
 /// The most buffers one sendmsg/recvmsg takes (IOV_MAX, 1024 on Linux).
 inline constexpr std::size_t max_buffers_per_call = IOV_MAX;
 
+namespace detail {
+struct buffer_layout;
+}
+
 /// A view of bytes to send: a pointer and a size, with the memory layout of `struct iovec`, so
 /// an array of them is an array of iovecs to the kernel. It does not own the bytes.
 class const_buffer {
@@ -40,6 +44,7 @@ public:
     }
 
 private:
+    friend struct detail::buffer_layout;
     iovec iov_{};
 };
 
@@ -63,53 +68,26 @@ public:
     constexpr operator const_buffer() const noexcept { return {iov_.iov_base, iov_.iov_len}; }
 
 private:
+    friend struct detail::buffer_layout;
     iovec iov_{};
 };
 
-// What makes handing a span of buffers to the kernel as iovecs sound: size, alignment, layout,
-// and the offsets of the data pointer and the length, checked below.
-static_assert(sizeof(const_buffer) == sizeof(iovec) && alignof(const_buffer) == alignof(iovec));
-static_assert(sizeof(mutable_buffer) == sizeof(iovec) && alignof(mutable_buffer) == alignof(iovec));
-static_assert(std::is_standard_layout_v<const_buffer> && std::is_standard_layout_v<mutable_buffer>);
-static_assert(std::is_trivially_copyable_v<const_buffer> &&
-              std::is_trivially_copyable_v<mutable_buffer>);
-
 namespace detail {
-// offsetof cannot name the private `iov_`; an explicit instantiation is the one place where
-// access is not checked ([temp.spec.general]/6), so one exports a pointer to that member. It
-// only compiles if the buffer's member is an iovec.
-template <class Buffer>
-struct iovec_member_key {};
-template <class Buffer, iovec Buffer::*Member>
-struct iovec_member_export {
-    friend constexpr iovec Buffer::*iovec_member(iovec_member_key<Buffer> /*key*/) noexcept {
-        return Member;
+// What makes handing a span of buffers to the kernel as iovecs sound. A friend of both buffer
+// types, so that offsetof may name their private iovec.
+struct buffer_layout {
+    template <class Buffer>
+    static constexpr bool matches_iovec() noexcept {
+        return sizeof(Buffer) == sizeof(iovec) && alignof(Buffer) == alignof(iovec) &&
+               std::is_standard_layout_v<Buffer> && std::is_trivially_copyable_v<Buffer> &&
+               offsetof(Buffer, iov_) == 0; // so data() and size() sit at iov_base and iov_len
     }
 };
-constexpr iovec const_buffer::*iovec_member(iovec_member_key<const_buffer> /*key*/) noexcept;
-constexpr iovec mutable_buffer::*iovec_member(iovec_member_key<mutable_buffer> /*key*/) noexcept;
-template struct iovec_member_export<const_buffer, &const_buffer::iov_>;
-template struct iovec_member_export<mutable_buffer, &mutable_buffer::iov_>;
-
-// Bytes whose address (never their value) the layout check below stores in a buffer.
-inline char iovec_layout_probe[3]{};
-
-/// offsetof(Buffer, data) == offsetof(iovec, iov_base) and offsetof(Buffer, size) ==
-/// offsetof(iovec, iov_len): the buffer's one member is an iovec of the buffer's whole size (so
-/// at offset 0), and data() and size() are that iovec's iov_base and iov_len.
-template <class Buffer>
-constexpr bool has_iovec_offsets() noexcept {
-    constexpr iovec Buffer::*member = iovec_member(iovec_member_key<Buffer>{});
-    constexpr Buffer probe(iovec_layout_probe, sizeof iovec_layout_probe);
-    return sizeof(Buffer) == sizeof(iovec) && (probe.*member).iov_base == probe.data() &&
-           (probe.*member).iov_len == probe.size();
-}
 } // namespace detail
-static_assert(detail::has_iovec_offsets<const_buffer>(),
-              "const_buffer: data pointer and length must sit at iov_base's and iov_len's offsets");
-static_assert(
-    detail::has_iovec_offsets<mutable_buffer>(),
-    "mutable_buffer: data pointer and length must sit at iov_base's and iov_len's offsets");
+static_assert(detail::buffer_layout::matches_iovec<const_buffer>(),
+              "const_buffer must have the size, alignment and member offsets of iovec");
+static_assert(detail::buffer_layout::matches_iovec<mutable_buffer>(),
+              "mutable_buffer must have the size, alignment and member offsets of iovec");
 
 namespace detail {
 template <class R>
@@ -185,12 +163,12 @@ constexpr const_buffer as_const_buffer(const T& piece) noexcept {
 template <class T>
 constexpr mutable_buffer as_mutable_buffer(T& piece) noexcept {
     static_assert(!std::is_const_v<T>,
-                  "netkit::scatter: cannot receive into a const object; pass a writable range");
+                  "netkit: cannot receive into a const object; pass a writable range");
     if constexpr (std::is_same_v<T, mutable_buffer>) {
         return piece;
     } else {
         static_assert(mutable_byte_range<T&>,
-                      "netkit::scatter: cannot receive into a read-only range (a std::string_view, "
+                      "netkit: cannot receive into a read-only range (a std::string_view, "
                       "a span of const, a const container); pass a writable range");
         return buffer(piece);
     }

@@ -214,7 +214,8 @@ public:
     }
 
     /// The payload as T, or nothing if this is not a T or its size is not a T's (a malformed or
-    /// foreign message is never misread). IP_TOS may arrive as one byte or as an int.
+    /// foreign message is never misread). A narrower integer may also arrive as an int, as IP_TOS
+    /// may (one byte or an int); it is read only if its value fits, never truncated.
     template <class T>
     [[nodiscard]] std::optional<T> as() const noexcept {
         if (!is<T>()) {
@@ -225,13 +226,15 @@ public:
         if (data_.size() == sizeof(wire)) {
             std::memcpy(&value, data_.data(), sizeof(wire));
         } else if constexpr (std::is_integral_v<wire>) {
-            if (data_.size() == sizeof(int)) {
-                int wide = 0;
-                std::memcpy(&wide, data_.data(), sizeof(int));
-                value = static_cast<wire>(wide);
-            } else {
+            int wide = 0;
+            if (data_.size() != sizeof(int)) {
                 return std::nullopt;
             }
+            std::memcpy(&wide, data_.data(), sizeof(int));
+            if (!std::in_range<wire>(wide)) {
+                return std::nullopt;
+            }
+            value = static_cast<wire>(wide);
         } else {
             return std::nullopt;
         }

@@ -13,6 +13,11 @@
 #                             defined, where an #ifndef/#else swaps the offending line for a
 #                             correct one: this proves the failure comes from the line under test,
 #                             not from a typo or a missing include.
+#   // first-error: any <why>  opt out of the first-error rule below, saying why on the same line
+#
+# The first-error rule: the first line of the output that contains "error:" must contain the
+# first `expect` text (or match the first `expect-regex` if the file has no `expect` line). A
+# mistake is named by the first line a user reads, not somewhere in the notes below it.
 # Pick expected text that g++ and clang++ both print: best, the sentence of your static_assert or
 # the name of the concept that is not satisfied. Avoid ';' and unbalanced '[' ']' in the text
 # (CMake list syntax). The test runs with LC_ALL=C, so g++ prints plain ASCII quotes.
@@ -32,6 +37,17 @@ endif()
 file(STRINGS "${SOURCE}" expect_lines REGEX "^// expect: ")
 file(STRINGS "${SOURCE}" expect_regex_lines REGEX "^// expect-regex: ")
 file(STRINGS "${SOURCE}" control_lines REGEX "^// control: compiles")
+file(STRINGS "${SOURCE}" first_error_lines REGEX "^// first-error: ")
+set(check_first_error TRUE)
+foreach(line IN LISTS first_error_lines)
+  string(REGEX REPLACE "^// first-error: " "" value "${line}")
+  string(STRIP "${value}" value)
+  if(NOT value MATCHES "^any( |$)")
+    message(FATAL_ERROR "${SOURCE}: `// first-error: ${value}`: the only value is `any`, "
+                        "then the reason")
+  endif()
+  set(check_first_error FALSE)
+endforeach()
 if(NOT expect_lines AND NOT expect_regex_lines)
   message(FATAL_ERROR "${SOURCE}: no `// expect: <text>` line; a compile-fail test must name the "
                       "diagnostic it expects")
@@ -90,7 +106,44 @@ if(missing)
        "Command: ${shown}\nDiagnostics:\n${diagnostics}\nExpected, but not found in the diagnostics above:\n${missing}")
 endif()
 
-# 3. With the offending line swapped out, it must compile.
+# 3. The first line with "error:" must name the mistake: it holds the first expectation.
+if(check_first_error)
+  string(FIND "${diagnostics}" "error:" at)
+  if(at EQUAL -1)
+    fail("it failed to compile, but printed no line with \"error:\""
+         "Command: ${shown}\nDiagnostics:\n${diagnostics}")
+  endif()
+  string(SUBSTRING "${diagnostics}" 0 ${at} before)
+  string(FIND "${before}" "\n" line_start REVERSE)
+  math(EXPR line_start "${line_start} + 1")
+  string(SUBSTRING "${diagnostics}" ${line_start} -1 rest)
+  string(FIND "${rest}" "\n" line_end)
+  string(SUBSTRING "${rest}" 0 ${line_end} first_error)
+  if(expect_lines)
+    list(GET expect_lines 0 line)
+    string(REGEX REPLACE "^// expect: " "" wanted "${line}")
+    string(STRIP "${wanted}" wanted)
+    string(FIND "${first_error}" "${wanted}" where)
+    set(named FALSE)
+    if(NOT where EQUAL -1)
+      set(named TRUE)
+    endif()
+  else()
+    list(GET expect_regex_lines 0 line)
+    string(REGEX REPLACE "^// expect-regex: " "" wanted "${line}")
+    string(STRIP "${wanted}" wanted)
+    set(named FALSE)
+    if(first_error MATCHES "${wanted}")
+      set(named TRUE)
+    endif()
+  endif()
+  if(NOT named)
+    fail("the first error does not name the mistake"
+         "Command: ${shown}\nDiagnostics:\n${diagnostics}\nFirst line with \"error:\":\n  ${first_error}\nExpected it to contain:\n  ${wanted}\n(add `// first-error: any <why>` to the file only if the compilers cannot do better)")
+  endif()
+endif()
+
+# 4. With the offending line swapped out, it must compile.
 if(control_lines)
   execute_process(COMMAND ${base_command} -DNETKIT_COMPILE_FAIL_CONTROL ${SOURCE}
                   RESULT_VARIABLE control_status OUTPUT_VARIABLE out ERROR_VARIABLE err)

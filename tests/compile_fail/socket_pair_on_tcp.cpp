@@ -1,5 +1,6 @@
 // expect: local_protocol
 // control: compiles
+// first-error: any (a requires-clause: both compilers first say "no matching function")
 #include <netkit/netkit.hpp>
 
 int main() {

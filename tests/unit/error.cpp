@@ -23,7 +23,7 @@ TEST_CASE("result holds a value") {
     REQUIRE(r.value_or(7) == 42);
 }
 
-TEST_CASE("result holds an error; value() throws a system_error naming the operation") {
+TEST_CASE("result holds an error, and value() throws a system_error naming the operation") {
     netkit::result<int> r = netkit::failure{
         netkit::error(std::make_error_code(std::errc::connection_refused), "connect")};
     REQUIRE_FALSE(r.has_value());

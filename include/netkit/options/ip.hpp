@@ -45,12 +45,16 @@ struct in_addr_codec {
     }
 };
 
-/// IP_MTU_DISCOVER: how path MTU discovery treats this socket's packets.
+/// IP_MTU_DISCOVER: how path MTU discovery treats this socket's packets. The enumerators are
+/// every mode the kernel accepts and returns (IP_PMTUDISC_DONT to IP_PMTUDISC_OMIT, ip(7)), so a
+/// value read back is always one of them.
 enum class mtu_discovery : int {
-    dont = IP_PMTUDISC_DONT,   ///< never set DF: fragment when needed
-    want = IP_PMTUDISC_WANT,   ///< per-route default
-    always = IP_PMTUDISC_DO,   ///< always set DF; a too-large datagram fails with EMSGSIZE
-    probe = IP_PMTUDISC_PROBE, ///< set DF, ignore the path MTU
+    dont = IP_PMTUDISC_DONT,           ///< never set DF: fragment when needed
+    want = IP_PMTUDISC_WANT,           ///< per-route default
+    always = IP_PMTUDISC_DO,           ///< always set DF; a too-large datagram fails with EMSGSIZE
+    probe = IP_PMTUDISC_PROBE,         ///< set DF, ignore the path MTU
+    interface = IP_PMTUDISC_INTERFACE, ///< interface MTU, not the path MTU; no DF; ICMP ignored
+    omit = IP_PMTUDISC_OMIT,           ///< like interface, but larger packets may be fragmented
 };
 
 // IPPROTO_IP options. Multicast and packet-info options only mean something for datagrams, so

@@ -1,0 +1,12 @@
+// expect: this socket option does not apply to this socket's protocol
+// control: compiles
+#include <netkit/netkit.hpp>
+
+int main() {
+#ifndef NETKIT_COMPILE_FAIL_CONTROL
+    auto sock = netkit::local::stream_socket::open().value();
+#else
+    auto sock = netkit::tcp::socket::open(netkit::ip::v4).value();
+#endif
+    (void)sock.set(netkit::tcp::no_delay, true);
+}
