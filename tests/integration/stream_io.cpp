@@ -291,6 +291,7 @@ TEST_CASE("a Unix acceptor set up step by step accepts and carries data") {
     REQUIRE(peer.is_unnamed());
     REQUIRE(client.send_all("step"sv).value() == 4);
     std::array<char, 4> buf{};
-    REQUIRE(nk::test::bounded(std::move(server)).receive_exact(buf).value() == 4);
+    auto bounded_server = nk::test::bounded(std::move(server));
+    REQUIRE(bounded_server.receive_exact(buf).value() == 4);
     REQUIRE(std::string_view(buf.data(), 4) == "step");
 }
