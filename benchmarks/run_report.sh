@@ -13,4 +13,4 @@ python3 benchmarks/summarize.py build/release/send_vs_sendmsg.json
 python3 benchmarks/plot.py build/release/send_vs_sendmsg.json docs/send_vs_sendmsg.png
 benchmarks/syscalls.sh "$bench"
 benchmarks/callgrind.sh "$bench"
-benchmarks/iperf3_anchor.sh 5 "$bench"
+benchmarks/iperf3_anchor.sh 3 5 "$bench"

@@ -720,7 +720,7 @@ int bulk(double seconds) {
     std::uint64_t total = 0;
     std::thread receiver([&] {
         pin_this_thread(pinned_cpus.receiver);
-        std::vector<std::uint8_t> buffer(1 << 20);
+        std::vector<std::uint8_t> buffer(std::size_t{64} * 1024);
         for (;;) {
             const ssize_t n = ::recv(c.receiver.get(), buffer.data(), buffer.size(), 0);
             if (n <= 0) {
