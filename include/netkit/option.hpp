@@ -370,29 +370,32 @@ inline constexpr bool is_optional = false;
 template <class T>
 inline constexpr bool is_optional<std::optional<T>> = true;
 
+// What a value counts in: the scalar itself, a duration's rep, or that of an optional's value
+// (SO_LINGER's optional<seconds> counts in seconds' rep).
+template <class T>
+struct count_type {
+    using type = T;
+};
+template <class Rep, class Period>
+struct count_type<std::chrono::duration<Rep, Period>> {
+    using type = Rep;
+};
+template <class T>
+struct count_type<std::optional<T>> : count_type<T> {};
+template <class T>
+using count_type_t = typename count_type<T>::type;
+
 // A value type counted in whole units: an integer (not bool), an integer-rep duration, or an
-// optional one of those (SO_LINGER).
+// optional one of those.
 template <class T>
 constexpr bool counts_whole_units() noexcept {
-    if constexpr (is_optional<T>) {
-        return counts_whole_units<typename T::value_type>();
-    } else if constexpr (is_duration<T>) {
-        return std::is_integral_v<typename T::rep>;
-    } else {
-        return std::is_integral_v<T> && !std::is_same_v<T, bool>;
-    }
+    return std::is_integral_v<count_type_t<T>> && !std::is_same_v<count_type_t<T>, bool>;
 }
 
 // A floating-point value: a float or double, a duration<double>, or an optional one.
 template <class V>
 constexpr bool is_floating_value() noexcept {
-    if constexpr (is_optional<V>) {
-        return is_floating_value<typename V::value_type>();
-    } else if constexpr (is_duration<V>) {
-        return std::is_floating_point_v<typename V::rep>;
-    } else {
-        return std::is_floating_point_v<V>;
-    }
+    return std::is_floating_point_v<count_type_t<V>>;
 }
 
 // A caller's value whose range set() checks against the value type before converting: an
@@ -489,13 +492,7 @@ constexpr T lowest_value() noexcept {
 // Whether T has negative values at all.
 template <class T>
 constexpr bool can_be_negative() noexcept {
-    if constexpr (is_optional<T>) {
-        return can_be_negative<typename T::value_type>();
-    } else if constexpr (is_duration<T>) {
-        return std::is_signed_v<typename T::rep>;
-    } else {
-        return std::is_signed_v<T>;
-    }
+    return std::is_signed_v<count_type_t<T>>;
 }
 
 /// The codec's encode, called with `value` as it is (a std::string_view for a string option).
