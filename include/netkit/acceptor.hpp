@@ -3,9 +3,9 @@
 #include <netkit/concepts.hpp>
 #include <netkit/detail/socket_base.hpp>
 #include <netkit/detail/syscall.hpp>
-#include <netkit/error.hpp>
 #include <netkit/fd.hpp>
 #include <netkit/protocol.hpp>
+#include <netkit/result.hpp>
 #include <netkit/socket.hpp>
 
 #include <utility>

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <netkit/address_error.hpp>
-#include <netkit/error.hpp>
+#include <netkit/result.hpp>
 
 #include <algorithm>
 #include <array>

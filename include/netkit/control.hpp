@@ -1,8 +1,8 @@
 #pragma once
 
 #include <netkit/address.hpp>
-#include <netkit/error.hpp>
 #include <netkit/fd.hpp>
+#include <netkit/result.hpp>
 
 #include <array>
 #include <chrono>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <netkit/error.hpp>
+#include <netkit/result.hpp>
 
 #include <cerrno>
 #include <utility>

@@ -2,7 +2,7 @@
 
 #include <netkit/address_error.hpp>
 #include <netkit/detail/sockaddr_text.hpp>
-#include <netkit/error.hpp>
+#include <netkit/result.hpp>
 
 #include <algorithm>
 #include <array>

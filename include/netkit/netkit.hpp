@@ -18,4 +18,5 @@
 #include <netkit/options.hpp>
 #include <netkit/protocol.hpp>
 #include <netkit/resolve.hpp>
+#include <netkit/result.hpp>
 #include <netkit/socket.hpp>

@@ -2,7 +2,7 @@
 
 #include <netkit/concepts.hpp>
 #include <netkit/detail/syscall.hpp>
-#include <netkit/error.hpp>
+#include <netkit/result.hpp>
 
 #include <algorithm>
 #include <array>

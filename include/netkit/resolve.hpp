@@ -1,8 +1,8 @@
 #pragma once
 
 #include <netkit/endpoint.hpp>
-#include <netkit/error.hpp>
 #include <netkit/protocol.hpp>
+#include <netkit/result.hpp>
 
 #include <algorithm>
 #include <cerrno>

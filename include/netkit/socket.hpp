@@ -5,11 +5,11 @@
 #include <netkit/control.hpp>
 #include <netkit/detail/socket_base.hpp>
 #include <netkit/detail/syscall.hpp>
-#include <netkit/error.hpp>
 #include <netkit/fd.hpp>
 #include <netkit/flags.hpp>
 #include <netkit/message.hpp>
 #include <netkit/protocol.hpp>
+#include <netkit/result.hpp>
 
 #include <algorithm>
 #include <array>
@@ -243,7 +243,8 @@ public:
     result<std::size_t>
     receive_exact(Data&& data, receive_flags flags = {}) noexcept requires stream_protocol<P> {
         if (flags.contains(receive_flag::peek)) [[unlikely]] {
-            return detail::errc_failure(std::errc::invalid_argument, "receive_exact");
+            // The operation names the refused flag: "Invalid argument" alone would not say which.
+            return detail::errc_failure(std::errc::invalid_argument, "receive_exact with peek");
         }
         if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
             static_assert(

@@ -4,6 +4,7 @@
 #include "support/catch.hpp"
 #include "support/sockets.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <cstring>
@@ -136,7 +137,13 @@ TEST_CASE("binding a path that exists is EADDRINUSE, naming the path") {
     auto second = nk::local::stream_acceptor::listen(where);
     REQUIRE_FALSE(second);
     REQUIRE(second.error() == std::errc::address_in_use);
-    REQUIRE(second.error().message().find(dir.path()) != std::string::npos);
+    // The message names the path; a path longer than an error keeps is cut at the front, so
+    // what shows is its tail, after "...".
+    const std::string path = dir.path() + "/taken.sock";
+    const std::string message = second.error().message();
+    const std::size_t kept = std::min(path.size(), nk::detail::compact_sockaddr::path_capacity);
+    REQUIRE(message.find(path.substr(path.size() - kept)) != std::string::npos);
+    REQUIRE((path.size() <= kept || message.find("bind ...") == 0));
 }
 
 TEST_CASE("a peer bound to a path that fills sun_path, with no NUL, is still received and named") {

@@ -43,7 +43,7 @@ TEST_CASE("receive_exact refuses peek, which would copy the same bytes twice") {
     auto peeked = server.receive_exact(buffer, nk::receive_flag::peek);
     REQUIRE_FALSE(peeked);
     REQUIRE(peeked.error() == std::errc::invalid_argument);
-    REQUIRE(peeked.error().message() == "receive_exact: Invalid argument");
+    REQUIRE(peeked.error().message() == "receive_exact with peek: Invalid argument");
     // Nothing was consumed.
     std::array<char, 3> taken{};
     REQUIRE(server.receive_exact(taken).value() == 3);

@@ -2,148 +2,127 @@
 
 #include "support/catch.hpp"
 
-#include <memory>
-#include <stdexcept>
+#include <cstring>
 #include <string>
 #include <system_error>
 #include <type_traits>
-#include <vector>
 
-TEST_CASE("result of a trivially copyable value is trivially copyable") {
-    STATIC_REQUIRE(std::is_trivially_copyable_v<netkit::result<std::size_t>>);
-    STATIC_REQUIRE(std::is_trivially_copyable_v<netkit::error>);
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+namespace nk = netkit;
+
+namespace {
+sockaddr_in v4(const char* text, unsigned short port) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    REQUIRE(::inet_pton(AF_INET, text, &address.sin_addr) == 1);
+    return address;
 }
 
-TEST_CASE("result holds a value") {
-    netkit::result<int> r = 42;
-    REQUIRE(r.has_value());
-    REQUIRE(static_cast<bool>(r));
-    REQUIRE(*r == 42);
-    REQUIRE(r.value() == 42);
-    REQUIRE(r.value_or(7) == 42);
+// A Unix address with `path` (abstract when it starts with '\0'), and its length.
+std::pair<sockaddr_un, socklen_t> local(std::string_view path) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    REQUIRE(path.size() <= sizeof address.sun_path);
+    std::memcpy(address.sun_path, path.data(), path.size());
+    return {address, static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size())};
 }
 
-TEST_CASE("result holds an error, and value() throws a system_error naming the operation") {
-    netkit::result<int> r = netkit::failure{
-        netkit::error(std::make_error_code(std::errc::connection_refused), "connect")};
-    REQUIRE_FALSE(r.has_value());
-    REQUIRE(r.value_or(7) == 7);
-    REQUIRE(r.error() == std::errc::connection_refused);
-    try {
-        (void)r.value();
-        FAIL("value() did not throw");
-    } catch (const std::system_error& e) {
-        REQUIRE(e.code() == std::errc::connection_refused);
-        REQUIRE(std::string(e.what()).rfind("connect: ", 0) == 0);
-    }
+std::string message_for(const sockaddr* address, socklen_t length) {
+    return nk::error(std::make_error_code(std::errc::connection_refused), "connect", address,
+                     length)
+        .message();
+}
+} // namespace
+
+TEST_CASE("an error is trivially copyable and small") {
+    STATIC_REQUIRE(std::is_trivially_copyable_v<nk::error>);
+    STATIC_REQUIRE(sizeof(nk::error) <= 56);
 }
 
-TEST_CASE("result of a move-only type moves") {
-    netkit::result<std::unique_ptr<int>> r = std::make_unique<int>(5);
-    auto moved = std::move(r);
-    REQUIRE(**moved == 5);
-    std::unique_ptr<int> out = std::move(moved).value();
-    REQUIRE(*out == 5);
+TEST_CASE("messages name the operation and the endpoint") {
+    const auto refused = std::make_error_code(std::errc::connection_refused).message();
+    const sockaddr_in ipv4 = v4("127.0.0.1", 9);
+    REQUIRE(message_for(reinterpret_cast<const sockaddr*>(&ipv4), sizeof ipv4) ==
+            "connect 127.0.0.1:9: " + refused);
+
+    sockaddr_in6 ipv6{};
+    ipv6.sin6_family = AF_INET6;
+    ipv6.sin6_port = htons(80);
+    ipv6.sin6_addr = in6addr_loopback;
+    REQUIRE(message_for(reinterpret_cast<const sockaddr*>(&ipv6), sizeof ipv6) ==
+            "connect [::1]:80: " + refused);
+    ipv6.sin6_scope_id = 3;
+    REQUIRE(::inet_pton(AF_INET6, "fe80::1", &ipv6.sin6_addr) == 1);
+    REQUIRE(message_for(reinterpret_cast<const sockaddr*>(&ipv6), sizeof ipv6) ==
+            "connect [fe80::1%3]:80: " + refused);
+
+    const auto [path, path_length] = local("/run/app.sock");
+    REQUIRE(message_for(reinterpret_cast<const sockaddr*>(&path), path_length) ==
+            "connect /run/app.sock: " + refused);
+    const auto [abstract, abstract_length] = local(std::string_view("\0name", 5));
+    REQUIRE(message_for(reinterpret_cast<const sockaddr*>(&abstract), abstract_length) ==
+            "connect @name: " + refused);
+    const auto [unnamed, unnamed_length] = local("");
+    REQUIRE(message_for(reinterpret_cast<const sockaddr*>(&unnamed), unnamed_length) ==
+            "connect (unnamed): " + refused);
+
+    REQUIRE(nk::error(std::make_error_code(std::errc::broken_pipe), "send").message() ==
+            "send: " + std::make_error_code(std::errc::broken_pipe).message());
+}
+
+TEST_CASE("a long Unix path keeps its tail in the message, marked as cut") {
+    const std::string long_path = "/tmp/a/directory/deep/enough/to/be/cut/server-socket.sock";
+    const auto [path, length] = local(long_path);
+    const std::string text = message_for(reinterpret_cast<const sockaddr*>(&path), length);
+    const std::string kept =
+        long_path.substr(long_path.size() - nk::detail::compact_sockaddr::path_capacity);
+    REQUIRE(text.rfind("connect ..." + kept + ": ", 0) == 0);
+
+    const std::string long_name = std::string(1, '\0') + "an-abstract-name-longer-than-the-room";
+    const auto [abstract, abstract_length] = local(long_name);
+    const std::string abstract_text =
+        message_for(reinterpret_cast<const sockaddr*>(&abstract), abstract_length);
+    REQUIRE(abstract_text.rfind("connect @..." +
+                                    long_name.substr(long_name.size() -
+                                                     nk::detail::compact_sockaddr::path_capacity) +
+                                    ": ",
+                                0) == 0);
+
+    // Bytes that are not printable are escaped, as in endpoint text.
+    const auto [odd, odd_length] = local("/tmp/odd\x01name");
+    REQUIRE(message_for(reinterpret_cast<const sockaddr*>(&odd), odd_length)
+                .rfind("connect /tmp/odd\\x01name: ", 0) == 0);
 }
 
 TEST_CASE("would_block recognises EAGAIN") {
-    const auto e = netkit::error::from_errno(EAGAIN, "receive");
+    const auto e = nk::error::from_errno(EAGAIN, "receive");
     REQUIRE(e.would_block());
-    REQUIRE_FALSE(netkit::error::from_errno(EPIPE, "send").would_block());
+    REQUIRE_FALSE(nk::error::from_errno(EPIPE, "send").would_block());
 }
 
-TEST_CASE("netkit's own error codes map onto portable conditions") {
-    REQUIRE(make_error_code(netkit::errc::too_many_buffers) == std::errc::message_size);
-    REQUIRE(make_error_code(netkit::errc::end_of_stream) == std::errc::connection_aborted);
-    REQUIRE(make_error_code(netkit::errc::end_of_stream).message().find("end of stream") !=
-            std::string::npos);
+TEST_CASE("an error compares with std::errc, netkit::errc, codes and conditions") {
+    const nk::error eos(make_error_code(nk::errc::end_of_stream), "receive_exact");
+    REQUIRE(eos == nk::errc::end_of_stream);
+    REQUIRE(eos != nk::errc::too_many_buffers);
+    REQUIRE(eos == make_error_code(nk::errc::end_of_stream));
+    const nk::error pipe = nk::error::from_errno(EPIPE, "send");
+    REQUIRE(pipe == std::errc::broken_pipe);
+    REQUIRE(pipe == std::error_code(EPIPE, std::system_category()));
+    REQUIRE(pipe == std::generic_category().default_error_condition(EPIPE));
+    REQUIRE(pipe == nk::error::from_errno(EPIPE, "sendmsg")); // context is not identity
 }
 
-TEST_CASE("result<void>") {
-    netkit::result<void> ok;
-    REQUIRE(ok.has_value());
-    REQUIRE_NOTHROW(ok.value());
-    netkit::result<void> bad = netkit::failure{netkit::error::from_errno(EBADF, "close")};
-    REQUIRE_FALSE(bad);
-    REQUIRE_THROWS_AS(bad.value(), netkit::operation_failed);
-}
-
-namespace {
-// Counts live objects and can be told to throw from its copy constructor.
-struct tracked {
-    static inline int live = 0;
-    static inline bool copy_throws = false;
-    int id = 0;
-    explicit tracked(int n) : id(n) { ++live; }
-    tracked(const tracked& other) : id(other.id) {
-        if (copy_throws) {
-            throw std::runtime_error("copy");
-        }
-        ++live;
-    }
-    tracked(tracked&& other) noexcept : id(other.id) { ++live; }
-    tracked& operator=(const tracked& other) {
-        if (copy_throws) {
-            throw std::runtime_error("copy");
-        }
-        id = other.id;
-        return *this;
-    }
-    tracked& operator=(tracked&&) noexcept = default;
-    ~tracked() { --live; }
-};
-
-netkit::failure refused() {
-    return netkit::failure{
-        netkit::error(std::make_error_code(std::errc::connection_refused), "connect")};
-}
-} // namespace
-
-TEST_CASE("assignment between results keeps exactly one live member, even when a copy throws") {
-    {
-        netkit::result<tracked> target = refused();
-        const netkit::result<tracked> source = tracked(1);
-        REQUIRE(tracked::live == 1);
-
-        tracked::copy_throws = true;
-        REQUIRE_THROWS_AS(target = source, std::runtime_error);
-        tracked::copy_throws = false;
-        // Still the error it held, and nothing half-built.
-        REQUIRE_FALSE(target.has_value());
-        REQUIRE(target.error() == std::errc::connection_refused);
-        REQUIRE(tracked::live == 1);
-
-        target = source; // error -> value
-        REQUIRE(target.value().id == 1);
-        REQUIRE(tracked::live == 2);
-        target = netkit::result<tracked>(refused()); // value -> error destroys the value
-        REQUIRE_FALSE(target.has_value());
-        REQUIRE(tracked::live == 1);
-        target = netkit::result<tracked>(tracked(2)); // error -> value by move
-        REQUIRE(target->id == 2);
-        netkit::result<tracked> other = tracked(3);
-        target = other; // value -> value assigns in place
-        REQUIRE(target->id == 3);
-        REQUIRE(tracked::live == 3);
-    }
-    REQUIRE(tracked::live == 0);
-}
-
-namespace {
-netkit::result<std::vector<std::string>> names() {
-    return std::vector<std::string>{"first name long enough to live on the heap", "second"};
-}
-} // namespace
-
-TEST_CASE("value() and * of a temporary result return the value itself, not a dangling reference") {
-    STATIC_REQUIRE(std::is_same_v<decltype(names().value()), std::vector<std::string>>);
-    STATIC_REQUIRE(std::is_same_v<decltype(*names()), std::vector<std::string>>);
-    // In C++20 the temporary result dies before the loop body runs; the loop must still see
-    // live strings (ASan reports a use-after-free if value() returned a reference).
-    std::vector<std::string> seen;
-    for (const auto& name : names().value()) {
-        seen.push_back(name);
-    }
-    REQUIRE(seen ==
-            std::vector<std::string>{"first name long enough to live on the heap", "second"});
+TEST_CASE("netkit's own error codes: end_of_stream is its own condition") {
+    REQUIRE(make_error_code(nk::errc::too_many_buffers) == std::errc::message_size);
+    const auto eos = make_error_code(nk::errc::end_of_stream);
+    // The peer ended the stream in order: nothing was aborted or reset.
+    REQUIRE(eos != std::errc::connection_aborted);
+    REQUIRE(eos != std::errc::connection_reset);
+    REQUIRE(eos.default_error_condition() == nk::errc::end_of_stream);
+    REQUIRE(eos.message().find("end of stream") != std::string::npos);
+    REQUIRE(std::string(eos.category().name()) == "netkit");
 }

@@ -15,7 +15,7 @@
 namespace netkit::detail {
 
 /// Longest text any socket address formats to: a full Unix path with escapes would be longer, so
-/// Unix text is cut with "..." at this size (only error messages use the cut form).
+/// Unix text is cut with "..." at this size.
 inline constexpr std::size_t sockaddr_text_capacity = 119;
 
 /// Appends the text of a socket address to `out` (which holds `capacity` bytes) and returns the
@@ -108,22 +108,5 @@ inline std::size_t format_sockaddr(const sockaddr* address, socklen_t length, ch
     }
     return used;
 }
-
-/// Fixed-capacity, allocation-free text of a socket address, kept inside `netkit::error`.
-// NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): text_ is left uninitialised on purpose
-class sockaddr_text {
-public:
-    void assign(const sockaddr* address, socklen_t length) noexcept {
-        length_ = static_cast<unsigned char>(
-            format_sockaddr(address, length, text_.data(), text_.size()));
-    }
-    [[nodiscard]] bool empty() const noexcept { return length_ == 0; }
-    [[nodiscard]] std::string_view view() const noexcept { return {text_.data(), length_}; }
-
-private:
-    unsigned char length_ = 0;
-    // Left uninitialised on purpose: most errors carry no endpoint and must stay cheap to make.
-    std::array<char, sockaddr_text_capacity> text_;
-};
 
 } // namespace netkit::detail

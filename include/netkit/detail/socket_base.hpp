@@ -2,9 +2,9 @@
 
 #include <netkit/concepts.hpp>
 #include <netkit/detail/syscall.hpp>
-#include <netkit/error.hpp>
 #include <netkit/fd.hpp>
 #include <netkit/option.hpp>
+#include <netkit/result.hpp>
 
 #include <cstddef>
 #include <span>

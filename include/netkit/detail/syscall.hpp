@@ -3,8 +3,8 @@
 // Every system call netkit makes is wrapped here, once. errno handling, EINTR retries,
 // SOCK_CLOEXEC and MSG_NOSIGNAL live in this file and nowhere else.
 
-#include <netkit/error.hpp>
 #include <netkit/fd.hpp>
+#include <netkit/result.hpp>
 
 #include <cerrno>
 #include <cstddef>
@@ -21,12 +21,6 @@ namespace netkit::detail {
 /// Flags every send path carries: a closed peer must be an EPIPE error value, never a SIGPIPE
 /// that kills the process.
 inline constexpr int always_send_flags = MSG_NOSIGNAL;
-
-inline failure errno_failure_at(const char* operation, const sockaddr* address,
-                                socklen_t length) noexcept {
-    return failure{
-        error(std::error_code(errno, std::system_category()), operation, address, length)};
-}
 
 /// socket(2) with SOCK_CLOEXEC.
 inline result<file_descriptor> open_socket(int family, int type, int protocol) noexcept {
@@ -49,7 +43,7 @@ inline result<std::pair<file_descriptor, file_descriptor>> open_socket_pair(int 
 
 inline result<void> bind(int fd, const sockaddr* address, socklen_t length) noexcept {
     if (::bind(fd, address, length) != 0) [[unlikely]] {
-        return errno_failure_at("bind", address, length);
+        return errno_failure("bind", address, length);
     }
     return {};
 }
@@ -125,13 +119,13 @@ inline result<void> connect(int fd, const sockaddr* address, socklen_t length) n
         return {};
     }
     if (errno != EINTR) {
-        return errno_failure_at("connect", address, length);
+        return errno_failure("connect", address, length);
     }
     for (;;) {
         auto ready = poll_one(fd, POLLOUT, -1);
         if (!ready) {
             return ready.error().code() == std::errc::interrupted
-                       ? errno_failure_at("connect", address, length)
+                       ? errno_failure("connect", address, length)
                        : failure{ready.error()};
         }
         int pending = 0;
@@ -143,7 +137,7 @@ inline result<void> connect(int fd, const sockaddr* address, socklen_t length) n
             return {};
         }
         errno = pending;
-        return errno_failure_at("connect", address, length);
+        return errno_failure("connect", address, length);
     }
 }
 
@@ -186,7 +180,7 @@ inline result<std::size_t> send_to(int fd, const void* data, std::size_t size, i
             return static_cast<std::size_t>(sent);
         }
         if (errno != EINTR) {
-            return errno_failure_at("send_to", address, length);
+            return errno_failure("send_to", address, length);
         }
     }
 }
@@ -216,8 +210,8 @@ inline result<std::size_t> send_message(int fd, const msghdr& message, int flags
         }
         if (errno != EINTR) {
             return message.msg_name != nullptr
-                       ? errno_failure_at("sendmsg", static_cast<const sockaddr*>(message.msg_name),
-                                          message.msg_namelen)
+                       ? errno_failure("sendmsg", static_cast<const sockaddr*>(message.msg_name),
+                                       message.msg_namelen)
                        : errno_failure("sendmsg");
         }
     }

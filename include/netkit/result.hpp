@@ -1,0 +1,600 @@
+#pragma once
+
+#include <netkit/error.hpp>
+
+#include <functional>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace netkit {
+
+template <class T>
+class result;
+
+namespace detail {
+template <class R>
+inline constexpr bool is_result = false;
+template <class T>
+inline constexpr bool is_result<result<T>> = true;
+
+// What std::expected refuses to hold as a value.
+template <class T>
+inline constexpr bool valid_result_value =
+    !std::is_reference_v<T> && !std::is_array_v<T> && !std::is_function_v<T> &&
+    !std::is_same_v<std::remove_cv_t<T>, std::in_place_t> &&
+    !std::is_same_v<std::remove_cv_t<T>, failure> &&
+    !std::is_same_v<std::remove_cv_t<T>, netkit::error>;
+
+// The value constructor's constraints, as [expected.object.cons] states them.
+template <class T, class U>
+concept result_value_source =
+    !std::is_same_v<std::remove_cvref_t<U>, std::in_place_t> &&
+    !is_result<std::remove_cvref_t<U>> && !std::is_same_v<std::remove_cvref_t<U>, failure> &&
+    std::is_constructible_v<T, U> &&
+    (!std::is_same_v<std::remove_cv_t<T>, bool> || !is_result<std::remove_cvref_t<U>>);
+
+// The converting constructor's (from result<U>): T must not be buildable from the result itself,
+// or `result<std::any>(result<int>)` would have two meanings.
+template <class T, class U, class Source>
+concept result_conversion_source =
+    !std::is_same_v<T, U> && std::is_constructible_v<T, Source> &&
+    (std::is_same_v<std::remove_cv_t<T>, bool> ||
+     (!std::is_constructible_v<T, result<U>&> && !std::is_constructible_v<T, result<U>> &&
+      !std::is_constructible_v<T, const result<U>&> &&
+      !std::is_constructible_v<T, const result<U>> && !std::is_convertible_v<result<U>&, T> &&
+      !std::is_convertible_v<result<U>, T> && !std::is_convertible_v<const result<U>&, T> &&
+      !std::is_convertible_v<const result<U>, T>));
+
+// result<T>'s storage, in two forms: when T is trivially copyable and destructible every special
+// member is defaulted, so result<std::size_t> is returned as cheaply as a size and a flag; other
+// T get hand-written ones. (Two bases rather than constrained special members because clang 14
+// does not implement conditionally trivial special members.)
+template <class T,
+          bool Trivial = std::is_trivially_copyable_v<T>&& std::is_trivially_destructible_v<T>>
+struct result_base {
+    template <class... Args>
+    constexpr explicit result_base(std::in_place_t, Args&&... args) noexcept(
+        std::is_nothrow_constructible_v<T, Args&&...>)
+        : value_(std::forward<Args>(args)...),
+          has_value_(true) {}
+    explicit result_base(const netkit::error& e) noexcept : error_(e) {}
+
+    // Only called where nothing is alive (a constructor) or T is nothrow-constructible.
+    template <class... Args>
+    void emplace(Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
+        std::construct_at(&value_, std::forward<Args>(args)...);
+        has_value_ = true;
+    }
+
+    union {
+        T value_;
+        netkit::error error_;
+    };
+    bool has_value_ = false;
+};
+
+template <class T>
+struct result_base<T, false> {
+    template <class... Args>
+    explicit result_base(std::in_place_t,
+                         Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>)
+        : value_(std::forward<Args>(args)...),
+          has_value_(true) {}
+    explicit result_base(const netkit::error& e) noexcept : error_(e) {}
+
+    result_base(const result_base& other) noexcept(std::is_nothrow_copy_constructible_v<T>)
+        : has_value_(other.has_value_) {
+        if (has_value_) {
+            std::construct_at(&value_, other.value_);
+        } else {
+            std::construct_at(&error_, other.error_);
+        }
+    }
+    result_base(result_base&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
+        : has_value_(other.has_value_) {
+        if (has_value_) {
+            std::construct_at(&value_, std::move(other.value_));
+        } else {
+            std::construct_at(&error_, other.error_);
+        }
+    }
+    // Assignment keeps *this valid if copying T throws: the new value is made before the old
+    // state is given up, and `has_value_` always tells which member is alive.
+    result_base& operator=(const result_base& other) {
+        if (this != &other) {
+            if (other.has_value_) {
+                assign_value(other.value_);
+            } else {
+                assign_error(other.error_);
+            }
+        }
+        return *this;
+    }
+    result_base& operator=(result_base&& other) noexcept(
+        std::is_nothrow_move_constructible_v<T>&& std::is_nothrow_move_assignable_v<T>) {
+        if (this != &other) {
+            if (other.has_value_) {
+                assign_value(std::move(other.value_));
+            } else {
+                assign_error(other.error_);
+            }
+        }
+        return *this;
+    }
+    ~result_base() { destroy(); }
+
+    void destroy() noexcept {
+        if (has_value_) {
+            value_.~T();
+        }
+    }
+
+    // Only called where nothing is alive (a constructor) or T is nothrow-constructible.
+    template <class... Args>
+    void emplace(Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
+        destroy();
+        has_value_ = false;
+        std::construct_at(&value_, std::forward<Args>(args)...);
+        has_value_ = true;
+    }
+
+    template <class U>
+    void assign_value(U&& value) {
+        if (has_value_) {
+            value_ = std::forward<U>(value);
+            return;
+        }
+        if constexpr (std::is_nothrow_constructible_v<T, U&&>) {
+            std::construct_at(&value_, std::forward<U>(value));
+        } else {
+            // Build it aside first: a throwing copy must leave the error in place.
+            T made(std::forward<U>(value));
+            static_assert(std::is_nothrow_move_constructible_v<T>,
+                          "netkit: result<T> needs T to be nothrow-move-constructible or "
+                          "nothrow-constructible from what is assigned");
+            std::construct_at(&value_, std::move(made));
+        }
+        has_value_ = true;
+    }
+    void assign_error(const netkit::error& e) noexcept {
+        destroy();
+        std::construct_at(&error_, e);
+        has_value_ = false;
+    }
+
+    union {
+        T value_;
+        netkit::error error_;
+    };
+    bool has_value_ = false;
+};
+
+// Deletes result's copy operations where T's are missing, as std::expected's are; an empty base,
+// so it costs no space, and trivial where T's are, so it keeps result<std::size_t> trivial.
+template <bool CopyConstructible, bool CopyAssignable>
+struct copy_gate {};
+template <>
+struct copy_gate<true, false> {
+    copy_gate() = default;
+    copy_gate(const copy_gate&) = default;
+    copy_gate(copy_gate&&) = default;
+    copy_gate& operator=(const copy_gate&) = delete;
+    copy_gate& operator=(copy_gate&&) = default;
+    ~copy_gate() = default;
+};
+template <bool CopyAssignable>
+struct copy_gate<false, CopyAssignable> {
+    copy_gate() = default;
+    copy_gate(const copy_gate&) = delete;
+    copy_gate(copy_gate&&) = default;
+    copy_gate& operator=(const copy_gate&) = delete;
+    copy_gate& operator=(copy_gate&&) = default;
+    ~copy_gate() = default;
+};
+template <class T>
+using copy_gate_for = copy_gate<std::is_copy_constructible_v<T>,
+                                std::is_copy_constructible_v<T> && std::is_copy_assignable_v<T>>;
+
+// What std::expected "Mandates" of the functions given to its monadic operations. Each is checked
+// by a static_assert with a sentence at the top of the operation, and the rest of its body is
+// compiled only when the check holds, so that the sentence is the first error a user reads.
+template <class R>
+inline constexpr bool and_then_returns_result = is_result<R>;
+template <class R, class T>
+inline constexpr bool or_else_returns_same_result = std::is_same_v<R, result<T>>;
+template <class E>
+inline constexpr bool transform_error_returns_error = std::is_same_v<E, netkit::error>;
+template <class U>
+inline constexpr bool transform_returns_value = std::is_void_v<U> || valid_result_value<U>;
+} // namespace detail
+
+/// A value of type T or an `error`: the return type of every operation that can fail.
+///
+/// It reads and behaves as C++23 `std::expected<T, netkit::error>` for every member the two
+/// share (construction and its constraints, `has_value`, `operator bool`, `value`, `error`,
+/// `value_or`, `error_or`, `*`, `->`, `emplace`, `and_then`, `transform`, `or_else`,
+/// `transform_error`, `==`), with two deliberate differences: `value()` throws
+/// `operation_failed` (a `std::system_error` naming the operation and the endpoint), and
+/// `value()` and `*` of a temporary return T, not T&&. It is always netkit's own type, so it means
+/// the same in every translation unit whatever language version each is built with.
+///
+/// @par Example
+/// @code
+/// auto sock = netkit::tcp::socket::connect(ep);
+/// if (!sock) { log(sock.error().message()); return; }
+/// sock->send_all(data).value(); // throws netkit::operation_failed on error
+/// @endcode
+template <class T>
+class [[nodiscard]] result : private detail::result_base<T>, private detail::copy_gate_for<T> {
+    static_assert(detail::valid_result_value<T>,
+                  "netkit: result<T> holds a value: not a reference (return a pointer), an "
+                  "array, in_place_t, failure or error");
+    using base = detail::result_base<T>;
+
+    template <class>
+    friend class result;
+
+public:
+    using value_type = T;
+    using error_type = netkit::error;
+    template <class U>
+    using rebind = result<U>;
+
+    // NOLINTBEGIN(google-explicit-constructor,hicpp-explicit-conversions,bugprone-forwarding-reference-overload):
+    // implicit where std::expected is, explicit where it is
+
+    /// A value-initialised T, as `std::expected` does.
+    constexpr result() noexcept(
+        std::is_nothrow_default_constructible_v<T>) requires std::is_default_constructible_v<T>
+        : base(std::in_place) {}
+
+    /// The value, built from `value`; explicit when U does not convert to T implicitly, so that
+    /// `result<std::vector<int>> r = 5;` does not compile.
+    template <class U = T>
+        requires detail::result_value_source<T, U>
+    constexpr explicit(!std::is_convertible_v<U, T>)
+        result(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>)
+        : base(std::in_place, std::forward<U>(value)) {}
+
+    /// The value, built in place from `args`.
+    template <class... Args>
+        requires std::is_constructible_v<T, Args...>
+    constexpr explicit result(std::in_place_t, Args&&... args) noexcept(
+        std::is_nothrow_constructible_v<T, Args&&...>)
+        : base(std::in_place, std::forward<Args>(args)...) {}
+
+    /// The failure.
+    result(failure f) noexcept : base(f.error) {}
+
+    /// From a result of another value type, converting its value.
+    template <class U>
+        requires detail::result_conversion_source<T, U, const U&>
+    explicit(!std::is_convertible_v<const U&, T>) result(const result<U>& other)
+        : base(other.error_) {
+        if (other.has_value_) {
+            base::emplace(other.value_);
+        }
+    }
+    template <class U>
+        requires detail::result_conversion_source<T, U, U>
+    explicit(!std::is_convertible_v<U, T>) result(result<U>&& other) : base(other.error_) {
+        if (other.has_value_) {
+            base::emplace(std::move(other.value_));
+        }
+    }
+    // NOLINTEND(google-explicit-constructor,hicpp-explicit-conversions,bugprone-forwarding-reference-overload)
+
+    [[nodiscard]] constexpr bool has_value() const noexcept { return this->has_value_; }
+    constexpr explicit operator bool() const noexcept { return this->has_value_; }
+
+    /// The value; throws `operation_failed` (a `std::system_error`) if there is none.
+    constexpr T& value() & {
+        throw_if_error();
+        return this->value_;
+    }
+    constexpr const T& value() const& {
+        throw_if_error();
+        return this->value_;
+    }
+    /// On a temporary the value is moved out and returned by value, so that
+    /// `for (auto& e : netkit::resolve(...).value())` iterates a live object, not a reference
+    /// into a destroyed result.
+    constexpr T value() && {
+        throw_if_error();
+        return std::move(this->value_);
+    }
+
+    /// The value, or `fallback` converted to T. As for `std::expected`, the fallback must convert
+    /// to T implicitly: `result<std::vector<int>>::value_or(3)` does not compile.
+    template <class U>
+    constexpr T value_or(U&& fallback) const& {
+        static_assert(std::is_copy_constructible_v<T> && std::is_convertible_v<U&&, T>,
+                      "netkit: value_or needs a fallback that converts to the value type "
+                      "implicitly, as std::expected::value_or does");
+        return this->has_value_ ? this->value_ : static_cast<T>(std::forward<U>(fallback));
+    }
+    template <class U>
+    constexpr T value_or(U&& fallback) && {
+        static_assert(std::is_move_constructible_v<T> && std::is_convertible_v<U&&, T>,
+                      "netkit: value_or needs a fallback that converts to the value type "
+                      "implicitly, as std::expected::value_or does");
+        return this->has_value_ ? std::move(this->value_)
+                                : static_cast<T>(std::forward<U>(fallback));
+    }
+
+    /// The error; only meaningful when `!has_value()`.
+    [[nodiscard]] constexpr const netkit::error& error() const noexcept { return this->error_; }
+    /// The error, or `fallback` when there is a value.
+    [[nodiscard]] netkit::error error_or(const netkit::error& fallback) const noexcept {
+        return this->has_value_ ? fallback : this->error_;
+    }
+
+    constexpr T& operator*() & noexcept { return this->value_; }
+    constexpr const T& operator*() const& noexcept { return this->value_; }
+    constexpr T operator*() && noexcept(std::is_nothrow_move_constructible_v<T>) {
+        return std::move(this->value_);
+    }
+    constexpr T* operator->() noexcept { return &this->value_; }
+    constexpr const T* operator->() const noexcept { return &this->value_; }
+
+    /// Replaces the content with a T built from `args`.
+    template <class... Args>
+    requires std::is_nothrow_constructible_v<T, Args...> T& emplace(Args&&... args) noexcept {
+        base::emplace(std::forward<Args>(args)...);
+        return this->value_;
+    }
+
+    // ---- monadic operations, as std::expected's ----------------------------------------------
+
+    /// f(value) when there is a value (f returns a result<U>), else this error as a result<U>.
+    template <class F>
+    constexpr auto and_then(F&& f) & {
+        return and_then_impl(*this, std::forward<F>(f));
+    }
+    template <class F>
+    constexpr auto and_then(F&& f) const& {
+        return and_then_impl(*this, std::forward<F>(f));
+    }
+    template <class F>
+    constexpr auto and_then(F&& f) && {
+        return and_then_impl(std::move(*this), std::forward<F>(f));
+    }
+
+    /// result<U> holding f(value) when there is a value, else this error.
+    template <class F>
+    constexpr auto transform(F&& f) & {
+        return transform_impl(*this, std::forward<F>(f));
+    }
+    template <class F>
+    constexpr auto transform(F&& f) const& {
+        return transform_impl(*this, std::forward<F>(f));
+    }
+    template <class F>
+    constexpr auto transform(F&& f) && {
+        return transform_impl(std::move(*this), std::forward<F>(f));
+    }
+
+    /// This result when it holds a value, else f(error) (f returns a result<T>).
+    template <class F>
+    constexpr result or_else(F&& f) const& {
+        return or_else_impl(*this, std::forward<F>(f));
+    }
+    template <class F>
+    constexpr result or_else(F&& f) && {
+        return or_else_impl(std::move(*this), std::forward<F>(f));
+    }
+
+    /// This result with f(error) in place of its error (f returns a netkit::error), for
+    /// instance to name a higher-level operation.
+    template <class F>
+    constexpr result transform_error(F&& f) const& {
+        return transform_error_impl(*this, std::forward<F>(f));
+    }
+    template <class F>
+    constexpr result transform_error(F&& f) && {
+        return transform_error_impl(std::move(*this), std::forward<F>(f));
+    }
+
+    // ---- comparison ---------------------------------------------------------------------------
+
+    /// Equal when both hold equal values or both hold equal errors.
+    template <class U>
+    friend constexpr bool operator==(const result& a, const result<U>& b) {
+        if (a.has_value() != b.has_value()) {
+            return false;
+        }
+        return a.has_value() ? static_cast<bool>(*a == *b) : a.error() == b.error();
+    }
+    /// Equal when it holds a value equal to `v`. (std::expected takes any T2 here; a T, which
+    /// other types convert to, keeps unconstrained operator== templates of other libraries,
+    /// such as test frameworks' expression captures, from recursing through this one.)
+    friend constexpr bool operator==(const result& a, const T& v) {
+        return a.has_value() && static_cast<bool>(*a == v);
+    }
+    /// Equal when it holds an error equal to `f.error`.
+    friend bool operator==(const result& a, const failure& f) noexcept {
+        return !a.has_value() && a.error() == f.error;
+    }
+
+private:
+    constexpr void throw_if_error() const {
+        if (!this->has_value_) [[unlikely]] {
+            throw operation_failed(this->error_);
+        }
+    }
+
+    // Each checks what std::expected mandates of f with a sentence, then compiles the rest only
+    // when the check holds, so that the sentence is the first error a user reads.
+    template <class Self, class F>
+    static constexpr auto and_then_impl(Self&& self, F&& f) {
+        using R = std::remove_cvref_t<std::invoke_result_t<F, decltype(*std::forward<Self>(self))>>;
+        static_assert(detail::and_then_returns_result<R>,
+                      "netkit: the function given to and_then must return a netkit::result (use "
+                      "transform for a plain value)");
+        if constexpr (detail::and_then_returns_result<R>) {
+            if (self.has_value_) {
+                return R(std::invoke(std::forward<F>(f), *std::forward<Self>(self)));
+            }
+            return R(failure{self.error_});
+        }
+    }
+    template <class Self, class F>
+    static constexpr auto transform_impl(Self&& self, F&& f) {
+        using U = std::remove_cv_t<std::invoke_result_t<F, decltype(*std::forward<Self>(self))>>;
+        static_assert(detail::transform_returns_value<U>,
+                      "netkit: the function given to transform must return a value a result can "
+                      "hold (not a reference, an array, in_place_t, failure or error)");
+        if constexpr (detail::transform_returns_value<U>) {
+            if (!self.has_value_) {
+                return result<U>(failure{self.error_});
+            }
+            if constexpr (std::is_void_v<U>) {
+                std::invoke(std::forward<F>(f), *std::forward<Self>(self));
+                return result<U>();
+            } else {
+                return result<U>(std::in_place,
+                                 std::invoke(std::forward<F>(f), *std::forward<Self>(self)));
+            }
+        }
+    }
+    template <class Self, class F>
+    static constexpr result or_else_impl(Self&& self, F&& f) {
+        using R = std::remove_cvref_t<std::invoke_result_t<F, const netkit::error&>>;
+        static_assert(detail::or_else_returns_same_result<R, T>,
+                      "netkit: the function given to or_else must return a netkit::result of the "
+                      "same value type");
+        if constexpr (detail::or_else_returns_same_result<R, T>) {
+            if (self.has_value_) {
+                return std::forward<Self>(self);
+            }
+            return std::invoke(std::forward<F>(f), self.error_);
+        } else {
+            return failure{self.error_};
+        }
+    }
+    template <class Self, class F>
+    static constexpr result transform_error_impl(Self&& self, F&& f) {
+        using E = std::remove_cv_t<std::invoke_result_t<F, const netkit::error&>>;
+        static_assert(detail::transform_error_returns_error<E>,
+                      "netkit: the function given to transform_error must return a netkit::error "
+                      "(a result's error type is always netkit::error)");
+        if constexpr (detail::transform_error_returns_error<E>) {
+            if (self.has_value_) {
+                return std::forward<Self>(self);
+            }
+            return failure{std::invoke(std::forward<F>(f), self.error_)};
+        } else {
+            return failure{self.error_};
+        }
+    }
+};
+
+/// The result of an operation that yields nothing but may fail, as `std::expected<void, E>`.
+template <>
+class [[nodiscard]] result<void> {
+public:
+    using value_type = void;
+    using error_type = netkit::error;
+    template <class U>
+    using rebind = result<U>;
+
+    result() noexcept = default;
+    explicit result(std::in_place_t) noexcept {}
+    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): implicit like expected
+    result(failure f) noexcept : error_(f.error), has_value_(false) {}
+
+    [[nodiscard]] constexpr bool has_value() const noexcept { return has_value_; }
+    constexpr explicit operator bool() const noexcept { return has_value_; }
+    /// Throws `operation_failed` if the operation failed.
+    void value() const {
+        if (!has_value_) [[unlikely]] {
+            throw operation_failed(error_);
+        }
+    }
+    constexpr void operator*() const noexcept {}
+    [[nodiscard]] constexpr const netkit::error& error() const noexcept { return error_; }
+    [[nodiscard]] netkit::error error_or(const netkit::error& fallback) const noexcept {
+        return has_value_ ? fallback : error_;
+    }
+    void emplace() noexcept { has_value_ = true; }
+
+    /// f() when it succeeded (f returns a result<U>), else this error as a result<U>.
+    template <class F>
+    constexpr auto and_then(F&& f) const {
+        using R = std::remove_cvref_t<std::invoke_result_t<F>>;
+        static_assert(detail::and_then_returns_result<R>,
+                      "netkit: the function given to and_then must return a netkit::result (use "
+                      "transform for a plain value)");
+        if constexpr (detail::and_then_returns_result<R>) {
+            if (has_value_) {
+                return R(std::invoke(std::forward<F>(f)));
+            }
+            return R(failure{error_});
+        }
+    }
+    /// result<U> holding f() when it succeeded, else this error.
+    template <class F>
+    constexpr auto transform(F&& f) const {
+        using U = std::remove_cv_t<std::invoke_result_t<F>>;
+        static_assert(detail::transform_returns_value<U>,
+                      "netkit: the function given to transform must return a value a result can "
+                      "hold (not a reference, an array, in_place_t, failure or error)");
+        if constexpr (detail::transform_returns_value<U>) {
+            if (!has_value_) {
+                return result<U>(failure{error_});
+            }
+            if constexpr (std::is_void_v<U>) {
+                std::invoke(std::forward<F>(f));
+                return result<U>();
+            } else {
+                return result<U>(std::in_place, std::invoke(std::forward<F>(f)));
+            }
+        }
+    }
+    /// This result when it succeeded, else f(error) (f returns a result<void>).
+    template <class F>
+    constexpr result or_else(F&& f) const {
+        using R = std::remove_cvref_t<std::invoke_result_t<F, const netkit::error&>>;
+        static_assert(detail::or_else_returns_same_result<R, void>,
+                      "netkit: the function given to or_else must return a netkit::result of the "
+                      "same value type");
+        if constexpr (detail::or_else_returns_same_result<R, void>) {
+            if (has_value_) {
+                return *this;
+            }
+            return std::invoke(std::forward<F>(f), error_);
+        } else {
+            return *this;
+        }
+    }
+    /// This result with f(error) in place of its error (f returns a netkit::error).
+    template <class F>
+    constexpr result transform_error(F&& f) const {
+        using E = std::remove_cv_t<std::invoke_result_t<F, const netkit::error&>>;
+        static_assert(detail::transform_error_returns_error<E>,
+                      "netkit: the function given to transform_error must return a netkit::error "
+                      "(a result's error type is always netkit::error)");
+        if constexpr (detail::transform_error_returns_error<E>) {
+            if (has_value_) {
+                return *this;
+            }
+            return failure{std::invoke(std::forward<F>(f), error_)};
+        } else {
+            return *this;
+        }
+    }
+
+    friend bool operator==(const result& a, const result& b) noexcept {
+        return a.has_value_ == b.has_value_ && (a.has_value_ || a.error_ == b.error_);
+    }
+    friend bool operator==(const result& a, const failure& f) noexcept {
+        return !a.has_value_ && a.error_ == f.error;
+    }
+
+private:
+    netkit::error error_;
+    bool has_value_ = true;
+};
+
+} // namespace netkit
