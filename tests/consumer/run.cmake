@@ -1,8 +1,13 @@
-# Builds and runs one consumer project from scratch.
+# Builds and runs one consumer from scratch.
 #
-# Usage: cmake -DKIND=fetchcontent|subdirectory|find_package -DNETKIT_SOURCE_DIR=<checkout>
-#              -DNETKIT_BINARY_DIR=<netkit build dir, for find_package> -DWORK_DIR=<scratch dir>
-#              -DCXX=<compiler> [-DGENERATOR=<generator>] [-DMAKE_PROGRAM=<path>] -P run.cmake
+# Usage: cmake -DKIND=fetchcontent|subdirectory|find_package|pkg-config
+#              -DNETKIT_SOURCE_DIR=<checkout> -DWORK_DIR=<scratch dir> -DCXX=<compiler>
+#              [-DNETKIT_BINARY_DIR=<netkit build dir, for find_package and pkg-config>]
+#              [-DPKG_CONFIG=<pkg-config program> -DNETKIT_VERSION=<x.y.z>, for pkg-config]
+#              [-DGENERATOR=<generator>] [-DMAKE_PROGRAM=<path>] -P run.cmake
+#
+# pkg-config builds no CMake project: it compiles main.cpp with the flags of the installed
+# netkit.pc only, as `<compiler> -std=c++20 $(pkg-config --cflags netkit) main.cpp` would.
 
 foreach(var KIND NETKIT_SOURCE_DIR WORK_DIR CXX)
   if(NOT DEFINED ${var})
@@ -24,9 +29,9 @@ function(run step)
 endfunction()
 
 set(extra_args "")
-if(KIND STREQUAL "find_package")
+if(KIND STREQUAL "find_package" OR KIND STREQUAL "pkg-config")
   if(NOT NETKIT_BINARY_DIR)
-    message(FATAL_ERROR "run.cmake: find_package needs -DNETKIT_BINARY_DIR=<netkit build dir>")
+    message(FATAL_ERROR "run.cmake: ${KIND} needs -DNETKIT_BINARY_DIR=<netkit build dir>")
   endif()
   set(prefix "${WORK_DIR}/prefix")
   run("cmake --install" ${CMAKE_COMMAND} --install "${NETKIT_BINARY_DIR}" --prefix "${prefix}"
@@ -34,12 +39,49 @@ if(KIND STREQUAL "find_package")
   foreach(file IN ITEMS include/netkit/netkit.hpp
                         share/netkit/cmake/netkit-config.cmake
                         share/netkit/cmake/netkit-config-version.cmake
-                        share/netkit/cmake/netkit-targets.cmake)
+                        share/netkit/cmake/netkit-targets.cmake
+                        share/pkgconfig/netkit.pc)
     if(NOT EXISTS "${prefix}/${file}")
-      message(FATAL_ERROR "consumer/find_package: the install lacks ${file}")
+      message(FATAL_ERROR "consumer/${KIND}: the install lacks ${file}")
     endif()
   endforeach()
   list(APPEND extra_args "-DCMAKE_PREFIX_PATH=${prefix}")
+endif()
+
+if(KIND STREQUAL "pkg-config")
+  foreach(var PKG_CONFIG NETKIT_VERSION)
+    if(NOT ${var})
+      message(FATAL_ERROR "run.cmake: pkg-config needs -D${var}=...")
+    endif()
+  endforeach()
+  # PKG_CONFIG_PATH as a user would set it; PKG_CONFIG_LIBDIR so that no netkit.pc installed on
+  # this machine can stand in for the one under test.
+  set(ENV{PKG_CONFIG_PATH} "${prefix}/share/pkgconfig")
+  set(ENV{PKG_CONFIG_LIBDIR} "${prefix}/share/pkgconfig")
+  function(pkg_config out)
+    execute_process(COMMAND "${PKG_CONFIG}" ${ARGN} netkit RESULT_VARIABLE status
+                    OUTPUT_VARIABLE output OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT status EQUAL 0)
+      message(FATAL_ERROR "consumer/pkg-config: pkg-config ${ARGN} netkit failed (${status})")
+    endif()
+    set(${out} "${output}" PARENT_SCOPE)
+  endfunction()
+  pkg_config(version --modversion)
+  if(NOT version STREQUAL NETKIT_VERSION)
+    message(FATAL_ERROR "consumer/pkg-config: netkit.pc says version '${version}', "
+                        "the project is ${NETKIT_VERSION}")
+  endif()
+  pkg_config(cflags --cflags)
+  pkg_config(libs --libs)
+  message(STATUS "consumer/pkg-config: netkit ${version}: --cflags '${cflags}' --libs '${libs}'")
+  separate_arguments(cflags UNIX_COMMAND "${cflags}")
+  separate_arguments(libs UNIX_COMMAND "${libs}")
+  file(MAKE_DIRECTORY "${WORK_DIR}/build")
+  run("compile" "${CXX}" -std=c++20 ${cflags} "${here}/main.cpp" -o "${WORK_DIR}/build/consumer"
+                ${libs})
+  run("the loopback exchange" "${WORK_DIR}/build/consumer")
+  message(STATUS "consumer/pkg-config: compiled with pkg-config's flags and exchanged bytes")
+  return()
 endif()
 if(MAKE_PROGRAM)
   list(APPEND extra_args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
