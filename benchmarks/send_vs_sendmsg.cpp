@@ -192,7 +192,7 @@ received drain(int fd, transport t, std::uint64_t expected, const std::atomic<bo
         int flags = 0;
         if (t == transport::udp && sender_done.load(std::memory_order_acquire)) {
             // Sender finished: take what is queued, then stop (what never came is loss).
-            if (nk::detail::poll_one(fd, POLLIN, 200).value_or(0) == 0) {
+            if (nk::detail::poll_one(fd, POLLIN, std::chrono::milliseconds(200)).value_or(0) == 0) {
                 break;
             }
             flags = MSG_DONTWAIT;

@@ -1,11 +1,9 @@
 #pragma once
 
+#include <netkit/detail/syscall_core.hpp>
 #include <netkit/result.hpp>
 
-#include <cerrno>
 #include <utility>
-
-#include <unistd.h>
 
 namespace netkit {
 
@@ -45,7 +43,7 @@ public:
     void reset(int fd = -1) noexcept {
         const int old = std::exchange(fd_, fd);
         if (old >= 0) {
-            ::close(old);
+            (void)detail::close_descriptor(old);
         }
     }
 
@@ -54,11 +52,10 @@ public:
     /// no-op that succeeds.
     result<void> close() noexcept {
         const int old = std::exchange(fd_, -1);
-        if (old < 0 || ::close(old) == 0) {
+        if (old < 0) {
             return {};
         }
-        // EINTR still released the descriptor; EINPROGRESS likewise. Report, never retry.
-        return detail::errno_failure("close");
+        return detail::close_descriptor(old);
     }
 
     friend constexpr bool operator==(const file_descriptor& a, const file_descriptor& b) noexcept {

@@ -60,20 +60,40 @@ inline msghdr make_msghdr(std::span<const iovec> iov, const sockaddr* name = nul
     return message;
 }
 
-/// After EAGAIN inside a loop that promised to finish (send_all, receive_exact): on a
-/// non-blocking socket wait until it is ready and go on; on a blocking socket EAGAIN means
-/// SO_SNDTIMEO/SO_RCVTIMEO expired, which is the caller's answer, so stop.
-inline bool wait_to_continue(int fd, short events, int flags) noexcept {
-    if ((flags & MSG_DONTWAIT) != 0) {
-        return false;
+/// How a loop that promised to finish (send_all, receive_exact) answers EAGAIN: on a
+/// non-blocking socket it waits until the descriptor is ready and goes on; on a blocking socket
+/// EAGAIN means SO_SNDTIMEO/SO_RCVTIMEO expired, which is the caller's answer, so it stops. The
+/// socket's mode is read once per loop, at its first EAGAIN, not at every one.
+class readiness_wait {
+public:
+    readiness_wait(int fd, short events, int flags) noexcept
+        : fd_(fd),
+          events_(events),
+          dont_wait_((flags & MSG_DONTWAIT) != 0) {}
+
+    /// True when the loop may try again after `failed`.
+    bool can_continue(const error& failed) noexcept {
+        if (dont_wait_ || !failed.would_block()) {
+            return false;
+        }
+        if (mode_ == mode::unknown) {
+            auto status = status_flags(fd_);
+            mode_ = status && (*status & O_NONBLOCK) != 0 ? mode::non_blocking : mode::blocking;
+        }
+        return mode_ == mode::non_blocking && poll_one(fd_, events_, no_deadline).has_value();
     }
-    auto status = status_flags(fd);
-    if (!status || (*status & O_NONBLOCK) == 0) {
-        return false;
-    }
-    auto ready = poll_one(fd, events, -1);
-    return ready.has_value();
-}
+
+private:
+    enum class mode : unsigned char {
+        unknown,
+        blocking,
+        non_blocking
+    };
+    int fd_;
+    short events_;
+    bool dont_wait_;
+    mode mode_ = mode::unknown;
+};
 
 } // namespace detail
 
@@ -465,11 +485,6 @@ private:
         }
     }
 
-    // In a loop that promised to finish (send_all, receive_exact), after a failed step: go on
-    // when it was EAGAIN and the socket is now ready (see detail::wait_to_continue).
-    bool can_continue(const error& failed, short events, int flags) noexcept {
-        return failed.would_block() && detail::wait_to_continue(fd_.get(), events, flags);
-    }
     // The loop's failure, saying how far it got.
     static failure stopped_after(error failed, std::size_t bytes) noexcept {
         return failure{failed.with_bytes_transferred(bytes)};
@@ -513,10 +528,11 @@ private:
     result<std::size_t> send_all_bytes(const char* data, std::size_t size,
                                        send_flags flags) noexcept {
         std::size_t sent = 0;
+        detail::readiness_wait wait(fd_.get(), POLLOUT, flags.bits());
         while (sent < size) {
             auto more = detail::send(fd_.get(), data + sent, size - sent, flags.bits());
             if (!more) [[unlikely]] {
-                if (can_continue(more.error(), POLLOUT, flags.bits())) {
+                if (wait.can_continue(more.error())) {
                     continue;
                 }
                 return stopped_after(more.error(), sent);
@@ -534,24 +550,27 @@ private:
             if (first && *first == detail::iovec_total(iov)) [[likely]] {
                 return *first; // not `first`: that would copy the whole error-capable storage
             }
-            if (!first && !can_continue(first.error(), POLLOUT, flags.bits())) {
+            detail::readiness_wait wait(fd_.get(), POLLOUT, flags.bits());
+            if (!first && !wait.can_continue(first.error())) {
                 return failure{first.error()};
             }
-            return send_rest(iov, first ? *first : 0, flags);
+            return send_rest(iov, first ? *first : 0, flags, wait);
         }
-        return send_rest(iov, 0, flags);
+        detail::readiness_wait wait(fd_.get(), POLLOUT, flags.bits());
+        return send_rest(iov, 0, flags, wait);
     }
 
     // Out of line: the cursor's window (IOV_MAX iovecs) would otherwise enlarge, and probe, the
     // stack frame of every send_all, although only short writes and huge sequences need it.
     [[gnu::noinline]] result<std::size_t> send_rest(std::span<const iovec> iov, std::size_t sent,
-                                                    send_flags flags) noexcept {
+                                                    send_flags flags,
+                                                    detail::readiness_wait& wait) noexcept {
         buffer_cursor cursor(iov);
         cursor.consume(sent);
         while (!cursor.done()) {
             auto more = send_iovecs(cursor.next(), flags);
             if (!more) {
-                if (can_continue(more.error(), POLLOUT, flags.bits())) {
+                if (wait.can_continue(more.error())) {
                     continue;
                 }
                 return stopped_after(more.error(), sent);
@@ -574,6 +593,7 @@ private:
                                              receive_flags flags) noexcept {
         buffer_cursor cursor(iov);
         std::size_t received = 0;
+        detail::readiness_wait wait(fd_.get(), POLLIN, flags.bits());
         while (!cursor.done()) {
             const std::span<const iovec> next = cursor.next();
             result<std::size_t> got = next.size() == 1
@@ -581,7 +601,7 @@ private:
                                                             next.front().iov_len, flags.bits())
                                           : receive_iovecs(next, flags);
             if (!got) {
-                if (can_continue(got.error(), POLLIN, flags.bits())) {
+                if (wait.can_continue(got.error())) {
                     continue;
                 }
                 return stopped_after(got.error(), received);

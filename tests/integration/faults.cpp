@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include <poll.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -176,6 +177,36 @@ TEST_CASE("EINTR: signals without SA_RESTART interrupt a blocking receive, netki
         REQUIRE(client.send_all("4567"sv).value() == 4);
         REQUIRE(receiving.get() == "01234567");
     }
+}
+
+TEST_CASE("EINTR: a wait with a deadline that signals keep interrupting still ends at its "
+          "deadline") {
+    // Were the timeout restarted after each EINTR, signals arriving faster than the timeout would
+    // keep the wait alive for ever (until this test's ctest timeout): it must go on with the time
+    // that is left instead, and report that nothing became ready.
+    const scoped_signal handler(SIGUSR1, count_signal, 0); // no SA_RESTART
+    auto client_and_server = nk::test::tcp_pair();
+    auto& server = client_and_server.second;
+    std::atomic<pthread_t> waiter_thread{};
+    std::atomic<bool> waiter_started{false};
+    std::atomic<bool> waiter_done{false};
+    const int handled_before = signals_handled.load();
+    auto waiting = std::async(std::launch::async, [&] {
+        waiter_thread = ::pthread_self();
+        waiter_started = true;
+        // Nothing is ever sent, so only the deadline can end this wait.
+        auto ready = nk::detail::poll_one(server.native_handle(), POLLIN, 300ms);
+        waiter_done = true;
+        return ready;
+    });
+    REQUIRE(wait_until([&] { return waiter_started.load(); }));
+    REQUIRE(wait_until(
+        [&] { return waiter_done.load() || ::pthread_kill(waiter_thread, SIGUSR1) != 0; }));
+    const auto ready = waiting.get();
+    REQUIRE(ready.has_value());
+    REQUIRE(*ready == 0);
+    // The wait really was interrupted (a sanitizer may run the handler only after the call).
+    REQUIRE(wait_until([&] { return signals_handled.load() > handled_before; }));
 }
 
 TEST_CASE("descriptor exhaustion: accept reports EMFILE, and the acceptor works once descriptors "

@@ -322,7 +322,8 @@ TEST_CASE("SO_ERROR reports ECONNREFUSED after a non-blocking connect to a close
         auto started = sock.connect_to(closed_port);
         REQUIRE_FALSE(started); // a connect to a closed port never succeeds
         if (started.error() == std::errc::operation_in_progress) {
-            REQUIRE(nk::detail::poll_one(sock.native_handle(), POLLOUT, 5000).value() != 0);
+            REQUIRE(nk::detail::poll_one(sock.native_handle(), POLLOUT, std::chrono::seconds(5))
+                        .value() != 0);
             REQUIRE(sock.get(nk::so::error).value() == ECONNREFUSED);
             REQUIRE(sock.get(nk::so::error).value() == 0); // reading it cleared it
             reported_later = true;

@@ -57,7 +57,9 @@ TEST_CASE("wait_all returns the full count across several sends") {
     // The first piece is queued before the receive starts, and the rest is sent only once the
     // receiver is blocked in recv(2): without MSG_WAITALL that call would return 10 bytes.
     REQUIRE(client.send_all("0123456789"sv).value() == 10);
-    REQUIRE(nk::detail::poll_one(server.native_handle(), POLLIN, 10000).value() != 0);
+    REQUIRE(
+        nk::detail::poll_one(server.native_handle(), POLLIN, std::chrono::seconds(10)).value() !=
+        0);
     const pid_t receiver = nk::test::thread_id();
     auto writer = std::async(std::launch::async, [&client, receiver] {
         if (!nk::test::wait_until_blocked_in(receiver, SYS_recvfrom)) {
@@ -125,7 +127,7 @@ TEST_CASE("out-of-band byte round trip") {
     REQUIRE(client.send_all("normal"sv).value() == 6);
     REQUIRE(client.send("!"sv, nk::send_flag::out_of_band).value() == 1);
     // Urgent data is signalled as POLLPRI; wait for it (bounded) before reading it.
-    auto ready = nk::detail::poll_one(server.native_handle(), POLLPRI, 5000);
+    auto ready = nk::detail::poll_one(server.native_handle(), POLLPRI, std::chrono::seconds(5));
     REQUIRE(ready.value() & POLLPRI);
     std::array<char, 1> urgent{};
     REQUIRE(server.receive(urgent, nk::receive_flag::out_of_band).value() == 1);

@@ -1,12 +1,17 @@
 #pragma once
 
-// Every system call netkit makes is wrapped here, once. errno handling, EINTR retries,
-// SOCK_CLOEXEC and MSG_NOSIGNAL live in this file and nowhere else.
+// Every system call netkit makes is wrapped here, once (close(2) and the one EINTR helper in
+// detail/syscall_core.hpp). errno handling, SOCK_CLOEXEC and MSG_NOSIGNAL live in these two files
+// and nowhere else.
 
+#include <netkit/detail/syscall_core.hpp>
 #include <netkit/fd.hpp>
 #include <netkit/result.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <climits>
 #include <cstddef>
 #include <utility>
 
@@ -55,44 +60,57 @@ inline result<void> listen(int fd, int backlog) noexcept {
     return {};
 }
 
-inline bool is_would_block(int errno_value) noexcept {
-    // EAGAIN and EWOULDBLOCK are the same value on Linux but not everywhere.
-    return errno_value == EAGAIN || errno_value == EWOULDBLOCK; // NOLINT(misc-redundant-expression)
-}
-
 /// accept4(2) with SOCK_CLOEXEC; retries EINTR, and ECONNABORTED (a connection that died while
 /// queued is not the listener's failure: accept(2) advises trying again).
 inline result<file_descriptor> accept(int fd, sockaddr* address, socklen_t* length,
                                       int flags = 0) noexcept {
     const socklen_t capacity = length != nullptr ? *length : 0;
     for (;;) {
-        if (length != nullptr) {
-            *length = capacity;
-        }
-        const int accepted = ::accept4(fd, address, length, flags | SOCK_CLOEXEC);
+        const int accepted = retry_on_interrupt([&] {
+            if (length != nullptr) {
+                *length = capacity; // the kernel wrote the last try's length here
+            }
+            return ::accept4(fd, address, length, flags | SOCK_CLOEXEC);
+        });
         if (accepted >= 0) [[likely]] {
             return file_descriptor(accepted);
         }
-        if (errno != EINTR && errno != ECONNABORTED) {
+        if (errno != ECONNABORTED) {
             return errno_failure("accept");
         }
     }
 }
 
-/// poll(2) on one descriptor; retries EINTR with the full timeout again (callers use it for
-/// bounded waits, where a slightly longer wait after a signal is harmless). Returns the revents,
-/// 0 on timeout.
-inline result<short> poll_one(int fd, short events, int timeout_ms) noexcept {
-    pollfd entry{fd, events, 0};
-    for (;;) {
-        const int ready = ::poll(&entry, 1, timeout_ms);
-        if (ready >= 0) {
-            return ready == 0 ? short{0} : entry.revents;
-        }
-        if (errno != EINTR) {
-            return errno_failure("poll");
-        }
+/// The clock of every deadline: steady, so that setting the wall clock moves no deadline.
+using deadline_clock = std::chrono::steady_clock;
+/// "No deadline": wait for as long as it takes.
+inline constexpr deadline_clock::time_point no_deadline = deadline_clock::time_point::max();
+
+/// poll(2)'s timeout for a wait until `deadline`: -1 for none, else the milliseconds left rounded
+/// up, so that a wait never ends before its deadline.
+inline int poll_timeout_until(deadline_clock::time_point deadline) noexcept {
+    if (deadline == no_deadline) {
+        return -1;
     }
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - deadline_clock::now());
+    return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, INT_MAX));
+}
+
+/// poll(2) on one descriptor until `deadline`. After EINTR it waits for the time that is left,
+/// never the whole timeout again. Returns the revents, 0 when the deadline passed first.
+inline result<short> poll_one(int fd, short events, deadline_clock::time_point deadline) noexcept {
+    pollfd entry{fd, events, 0};
+    const int ready =
+        retry_on_interrupt([&] { return ::poll(&entry, 1, poll_timeout_until(deadline)); });
+    if (ready < 0) [[unlikely]] {
+        return errno_failure("poll");
+    }
+    return ready == 0 ? short{0} : entry.revents;
+}
+/// poll(2) on one descriptor for at most `timeout`.
+inline result<short> poll_one(int fd, short events, std::chrono::milliseconds timeout) noexcept {
+    return poll_one(fd, events, deadline_clock::now() + timeout);
 }
 
 inline result<void> get_option(int fd, int level, int name, void* value, socklen_t* length,
@@ -121,24 +139,19 @@ inline result<void> connect(int fd, const sockaddr* address, socklen_t length) n
     if (errno != EINTR) {
         return errno_failure("connect", address, length);
     }
-    for (;;) {
-        auto ready = poll_one(fd, POLLOUT, -1);
-        if (!ready) {
-            return ready.error().code() == std::errc::interrupted
-                       ? errno_failure("connect", address, length)
-                       : failure{ready.error()};
-        }
-        int pending = 0;
-        socklen_t pending_length = sizeof pending;
-        if (auto got = get_option(fd, SOL_SOCKET, SO_ERROR, &pending, &pending_length); !got) {
-            return got;
-        }
-        if (pending == 0) {
-            return {};
-        }
-        errno = pending;
-        return errno_failure("connect", address, length);
+    if (auto ready = poll_one(fd, POLLOUT, no_deadline); !ready) {
+        return failure{ready.error()};
     }
+    int pending = 0;
+    socklen_t pending_length = sizeof pending;
+    if (auto got = get_option(fd, SOL_SOCKET, SO_ERROR, &pending, &pending_length); !got) {
+        return got;
+    }
+    if (pending == 0) {
+        return {};
+    }
+    errno = pending;
+    return errno_failure("connect", address, length);
 }
 
 inline result<void> shutdown(int fd, int how) noexcept {
@@ -149,72 +162,45 @@ inline result<void> shutdown(int fd, int how) noexcept {
 }
 
 inline result<std::size_t> send(int fd, const void* data, std::size_t size, int flags) noexcept {
-    for (;;) {
-        const ssize_t sent = ::send(fd, data, size, flags | always_send_flags);
-        if (sent >= 0) [[likely]] {
-            return static_cast<std::size_t>(sent);
-        }
-        if (errno != EINTR) {
-            return errno_failure("send");
-        }
-    }
+    return byte_count(
+        retry_on_interrupt([&] { return ::send(fd, data, size, flags | always_send_flags); }),
+        "send");
 }
 
 inline result<std::size_t> receive(int fd, void* data, std::size_t size, int flags) noexcept {
-    for (;;) {
-        const ssize_t got = ::recv(fd, data, size, flags);
-        if (got >= 0) [[likely]] {
-            return static_cast<std::size_t>(got);
-        }
-        if (errno != EINTR) {
-            return errno_failure("receive");
-        }
-    }
+    return byte_count(retry_on_interrupt([&] { return ::recv(fd, data, size, flags); }), "receive");
 }
 
 inline result<std::size_t> send_to(int fd, const void* data, std::size_t size, int flags,
                                    const sockaddr* address, socklen_t length) noexcept {
-    for (;;) {
-        const ssize_t sent = ::sendto(fd, data, size, flags | always_send_flags, address, length);
-        if (sent >= 0) [[likely]] {
-            return static_cast<std::size_t>(sent);
-        }
-        if (errno != EINTR) {
-            return errno_failure("send_to", address, length);
-        }
+    const ssize_t sent = retry_on_interrupt(
+        [&] { return ::sendto(fd, data, size, flags | always_send_flags, address, length); });
+    if (sent < 0) [[unlikely]] {
+        return errno_failure("send_to", address, length);
     }
+    return static_cast<std::size_t>(sent);
 }
 
 inline result<std::size_t> receive_from(int fd, void* data, std::size_t size, int flags,
                                         sockaddr* address, socklen_t* length) noexcept {
     const socklen_t capacity = length != nullptr ? *length : 0;
-    for (;;) {
-        if (length != nullptr) {
-            *length = capacity;
-        }
-        const ssize_t got = ::recvfrom(fd, data, size, flags, address, length);
-        if (got >= 0) [[likely]] {
-            return static_cast<std::size_t>(got);
-        }
-        if (errno != EINTR) {
-            return errno_failure("receive_from");
-        }
-    }
+    return byte_count(retry_on_interrupt([&] {
+                          if (length != nullptr) {
+                              *length = capacity; // the kernel wrote the last try's length here
+                          }
+                          return ::recvfrom(fd, data, size, flags, address, length);
+                      }),
+                      "receive_from");
 }
 
 inline result<std::size_t> send_message(int fd, const msghdr& message, int flags) noexcept {
-    for (;;) {
-        const ssize_t sent = ::sendmsg(fd, &message, flags | always_send_flags);
-        if (sent >= 0) [[likely]] {
-            return static_cast<std::size_t>(sent);
-        }
-        if (errno != EINTR) {
-            return message.msg_name != nullptr
-                       ? errno_failure("sendmsg", static_cast<const sockaddr*>(message.msg_name),
-                                       message.msg_namelen)
-                       : errno_failure("sendmsg");
-        }
+    const ssize_t sent =
+        retry_on_interrupt([&] { return ::sendmsg(fd, &message, flags | always_send_flags); });
+    if (sent < 0) [[unlikely]] {
+        return errno_failure("sendmsg", static_cast<const sockaddr*>(message.msg_name),
+                             message.msg_name != nullptr ? message.msg_namelen : 0);
     }
+    return static_cast<std::size_t>(sent);
 }
 
 /// recvmsg(2). On EINTR nothing was received, so the retry starts from the same msghdr; the
@@ -222,17 +208,12 @@ inline result<std::size_t> send_message(int fd, const msghdr& message, int flags
 inline result<std::size_t> receive_message(int fd, msghdr& message, int flags) noexcept {
     const socklen_t name_capacity = message.msg_namelen;
     const std::size_t control_capacity = message.msg_controllen;
-    for (;;) {
-        message.msg_namelen = name_capacity;
-        message.msg_controllen = control_capacity;
-        const ssize_t got = ::recvmsg(fd, &message, flags);
-        if (got >= 0) [[likely]] {
-            return static_cast<std::size_t>(got);
-        }
-        if (errno != EINTR) {
-            return errno_failure("recvmsg");
-        }
-    }
+    return byte_count(retry_on_interrupt([&] {
+                          message.msg_namelen = name_capacity;
+                          message.msg_controllen = control_capacity;
+                          return ::recvmsg(fd, &message, flags);
+                      }),
+                      "recvmsg");
 }
 
 inline result<void> local_name(int fd, sockaddr* address, socklen_t* length) noexcept {
