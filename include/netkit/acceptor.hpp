@@ -105,16 +105,7 @@ public:
             return failure{fd.error()};
         }
         accepted<P> result{socket_type(std::move(*fd)), {}};
-        if (length > static_cast<socklen_t>(sizeof(sa_family_t))) {
-            // An address the kernel wrote always reads back; were it ever not to, the connection
-            // already taken off the queue matters more than its peer's name, so it is kept
-            // with an empty `peer` rather than closed.
-            auto peer =
-                endpoint_type::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
-            if (peer) {
-                result.peer = *peer;
-            }
-        }
+        result.peer = detail::decode_sender<P>(storage, length).value_or(endpoint_type{});
         return result;
     }
 

@@ -313,17 +313,9 @@ public:
             }
             info = make_receive_result(*got, bytes.size());
         }
-        receive_from_info<endpoint_type> out{info.size, info.message_size, {}};
-        if (length > static_cast<socklen_t>(sizeof(sa_family_t))) {
-            // As in accept: the datagram is already consumed, so it is returned even if its
-            // sender's address were ever unreadable (the sender is then left empty).
-            auto sender =
-                endpoint_type::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
-            if (sender) {
-                out.sender = *sender;
-            }
-        }
-        return out;
+        return receive_from_info<endpoint_type>{
+            info.size, info.message_size,
+            detail::decode_sender<P>(storage, length).value_or(endpoint_type{})};
     }
 
     // ---- messages: sendmsg/recvmsg with every field of msghdr ---------------------------------
@@ -341,6 +333,13 @@ public:
     send_message_to(const Data& data, const endpoint_type& peer, const control_storage& control,
                     send_flags flags = {}) noexcept requires datagram_protocol<P> {
         return send_message_impl(data, peer.data(), peer.size(), &control, flags);
+    }
+    /// sendmsg(2) to `peer` without control data.
+    template <class Data>
+    result<std::size_t>
+    send_message_to(const Data& data, const endpoint_type& peer,
+                    send_flags flags = {}) noexcept requires datagram_protocol<P> {
+        return send_message_impl(data, peer.data(), peer.size(), nullptr, flags);
     }
 
     /// recvmsg(2) with control data. Descriptors that arrive (SCM_RIGHTS) are received
@@ -425,13 +424,7 @@ private:
         info.size = std::min(*got, capacity);
         info.message_size = message_protocol<P> ? *got : info.size;
         info.flags = message_flags(message.msg_flags);
-        if (message.msg_namelen > static_cast<socklen_t>(sizeof(sa_family_t))) {
-            auto sender = endpoint_type::from_sockaddr(reinterpret_cast<const sockaddr*>(&name),
-                                                       message.msg_namelen);
-            if (sender) {
-                info.sender = *sender;
-            }
-        }
+        info.sender = detail::decode_sender<P>(name, message.msg_namelen);
         return info;
     }
 

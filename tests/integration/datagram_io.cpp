@@ -8,6 +8,10 @@
 #include <string>
 #include <string_view>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 namespace nk = netkit;
 using namespace std::string_view_literals;
 
@@ -23,6 +27,25 @@ TEST_CASE("UDP send_to / receive_from reports the sender") {
     REQUIRE_FALSE(got.truncated());
     REQUIRE(got.sender == a.local_endpoint().value());
     REQUIRE(std::string_view(buf.data(), got.size) == "hello");
+}
+
+TEST_CASE("send_message_to without control data reaches a plain recvfrom peer") {
+    // The peer is the C API itself, so a fault shared by netkit's two ends cannot hide.
+    auto receiver = nk::test::bounded(nk::udp::socket::open(nk::ip::v4).value());
+    REQUIRE(receiver.bind(nk::ip::endpoint(nk::ip::address_v4::loopback(), 0)).has_value());
+    const auto where = receiver.local_endpoint().value();
+    auto sender = nk::udp::socket::open(nk::ip::v4).value();
+    REQUIRE(sender.bind(nk::ip::endpoint(nk::ip::address_v4::loopback(), 0)).has_value());
+    REQUIRE(sender.send_message_to("hello"sv, where).value() == 5);
+
+    std::array<char, 16> buf{};
+    sockaddr_in from{};
+    socklen_t from_length = sizeof from;
+    const ssize_t got = ::recvfrom(receiver.native_handle(), buf.data(), buf.size(), 0,
+                                   reinterpret_cast<sockaddr*>(&from), &from_length);
+    REQUIRE(got == 5);
+    REQUIRE(std::string_view(buf.data(), 5) == "hello");
+    REQUIRE(ntohs(from.sin_port) == sender.local_endpoint().value().port());
 }
 
 TEST_CASE("a datagram larger than the buffer is reported as truncated, with its real size") {

@@ -91,6 +91,28 @@ TEST_CASE("Unix datagram between named sockets reports the sender") {
     REQUIRE(got.sender == a_name);
 }
 
+TEST_CASE("an unbound Unix datagram sender is the unnamed endpoint to receive_from and "
+          "receive_message alike") {
+    const auto b_name =
+        nk::local::endpoint::abstract(unique_abstract_name("dgram-unbound")).value();
+    auto a = nk::local::datagram_socket::open().value(); // never bound: it sends with no name
+    auto b = nk::test::bounded(nk::local::datagram_socket::open().value());
+    REQUIRE(b.bind(b_name).has_value());
+    std::array<char, 16> buf{};
+
+    REQUIRE(a.send_to("one"sv, b_name).value() == 3);
+    const auto from = b.receive_from(buf).value();
+    REQUIRE(std::string_view(buf.data(), from.size) == "one");
+    REQUIRE(from.sender.is_unnamed());
+
+    REQUIRE(a.send_message_to("two"sv, b_name).value() == 3); // no control data needed
+    const auto message = b.receive_message(buf).value();
+    REQUIRE(std::string_view(buf.data(), message.size) == "two");
+    REQUIRE(message.sender.has_value());
+    REQUIRE(message.sender->is_unnamed());
+    REQUIRE(*message.sender == from.sender);
+}
+
 TEST_CASE("socketpair of each local protocol") {
     auto s1_and_s2 = nk::test::local_pair<nk::local::stream_protocol>();
     [[maybe_unused]] auto& s1 = s1_and_s2.first;
