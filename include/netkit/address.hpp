@@ -29,8 +29,75 @@ inline constexpr family v4 = family::v4;
 inline constexpr family v6 = family::v6;
 
 namespace detail {
-inline netkit::failure parse_failure(address_errc code) noexcept {
-    return netkit::failure{netkit::error(make_error_code(code), "parse address")};
+/// A parse that refused `input`: the error quotes it (its first 25 bytes).
+inline netkit::failure parse_failure(address_errc code, const char* operation,
+                                     std::string_view input) noexcept {
+    return netkit::failure{netkit::error(make_error_code(code), operation, input)};
+}
+/// The same failure, reported by an outer parse for its whole input.
+inline netkit::failure parse_failure(const netkit::error& inner, const char* operation,
+                                     std::string_view input) noexcept {
+    return netkit::failure{netkit::error(inner.code(), operation, input)};
+}
+
+inline bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+inline bool all_digits(std::string_view text) noexcept {
+    return std::all_of(text.begin(), text.end(), is_digit);
+}
+
+/// True for a host name in RFC 1123 syntax (dot-separated labels of letters, digits and inner
+/// hyphens, an optional final dot) whose last label is not all digits, so "localhost" and
+/// "example.com" are names but "1.2.3.400" and "0x7f.0.0.1" are not.
+inline bool is_host_name(std::string_view text) noexcept {
+    if (!text.empty() && text.back() == '.') {
+        text.remove_suffix(1);
+    }
+    if (text.empty() || text.size() > 253) {
+        return false;
+    }
+    const auto letter_digit_hyphen = [](char c) {
+        return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-';
+    };
+    std::string_view label;
+    while (!text.empty()) {
+        const auto dot = text.find('.');
+        label = text.substr(0, dot);
+        text = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-' ||
+            !std::all_of(label.begin(), label.end(), letter_digit_hyphen) ||
+            (dot != std::string_view::npos && text.empty())) {
+            return false;
+        }
+    }
+    return !all_digits(label);
+}
+
+/// Why `text`, which inet_pton refused, is not a dotted quad: a host name, four decimal octets
+/// with one over 255, or anything else (too few or many parts, leading zeros, other characters).
+inline address_errc ipv4_failure_reason(std::string_view text) noexcept {
+    if (is_host_name(text)) {
+        return address_errc::host_is_name;
+    }
+    std::size_t parts = 0;
+    bool over = false;
+    for (std::size_t start = 0;;) {
+        const auto dot = text.find('.', start);
+        const auto part = text.substr(start, dot == std::string_view::npos ? dot : dot - start);
+        if (part.empty() || !all_digits(part)) {
+            return address_errc::invalid_ipv4;
+        }
+        unsigned value = 0;
+        for (const char c : part) {
+            value = std::min(value * 10 + static_cast<unsigned>(c - '0'), 1000U);
+        }
+        over = over || value > 255;
+        ++parts;
+        if (dot == std::string_view::npos) {
+            break;
+        }
+        start = dot + 1;
+    }
+    return parts == 4 && over ? address_errc::ipv4_octet_out_of_range : address_errc::invalid_ipv4;
 }
 /// inet_pton needs a NUL-terminated string; longest valid IPv6 text is 45 characters.
 template <std::size_t N>
@@ -62,16 +129,18 @@ public:
     static constexpr address_v4 loopback() noexcept { return address_v4(0x7f000001U); }
     static constexpr address_v4 broadcast() noexcept { return address_v4(0xffffffffU); }
 
-    /// Strict dotted-quad: four decimal octets 0-255, no leading zeros, nothing else.
+    /// Strict dotted-quad: four decimal octets 0-255, no leading zeros, nothing else. A host name
+    /// is refused as `address_errc::host_is_name` (names need `netkit::resolve`).
     static result<address_v4> parse(std::string_view text) noexcept {
+        constexpr const char* operation = "parse ip::address_v4";
         if (text.empty()) {
-            return detail::parse_failure(address_errc::empty);
+            return detail::parse_failure(address_errc::empty, operation, text);
         }
         std::array<char, INET_ADDRSTRLEN> buffer{};
         in_addr parsed{};
         if (!detail::copy_terminated(text, buffer) ||
             ::inet_pton(AF_INET, buffer.data(), &parsed) != 1) {
-            return detail::parse_failure(address_errc::invalid_ipv4);
+            return detail::parse_failure(detail::ipv4_failure_reason(text), operation, text);
         }
         return from_in_addr(parsed);
     }
@@ -139,23 +208,23 @@ public:
     /// RFC 4291 text, optionally followed by "%scope": a decimal index or an interface name
     /// (looked up with if_nametoindex). No brackets here: those belong to endpoints.
     static result<address_v6> parse(std::string_view text) noexcept {
+        constexpr const char* operation = "parse ip::address_v6";
+        const std::string_view input = text;
         if (text.empty()) {
-            return detail::parse_failure(address_errc::empty);
+            return detail::parse_failure(address_errc::empty, operation, input);
         }
         std::uint32_t scope = 0;
         if (const auto percent = text.find('%'); percent != std::string_view::npos) {
-            auto parsed_scope = parse_scope(text.substr(percent + 1));
-            if (!parsed_scope) {
-                return netkit::failure{parsed_scope.error()};
+            if (!parse_scope(text.substr(percent + 1), scope)) {
+                return detail::parse_failure(address_errc::invalid_scope, operation, input);
             }
-            scope = *parsed_scope;
             text = text.substr(0, percent);
         }
         std::array<char, INET6_ADDRSTRLEN> buffer{};
         in6_addr parsed{};
         if (!detail::copy_terminated(text, buffer) ||
             ::inet_pton(AF_INET6, buffer.data(), &parsed) != 1) {
-            return detail::parse_failure(address_errc::invalid_ipv6);
+            return detail::parse_failure(address_errc::invalid_ipv6, operation, input);
         }
         address_v6 result = from_in6_addr(parsed);
         result.scope_id_ = scope;
@@ -212,32 +281,35 @@ public:
     friend constexpr auto operator<=>(const address_v6&, const address_v6&) noexcept = default;
 
 private:
-    static result<std::uint32_t> parse_scope(std::string_view scope) noexcept {
+    /// A decimal index or an interface name; false if neither.
+    static bool parse_scope(std::string_view scope, std::uint32_t& index) noexcept {
         if (scope.empty()) {
-            return detail::parse_failure(address_errc::invalid_scope);
+            return false;
         }
-        if (std::all_of(scope.begin(), scope.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        if (detail::all_digits(scope)) {
             if (scope.size() > 10) {
-                return detail::parse_failure(address_errc::invalid_scope);
+                return false;
             }
             std::uint64_t value = 0;
             for (char c : scope) {
                 value = value * 10 + static_cast<std::uint64_t>(c - '0');
             }
             if (value > UINT32_MAX) {
-                return detail::parse_failure(address_errc::invalid_scope);
+                return false;
             }
-            return static_cast<std::uint32_t>(value);
+            index = static_cast<std::uint32_t>(value);
+            return true;
         }
         std::array<char, IF_NAMESIZE> name{};
         if (!detail::copy_terminated(scope, name)) {
-            return detail::parse_failure(address_errc::invalid_scope);
+            return false;
         }
-        const unsigned index = ::if_nametoindex(name.data());
-        if (index == 0) {
-            return detail::parse_failure(address_errc::invalid_scope);
+        const unsigned found = ::if_nametoindex(name.data());
+        if (found == 0) {
+            return false;
         }
-        return std::uint32_t{index};
+        index = std::uint32_t{found};
+        return true;
     }
 
     bytes_type bytes_{};
@@ -255,16 +327,17 @@ public:
 
     /// Either form; IPv6 is told apart by its ':'.
     static result<address> parse(std::string_view text) noexcept {
+        constexpr const char* operation = "parse ip::address";
         if (text.find(':') != std::string_view::npos) {
             auto parsed_v6 = address_v6::parse(text);
             if (!parsed_v6) {
-                return netkit::failure{parsed_v6.error()};
+                return detail::parse_failure(parsed_v6.error(), operation, text);
             }
             return address(*parsed_v6);
         }
         auto parsed_v4 = address_v4::parse(text);
         if (!parsed_v4) {
-            return netkit::failure{parsed_v4.error()};
+            return detail::parse_failure(parsed_v4.error(), operation, text);
         }
         return address(*parsed_v4);
     }

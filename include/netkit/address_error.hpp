@@ -8,18 +8,22 @@ namespace netkit {
 
 /// Why a text could not be read as an address or endpoint, or why a name cannot be an endpoint.
 enum class address_errc {
-    empty = 1,            ///< nothing to parse
-    invalid_ipv4,         ///< not four decimal octets 0-255 without leading zeros
-    invalid_ipv6,         ///< not an RFC 4291 text form
-    invalid_scope,        ///< "%" not followed by a known interface name or a number
-    missing_port,         ///< no ":port" after the host
-    invalid_port,         ///< port not a decimal number 0-65535
-    unterminated_bracket, ///< "[" without "]"
-    unexpected_character, ///< trailing or misplaced text
-    path_too_long,        ///< a Unix-domain name longer than sun_path holds
-    embedded_nul,         ///< a NUL byte inside a filesystem path
-    wrong_family,         ///< a socket address of another family than the endpoint type
-    address_too_short,    ///< a socket address shorter than its family requires
+    empty = 1,               ///< nothing to parse
+    invalid_ipv4,            ///< not four decimal octets 0-255 without leading zeros
+    invalid_ipv6,            ///< not an RFC 4291 text form
+    invalid_scope,           ///< "%" not followed by a known interface name or a number
+    missing_port,            ///< no ":port" after the host
+    invalid_port,            ///< an empty port, or more digits than a port has ("000080")
+    unterminated_bracket,    ///< "[" without "]"
+    unexpected_character,    ///< trailing or misplaced text
+    path_too_long,           ///< a Unix-domain name longer than sun_path holds
+    embedded_nul,            ///< a NUL byte inside a filesystem path
+    wrong_family,            ///< a socket address of another family than the endpoint type
+    address_too_short,       ///< a socket address shorter than its family requires
+    ipv4_octet_out_of_range, ///< four decimal octets, one of them over 255
+    host_is_name,            ///< a host name, not a numeric address: a job for `netkit::resolve`
+    port_not_a_number,       ///< a port with a character other than a decimal digit
+    port_out_of_range,       ///< a decimal port over 65535
 };
 
 namespace detail {
@@ -52,6 +56,14 @@ public:
             return "socket address of the wrong family";
         case address_errc::address_too_short:
             return "socket address too short for its family";
+        case address_errc::ipv4_octet_out_of_range:
+            return "IPv4 octet out of range (0-255)";
+        case address_errc::host_is_name:
+            return "a host name, not a numeric address (names need netkit::resolve)";
+        case address_errc::port_not_a_number:
+            return "port is not a decimal number";
+        case address_errc::port_out_of_range:
+            return "port out of range (0-65535)";
         }
         return "unknown address error";
     }

@@ -47,55 +47,61 @@ public:
     /// "1.2.3.4:80", "[::1]:80", "[fe80::1%eth0]:80". The port is required and decimal (0-65535);
     /// IPv6 hosts must be bracketed, so the port is never ambiguous.
     static result<endpoint> parse(std::string_view text) noexcept {
+        constexpr const char* operation = "parse ip::endpoint";
+        const auto fail = [text](address_errc code) {
+            return detail::parse_failure(code, operation, text);
+        };
         if (text.empty()) {
-            return detail::parse_failure(address_errc::empty);
+            return fail(address_errc::empty);
         }
         std::string_view host;
         std::string_view rest;
         if (text.front() == '[') {
             const auto close = text.find(']');
             if (close == std::string_view::npos) {
-                return detail::parse_failure(address_errc::unterminated_bracket);
+                return fail(address_errc::unterminated_bracket);
             }
             host = text.substr(1, close - 1);
             rest = text.substr(close + 1);
             if (host.empty()) {
-                return detail::parse_failure(address_errc::invalid_ipv6);
+                return fail(address_errc::invalid_ipv6);
             }
         } else {
             const auto colon = text.find(':');
             if (colon == std::string_view::npos) {
-                return detail::parse_failure(address_errc::missing_port);
+                // "example.com": a name is the deeper mistake than the missing port.
+                return fail(detail::is_host_name(text) ? address_errc::host_is_name
+                                                       : address_errc::missing_port);
             }
             host = text.substr(0, colon);
             rest = text.substr(colon);
             if (rest.find(':', 1) != std::string_view::npos) {
                 // "::1:80" and friends: an unbracketed IPv6 address.
-                return detail::parse_failure(address_errc::unexpected_character);
+                return fail(address_errc::unexpected_character);
             }
         }
         if (rest.empty()) {
-            return detail::parse_failure(address_errc::missing_port);
+            return fail(address_errc::missing_port);
         }
         if (rest.front() != ':') {
-            return detail::parse_failure(address_errc::unexpected_character);
+            return fail(address_errc::unexpected_character);
         }
-        auto port = parse_port(rest.substr(1));
-        if (!port) {
-            return failure{port.error()};
+        std::uint16_t port = 0;
+        if (const auto why = parse_port(rest.substr(1), port); why != address_errc{}) {
+            return fail(why);
         }
         if (text.front() == '[') {
             auto parsed_v6 = address_v6::parse(host);
             if (!parsed_v6) {
-                return failure{parsed_v6.error()};
+                return detail::parse_failure(parsed_v6.error(), operation, text);
             }
-            return endpoint(*parsed_v6, *port);
+            return endpoint(*parsed_v6, port);
         }
         auto parsed_v4 = address_v4::parse(host);
         if (!parsed_v4) {
-            return failure{parsed_v4.error()};
+            return detail::parse_failure(parsed_v4.error(), operation, text);
         }
-        return endpoint(*parsed_v4, *port);
+        return endpoint(*parsed_v4, port);
     }
 
     /// Reads a socket address the kernel produced (getsockname, recvfrom, ...).
@@ -181,21 +187,27 @@ public:
     }
 
 private:
-    static result<std::uint16_t> parse_port(std::string_view text) noexcept {
-        if (text.empty() || text.size() > 5) {
-            return detail::parse_failure(address_errc::invalid_port);
+    /// Decimal 0-65535 (leading zeros allowed up to five digits); the reason it is not, or a
+    /// value-initialised `address_errc` on success.
+    static address_errc parse_port(std::string_view text, std::uint16_t& port) noexcept {
+        if (text.empty()) {
+            return address_errc::invalid_port;
+        }
+        if (!detail::all_digits(text)) {
+            return address_errc::port_not_a_number;
         }
         std::uint32_t value = 0;
         for (char c : text) {
-            if (c < '0' || c > '9') {
-                return detail::parse_failure(address_errc::invalid_port);
-            }
-            value = value * 10 + static_cast<std::uint32_t>(c - '0');
+            value = std::min(value * 10 + static_cast<std::uint32_t>(c - '0'), 100000U);
         }
         if (value > 65535) {
-            return detail::parse_failure(address_errc::invalid_port);
+            return address_errc::port_out_of_range;
         }
-        return static_cast<std::uint16_t>(value);
+        if (text.size() > 5) {
+            return address_errc::invalid_port; // "000080": more digits than a port has
+        }
+        port = static_cast<std::uint16_t>(value);
+        return address_errc{};
     }
 
     union storage {

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 
@@ -88,6 +89,22 @@ public:
         endpoint_.assign(address, length);
     }
 
+    /// An error that quotes the input it concerned (its first 25 bytes):
+    /// "parse ip::endpoint "300.1.1.1:80": IPv4 octet out of range (0-255)".
+    error(std::error_code code, const char* operation, std::string_view input) noexcept
+        : error(code, operation) {
+        endpoint_.assign_text(input);
+    }
+
+    /// An error that names the host and service it concerned, cut to fit in 24 bytes:
+    /// "resolve "no-such-host.invalid":80: Name or service not known".
+    static error for_host_service(std::error_code code, const char* operation,
+                                  std::string_view host, std::string_view service) noexcept {
+        error failed(code, operation);
+        failed.endpoint_.assign_host_service(host, service);
+        return failed;
+    }
+
     /// Builds an error from an errno value (the system category).
     static error from_errno(int errno_value, const char* operation) noexcept {
         return {std::error_code(errno_value, std::system_category()), operation};
@@ -110,7 +127,8 @@ public:
         return *this;
     }
 
-    /// "operation endpoint", e.g. "connect 127.0.0.1:9" (just "send" when there is no endpoint).
+    /// "operation endpoint", e.g. "connect 127.0.0.1:9" (just "send" when there is no endpoint),
+    /// or "operation "input"", e.g. "parse ip::endpoint "localhost:80"".
     [[nodiscard]] std::string context() const {
         std::string text = operation_;
         if (!endpoint_.empty()) {

@@ -35,13 +35,13 @@ public:
     /// A filesystem path. Errors: empty, embedded NUL, longer than `max_name_length`.
     static result<endpoint> path(std::string_view path) noexcept {
         if (path.empty()) {
-            return parse_failure(address_errc::empty);
+            return parse_failure(address_errc::empty, "local::endpoint::path", path);
         }
         if (path.find('\0') != std::string_view::npos) {
-            return parse_failure(address_errc::embedded_nul);
+            return parse_failure(address_errc::embedded_nul, "local::endpoint::path", path);
         }
         if (path.size() > max_name_length) {
-            return parse_failure(address_errc::path_too_long);
+            return parse_failure(address_errc::path_too_long, "local::endpoint::path", path);
         }
         endpoint result;
         std::memcpy(result.address_.sun_path, path.data(), path.size());
@@ -53,7 +53,7 @@ public:
     /// included; at most `max_name_length` of them.
     static result<endpoint> abstract(std::string_view name) noexcept {
         if (name.size() > max_name_length) {
-            return parse_failure(address_errc::path_too_long);
+            return parse_failure(address_errc::path_too_long, "local::endpoint::abstract", name);
         }
         endpoint result;
         std::memcpy(result.address_.sun_path + 1, name.data(), name.size());
@@ -63,10 +63,11 @@ public:
 
     /// "@name" is abstract (the convention of ss and netstat), anything else is a path.
     static result<endpoint> parse(std::string_view text) noexcept {
-        if (!text.empty() && text.front() == '@') {
-            return abstract(text.substr(1));
+        auto parsed = !text.empty() && text.front() == '@' ? abstract(text.substr(1)) : path(text);
+        if (!parsed) {
+            return failure{error(parsed.error().code(), "parse local::endpoint", text)};
         }
-        return path(text);
+        return parsed;
     }
 
     /// Reads a socket address the kernel produced (getsockname, recvfrom, accept, ...). Unlike
@@ -165,8 +166,9 @@ public:
     }
 
 private:
-    static failure parse_failure(address_errc code) noexcept {
-        return failure{error(make_error_code(code), "parse local endpoint")};
+    static failure parse_failure(address_errc code, const char* operation,
+                                 std::string_view input) noexcept {
+        return failure{error(make_error_code(code), operation, input)};
     }
 
     sockaddr_un address_{};

@@ -78,6 +78,7 @@ constexpr resolve_hints resolve_hints_for() noexcept {
 
 namespace detail {
 /// getaddrinfo(3): a library call, not a socket system call, but kept in one place all the same.
+/// Errors name the host and service as given (`resolve "example.invalid":80: ...`).
 inline result<std::vector<ip::endpoint>> get_address_info(const char* host, const char* service,
                                                           const resolve_hints& hints) {
     addrinfo want{};
@@ -89,10 +90,11 @@ inline result<std::vector<ip::endpoint>> get_address_info(const char* host, cons
     addrinfo* found = nullptr;
     const int status = ::getaddrinfo(host, service, &want, &found);
     if (status != 0) {
-        if (status == EAI_SYSTEM) {
-            return errno_failure("resolve");
-        }
-        return failure{error(make_error_code(static_cast<resolve_errc>(status)), "resolve")};
+        const std::error_code code = status == EAI_SYSTEM
+                                         ? std::error_code(errno, std::system_category())
+                                         : make_error_code(static_cast<resolve_errc>(status));
+        return failure{error::for_host_service(code, "resolve", host == nullptr ? "" : host,
+                                               service == nullptr ? "" : service)};
     }
     const std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(found, &::freeaddrinfo);
     std::vector<ip::endpoint> endpoints;

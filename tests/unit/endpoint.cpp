@@ -74,23 +74,23 @@ const std::vector<bad_case> bad_ip_endpoints = {
     {"", nk::address_errc::empty},
     {"127.0.0.1", nk::address_errc::missing_port},
     {"127.0.0.1:", nk::address_errc::invalid_port},
-    {"127.0.0.1:65536", nk::address_errc::invalid_port},
-    {"127.0.0.1:-1", nk::address_errc::invalid_port},
-    {"127.0.0.1:80a", nk::address_errc::invalid_port},
-    {"127.0.0.1: 80", nk::address_errc::invalid_port},
-    {"127.0.0.1:+80", nk::address_errc::invalid_port},
-    {"127.0.0.1:999999", nk::address_errc::invalid_port},
-    {"127.0.0.1:0x50", nk::address_errc::invalid_port},
-    {"256.0.0.1:80", nk::address_errc::invalid_ipv4},
+    {"127.0.0.1:65536", nk::address_errc::port_out_of_range},
+    {"127.0.0.1:-1", nk::address_errc::port_not_a_number},
+    {"127.0.0.1:80a", nk::address_errc::port_not_a_number},
+    {"127.0.0.1: 80", nk::address_errc::port_not_a_number},
+    {"127.0.0.1:+80", nk::address_errc::port_not_a_number},
+    {"127.0.0.1:999999", nk::address_errc::port_out_of_range},
+    {"127.0.0.1:0x50", nk::address_errc::port_not_a_number},
+    {"256.0.0.1:80", nk::address_errc::ipv4_octet_out_of_range},
     {"1.2.3:80", nk::address_errc::invalid_ipv4},
     {"1.2.3.4.5:80", nk::address_errc::invalid_ipv4},
     {"01.2.3.4:80", nk::address_errc::invalid_ipv4},
     {"1.2.3.04:80", nk::address_errc::invalid_ipv4},
     {"1..3.4:80", nk::address_errc::invalid_ipv4},
-    {"a.b.c.d:80", nk::address_errc::invalid_ipv4},
+    {"a.b.c.d:80", nk::address_errc::host_is_name},
     {" 1.2.3.4:80", nk::address_errc::invalid_ipv4},
     {"1.2.3.4 :80", nk::address_errc::invalid_ipv4},
-    {"localhost:80", nk::address_errc::invalid_ipv4},
+    {"localhost:80", nk::address_errc::host_is_name},
     {":80", nk::address_errc::empty},
     {"0x7f.0.0.1:80", nk::address_errc::invalid_ipv4},
     {"1.2.3.-4:80", nk::address_errc::invalid_ipv4},
@@ -99,7 +99,7 @@ const std::vector<bad_case> bad_ip_endpoints = {
     {"[::1]", nk::address_errc::missing_port},
     {"[::1]80", nk::address_errc::unexpected_character},
     {"[::1]:", nk::address_errc::invalid_port},
-    {"[::1]:70000", nk::address_errc::invalid_port},
+    {"[::1]:70000", nk::address_errc::port_out_of_range},
     {"[::1:80", nk::address_errc::unterminated_bracket},
     {"[]:80", nk::address_errc::invalid_ipv6},
     {"[:::1]:80", nk::address_errc::invalid_ipv6},
@@ -111,7 +111,7 @@ const std::vector<bad_case> bad_ip_endpoints = {
     {"[fe80::1%]:80", nk::address_errc::invalid_scope},
     {"[fe80::1%no-such-interface-x]:80", nk::address_errc::invalid_scope},
     {"[fe80::1%4294967296]:80", nk::address_errc::invalid_scope},
-    {"[::1]:80:80", nk::address_errc::invalid_port},
+    {"[::1]:80:80", nk::address_errc::port_not_a_number},
     {"[::1]]:80", nk::address_errc::unexpected_character},
 };
 } // namespace
@@ -138,6 +138,57 @@ TEST_CASE("bad IP endpoints are refused with the reason") {
         CHECK(parsed.error().code() == make_error_code(why));
         REQUIRE(parsed.error().code() == std::errc::invalid_argument);
     }
+}
+
+TEST_CASE("parse errors quote the input and give the precise reason") {
+    struct message_case {
+        std::string_view text;
+        nk::address_errc why;
+        std::string_view message;
+    };
+    const std::vector<message_case> cases = {
+        {"300.1.1.1:80", nk::address_errc::ipv4_octet_out_of_range,
+         R"(parse ip::endpoint "300.1.1.1:80": IPv4 octet out of range (0-255))"},
+        {"localhost:80", nk::address_errc::host_is_name,
+         R"(parse ip::endpoint "localhost:80": a host name, not a numeric address )"
+         R"((names need netkit::resolve))"},
+        {"example.com", nk::address_errc::host_is_name,
+         R"(parse ip::endpoint "example.com": a host name, not a numeric address )"
+         R"((names need netkit::resolve))"},
+        {"1.2.3.4:80x", nk::address_errc::port_not_a_number,
+         R"(parse ip::endpoint "1.2.3.4:80x": port is not a decimal number)"},
+        {"1.2.3.4:65536", nk::address_errc::port_out_of_range,
+         R"(parse ip::endpoint "1.2.3.4:65536": port out of range (0-65535))"},
+        {"1.2.3:80", nk::address_errc::invalid_ipv4,
+         R"(parse ip::endpoint "1.2.3:80": invalid IPv4 address)"},
+        {"[fe80::1%no-such-if]:80", nk::address_errc::invalid_scope,
+         R"(parse ip::endpoint "[fe80::1%no-such-if]:80": invalid IPv6 scope (unknown interface))"},
+    };
+    for (const auto& [text, why, message] : cases) {
+        INFO("input: " << text);
+        const auto parsed = nk::ip::endpoint::parse(text);
+        REQUIRE_FALSE(parsed.has_value());
+        CHECK(parsed.error().code() == make_error_code(why));
+        CHECK(parsed.error().code() == std::errc::invalid_argument);
+        CHECK(parsed.error().operation() == std::string_view("parse ip::endpoint"));
+        CHECK(parsed.error().message() == message);
+    }
+
+    // Each parser names itself and quotes what it was given.
+    CHECK(nk::ip::address::parse("example.com").error().message() ==
+          R"(parse ip::address "example.com": a host name, not a numeric address )"
+          R"((names need netkit::resolve))");
+    CHECK(nk::ip::address::parse("1:2").error().message() ==
+          R"(parse ip::address "1:2": invalid IPv6 address)");
+    CHECK(nk::ip::address_v4::parse("1.2.3.256").error().message() ==
+          R"(parse ip::address_v4 "1.2.3.256": IPv4 octet out of range (0-255))");
+    CHECK(nk::ip::address_v6::parse("fe80::1%").error().message() ==
+          R"(parse ip::address_v6 "fe80::1%": invalid IPv6 scope (unknown interface))");
+    CHECK(nk::local::endpoint::path("").error().message() ==
+          R"(local::endpoint::path "": empty address)");
+    CHECK(nk::local::endpoint::parse("@" + std::string(200, 'a')).error().message() ==
+          R"(parse local::endpoint "@aaaaaaaaaaaaaaaaaaaaaaaa"...: )"
+          R"(Unix socket path too long for sun_path)");
 }
 
 TEST_CASE("endpoints convert to and from the kernel's socket addresses") {
@@ -266,6 +317,8 @@ TEST_CASE("addresses: classification and conversions") {
     REQUIRE(nk::ip::address::parse("fe80::1").value().v6().is_link_local());
     REQUIRE(nk::ip::address_v4::parse("1.2.3.4").value().to_uint() == 0x01020304U);
     REQUIRE(nk::ip::address::parse("nonsense").error().code() ==
+            make_error_code(nk::address_errc::host_is_name));
+    REQUIRE(nk::ip::address::parse("1.2.3").error().code() ==
             make_error_code(nk::address_errc::invalid_ipv4));
     REQUIRE(nk::ip::address::parse("1:2").error().code() ==
             make_error_code(nk::address_errc::invalid_ipv6));

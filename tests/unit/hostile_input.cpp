@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -163,12 +164,39 @@ const std::vector<std::string> malformed_addresses = {
     "-",
 };
 
+// How a refused input appears in the message: its first 25 bytes quoted, `"` and `\` escaped
+// with a backslash and bytes that are not printable ASCII as \xNN, then "..." if it was longer.
+std::string quoted(std::string_view input) {
+    static constexpr std::size_t kept = 25;
+    std::string out = "\"";
+    for (const char c : input.substr(0, kept)) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (byte < 0x20 || byte > 0x7e) {
+            std::array<char, 5> hex{};
+            std::snprintf(hex.data(), hex.size(), "\\x%02x", static_cast<unsigned>(byte));
+            out += hex.data();
+        } else {
+            out += c;
+        }
+    }
+    out += '"';
+    if (input.size() > kept) {
+        out += "...";
+    }
+    return out;
+}
+
+// Refused with an address error whose message quotes the input: "operation "input": reason".
 template <class Result>
 void require_address_error(const Result& result, std::string_view input) {
     INFO("input (" << input.size() << " bytes): " << std::string(input));
     REQUIRE_FALSE(result.has_value());
     REQUIRE(result.error().code().category() == nk::address_category());
-    REQUIRE_FALSE(result.error().message().empty());
+    REQUIRE(result.error().message() == std::string(result.error().operation()) + " " +
+                                            quoted(input) + ": " + result.error().code().message());
 }
 
 // A byte string random in the ways parsers get wrong: address characters mostly, some junk.
@@ -239,7 +267,7 @@ TEST_CASE("random byte strings never crash an endpoint parser, and what parses r
             REQUIRE(again.has_value());
             REQUIRE(*again == *ip);
         } else {
-            REQUIRE(ip.error().code().category() == nk::address_category());
+            require_address_error(ip, text);
         }
         auto local = nk::local::endpoint::parse(text);
         if (local) {
@@ -248,9 +276,40 @@ TEST_CASE("random byte strings never crash an endpoint parser, and what parses r
                 text.front() == '@' ? std::string_view(text).substr(1) : text;
             REQUIRE(local->name() == name);
         } else {
-            REQUIRE(local.error().code().category() == nk::address_category());
+            require_address_error(local, text);
         }
     }
+}
+
+TEST_CASE("a refused input is quoted cut to 25 bytes, with unprintable bytes escaped") {
+    // Long inputs keep their first 25 bytes and end with "...": the message never grows with
+    // the input.
+    const std::string long_host(1000, '1');
+    CHECK(nk::ip::endpoint::parse(long_host + ":80").error().message() ==
+          R"(parse ip::endpoint "1111111111111111111111111"...: invalid IPv4 address)");
+    CHECK(nk::ip::address_v4::parse(std::string(25, 'x')).error().message() ==
+          R"(parse ip::address_v4 "xxxxxxxxxxxxxxxxxxxxxxxxx": a host name, not a numeric )"
+          R"(address (names need netkit::resolve))");
+    CHECK(nk::ip::address_v4::parse(std::string(26, 'x')).error().message() ==
+          R"(parse ip::address_v4 "xxxxxxxxxxxxxxxxxxxxxxxxx"...: a host name, not a numeric )"
+          R"(address (names need netkit::resolve))");
+    CHECK(nk::local::endpoint::path(std::string(5000, 'p')).error().message() ==
+          R"(local::endpoint::path "ppppppppppppppppppppppppp"...: )"
+          R"(Unix socket path too long for sun_path)");
+
+    // Control bytes, NULs, bytes over 0x7f, quotes and backslashes are escaped, so a message
+    // cannot carry a terminal escape sequence or be misread where the quoted text ends.
+    CHECK(nk::ip::endpoint::parse("1.2.3.4\0:80"s).error().message() ==
+          R"(parse ip::endpoint "1.2.3.4\x00:80": invalid IPv4 address)");
+    CHECK(nk::ip::endpoint::parse("\x1b[31m\xff:80"s).error().message() ==
+          R"(parse ip::endpoint "\x1b[31m\xff:80": invalid IPv4 address)");
+    CHECK(nk::ip::endpoint::parse(R"(a"b\c:80)").error().message() ==
+          R"(parse ip::endpoint "a\"b\\c:80": invalid IPv4 address)");
+    CHECK(nk::local::endpoint::path("/tmp/a\0b"s).error().message() ==
+          R"(local::endpoint::path "/tmp/a\x00b": NUL byte inside a Unix socket path)");
+    // A byte escaped at the cut is escaped whole.
+    CHECK(nk::ip::address::parse(std::string(24, '9') + "\n\n").error().message() ==
+          R"(parse ip::address "999999999999999999999999\x0a"...: invalid IPv4 address)");
 }
 
 TEST_CASE("Unix-domain names: overlong, empty and NUL-bearing paths are refused, never truncated") {

@@ -3,6 +3,7 @@
 #include "support/catch.hpp"
 
 #include <algorithm>
+#include <string>
 
 namespace nk = netkit;
 
@@ -50,7 +51,8 @@ TEST_CASE("failures carry getaddrinfo's own codes and messages") {
     auto bad = nk::resolve("not-an-address", "80", hints);
     REQUIRE_FALSE(bad);
     REQUIRE(bad.error().code() == nk::resolve_errc::no_name);
-    REQUIRE(bad.error().message().rfind("resolve: ", 0) == 0);
+    REQUIRE(bad.error().message() == R"(resolve "not-an-address":80: )" +
+                                         nk::make_error_code(nk::resolve_errc::no_name).message());
 
     auto missing = nk::resolve("host.invalid", "80");
     REQUIRE_FALSE(missing);
@@ -59,9 +61,32 @@ TEST_CASE("failures carry getaddrinfo's own codes and messages") {
                           code == nk::resolve_errc::fail || code == nk::resolve_errc::no_data;
     REQUIRE(expected);
     REQUIRE_FALSE(code.message().empty());
+    REQUIRE(missing.error().message() == R"(resolve "host.invalid":80: )" + code.message());
 
     nk::resolve_hints numeric_service;
     numeric_service.numeric_service = true;
     REQUIRE(nk::resolve("127.0.0.1", "http", numeric_service).error().code() ==
             nk::resolve_errc::no_name);
+}
+
+TEST_CASE("a failed resolve names the host and the service, cut to fit") {
+    nk::resolve_hints hints;
+    hints.numeric_host = true;
+    const std::string reason = nk::make_error_code(nk::resolve_errc::no_name).message();
+    REQUIRE(reason == "Name or service not known");
+
+    REQUIRE(nk::resolve("no-such-host.invalid", "80", hints).error().message() ==
+            R"(resolve "no-such-host.invalid":80: Name or service not known)");
+    // A long host keeps its first bytes, the service whole.
+    REQUIRE(nk::resolve("a-very-long-host-name-that-is-long.invalid", "https", hints)
+                .error()
+                .message() == R"(resolve "a-very-long-host-na"...:https: )" + reason);
+    // A long service keeps at least 8 bytes next to a long host.
+    const auto long_both = nk::resolve(std::string(40, 'h'), std::string(40, 's'), hints);
+    REQUIRE(long_both.error().code().category() == nk::resolve_category());
+    REQUIRE(long_both.error().message() ==
+            R"(resolve "hhhhhhhhhhhhhhhh"...:ssssssss...: )" + long_both.error().code().message());
+    // Unprintable bytes are escaped; no service, no ":".
+    REQUIRE(nk::resolve("bad\x01host", "", hints).error().message() ==
+            R"(resolve "bad\x01host": )" + reason);
 }
