@@ -1,6 +1,7 @@
 #pragma once
 
 #include <netkit/concepts.hpp>
+#include <netkit/deadline.hpp>
 #include <netkit/detail/socket_base.hpp>
 #include <netkit/detail/syscall.hpp>
 #include <netkit/fd.hpp>
@@ -107,6 +108,24 @@ public:
         accepted<P> result{socket_type(std::move(*fd)), {}};
         result.peer = detail::decode_sender<P>(storage, length).value_or(endpoint_type{});
         return result;
+    }
+
+    /// `accept` that waits for a connection at most until `until` (a deadline or a timeout):
+    /// `std::errc::timed_out` when none arrived by then. On Linux a connection that poll saw
+    /// stays queued until accepted (even if its peer resets), so the accept that follows does not
+    /// block, unless another thread or process accepts from the same socket: then make the
+    /// acceptor non-blocking.
+    result<accepted<P>> accept(deadline until) noexcept {
+        if (!until.is_never()) {
+            auto ready = detail::poll_one(fd_.get(), POLLIN, until);
+            if (!ready) {
+                return failure{ready.error()};
+            }
+            if (*ready == 0) {
+                return detail::errc_failure(std::errc::timed_out, "accept");
+            }
+        }
+        return accept();
     }
 
 private:

@@ -8,6 +8,7 @@
 #include <netkit/buffer.hpp>
 #include <netkit/concepts.hpp>
 #include <netkit/control.hpp>
+#include <netkit/deadline.hpp>
 #include <netkit/endpoint.hpp>
 #include <netkit/error.hpp>
 #include <netkit/fd.hpp>

@@ -3,6 +3,7 @@
 #include <netkit/buffer.hpp>
 #include <netkit/concepts.hpp>
 #include <netkit/control.hpp>
+#include <netkit/deadline.hpp>
 #include <netkit/detail/socket_base.hpp>
 #include <netkit/detail/syscall.hpp>
 #include <netkit/fd.hpp>
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <ranges>
@@ -60,27 +62,50 @@ inline msghdr make_msghdr(std::span<const iovec> iov, const sockaddr* name = nul
     return message;
 }
 
-/// How a loop that promised to finish (send_all, receive_exact) answers EAGAIN: on a
-/// non-blocking socket it waits until the descriptor is ready and goes on; on a blocking socket
-/// EAGAIN means SO_SNDTIMEO/SO_RCVTIMEO expired, which is the caller's answer, so it stops. The
-/// socket's mode is read once per loop, at its first EAGAIN, not at every one.
+/// How a loop that promised to finish (send_all, receive_exact) answers EAGAIN.
+///
+/// Without a deadline: on a non-blocking socket it waits until the descriptor is ready and goes
+/// on; on a blocking socket EAGAIN means SO_SNDTIMEO/SO_RCVTIMEO expired, which is the caller's
+/// answer, so it stops. The socket's mode is read once per loop, at its first EAGAIN.
+/// With a deadline: every step is made with MSG_DONTWAIT, so that none blocks past it, and EAGAIN
+/// waits for readiness until the deadline; when it passes first the loop stops with
+/// `std::errc::timed_out`. A caller's own `dont_wait` always stops at the first EAGAIN.
 class readiness_wait {
 public:
-    readiness_wait(int fd, short events, int flags) noexcept
+    readiness_wait(int fd, short events, int caller_flags, deadline until,
+                   const char* operation) noexcept
         : fd_(fd),
           events_(events),
-          dont_wait_((flags & MSG_DONTWAIT) != 0) {}
+          caller_dont_wait_((caller_flags & MSG_DONTWAIT) != 0),
+          until_(until),
+          operation_(operation) {}
 
-    /// True when the loop may try again after `failed`.
-    bool can_continue(const error& failed) noexcept {
-        if (dont_wait_ || !failed.would_block()) {
-            return false;
+    /// The flags each step passes beside the caller's.
+    [[nodiscard]] int step_flags() const noexcept { return until_.is_never() ? 0 : MSG_DONTWAIT; }
+
+    /// After a step failed with `failed`: nothing once the loop may go on, else the error to
+    /// stop with (the step's own, or timed_out).
+    result<void> after(const error& failed) noexcept {
+        if (caller_dont_wait_ || !failed.would_block()) {
+            return failure{failed};
         }
-        if (mode_ == mode::unknown) {
-            auto status = status_flags(fd_);
-            mode_ = status && (*status & O_NONBLOCK) != 0 ? mode::non_blocking : mode::blocking;
+        if (until_.is_never()) {
+            if (mode_ == mode::unknown) {
+                auto status = status_flags(fd_);
+                mode_ = status && (*status & O_NONBLOCK) != 0 ? mode::non_blocking : mode::blocking;
+            }
+            if (mode_ == mode::blocking) {
+                return failure{failed};
+            }
         }
-        return mode_ == mode::non_blocking && poll_one(fd_, events_, no_deadline).has_value();
+        auto ready = poll_one(fd_, events_, until_);
+        if (!ready) {
+            return failure{ready.error()};
+        }
+        if (*ready == 0) {
+            return errc_failure(std::errc::timed_out, operation_);
+        }
+        return {};
     }
 
 private:
@@ -91,8 +116,10 @@ private:
     };
     int fd_;
     short events_;
-    bool dont_wait_;
+    bool caller_dont_wait_;
     mode mode_ = mode::unknown;
+    deadline until_;
+    const char* operation_;
 };
 
 } // namespace detail
@@ -146,6 +173,27 @@ public:
         }
         return basic_socket(std::move(*fd));
     }
+    /// `connect` within `until` (a deadline or a timeout): `std::errc::timed_out`, naming the
+    /// endpoint, when the connection is not made by then; the half-open socket is closed. The
+    /// socket returned is blocking, as `connect`'s.
+    static result<basic_socket> connect(const endpoint_type& peer, deadline until) noexcept {
+        if (until.is_never()) {
+            return connect(peer);
+        }
+        // Opened non-blocking, so that connect returns at once and the wait is poll's, bounded.
+        auto fd = detail::open_for<P>(peer, SOCK_NONBLOCK);
+        if (!fd) {
+            return failure{fd.error()};
+        }
+        if (auto done = detail::connect(fd->get(), peer.data(), peer.size(), until); !done) {
+            return failure{done.error()}; // *fd closes the attempt
+        }
+        if (auto blocking = detail::set_non_blocking(fd->get(), false); !blocking) {
+            return failure{blocking.error()};
+        }
+        return basic_socket(std::move(*fd));
+    }
+
     /// socketpair(2): two connected Unix-domain sockets.
     static result<std::pair<basic_socket, basic_socket>>
     pair() noexcept requires local_protocol<P> {
@@ -195,24 +243,33 @@ public:
 
     /// Sends everything, looping over short writes; a buffer sequence goes out as sendmsg calls
     /// of up to IOV_MAX buffers, each continuing from the exact byte the last one stopped at.
-    /// On a non-blocking socket it waits for room (unless `send_flag::dont_wait`). On failure
-    /// the error's `bytes_transferred()` says how much had been sent.
+    /// On a non-blocking socket it waits for room (unless `send_flag::dont_wait`). With a
+    /// deadline (or a timeout) it stops there with `std::errc::timed_out`. On failure the
+    /// error's `bytes_transferred()` says how much had been sent.
     template <class Data>
-    result<std::size_t> send_all(const Data& data,
-                                 send_flags flags = {}) noexcept requires stream_protocol<P> {
+    result<std::size_t> send_all(const Data& data, send_flags flags = {},
+                                 deadline until = {}) noexcept requires stream_protocol<P> {
         if constexpr (buffer_sequence<Data>) {
             if constexpr (std::ranges::contiguous_range<const Data&>) {
-                return send_all_iovecs(as_iovecs(data), flags);
+                return send_all_iovecs(as_iovecs(data), flags, until);
             } else {
-                return transfer_in_windows(data,
-                                           [this, flags](std::span<const iovec> window) noexcept {
-                                               return send_all_iovecs(window, flags);
-                                           });
+                return transfer_in_windows(
+                    data, [this, flags, until](std::span<const iovec> window) noexcept {
+                        return send_all_iovecs(window, flags, until);
+                    });
             }
         } else {
             const const_buffer bytes = buffer(data);
-            return send_all_bytes(static_cast<const char*>(bytes.data()), bytes.size(), flags);
+            return send_all_bytes(static_cast<const char*>(bytes.data()), bytes.size(), flags,
+                                  until);
         }
+    }
+    /// `send_all` within `timeout`: `sock.send_all(data, 2s)`.
+    template <class Data, class Rep, class Period>
+    result<std::size_t>
+    send_all(const Data& data,
+             std::chrono::duration<Rep, Period> timeout) noexcept requires stream_protocol<P> {
+        return send_all(data, send_flags{}, deadline(timeout));
     }
 
     /// sendto(2) / sendmsg(2) with a destination: one datagram to `peer`.
@@ -253,6 +310,21 @@ public:
         }
     }
 
+    /// `receive` that waits for data at most until `until`: `std::errc::timed_out` when nothing
+    /// arrived by then.
+    template <class Data>
+    result<receive_result> receive(Data&& data, receive_flags flags, deadline until) noexcept {
+        return with_deadline(POLLIN, until, "receive", [&](int extra) noexcept {
+            return receive(data, flags | receive_flags::from_native(extra));
+        });
+    }
+    /// `receive` within `timeout`: `sock.receive(buffer, 2s)`.
+    template <class Data, class Rep, class Period>
+    result<receive_result> receive(Data&& data,
+                                   std::chrono::duration<Rep, Period> timeout) noexcept {
+        return receive(data, receive_flags{}, deadline(timeout));
+    }
+
     /// Receives exactly as many bytes as the buffers hold, looping over short reads and waiting
     /// on a non-blocking socket (unless `receive_flag::dont_wait`). End of stream first is the
     /// error `errc::end_of_stream`; the error's `bytes_transferred()` says how much had arrived.
@@ -260,8 +332,8 @@ public:
     /// from the queue, so a second pass would copy the same bytes again further on; for a
     /// whole peek use `receive(data, peek | wait_all)`.
     template <class Data>
-    result<std::size_t>
-    receive_exact(Data&& data, receive_flags flags = {}) noexcept requires stream_protocol<P> {
+    result<std::size_t> receive_exact(Data&& data, receive_flags flags = {},
+                                      deadline until = {}) noexcept requires stream_protocol<P> {
         if (flags.contains(receive_flag::peek)) [[unlikely]] {
             // The operation names the refused flag: "Invalid argument" alone would not say which.
             return detail::errc_failure(std::errc::invalid_argument, "receive_exact with peek");
@@ -272,18 +344,25 @@ public:
                 "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
                 "mutable_buffer");
             if constexpr (std::ranges::contiguous_range<const std::remove_cvref_t<Data>&>) {
-                return receive_exact_iovecs(as_iovecs(data), flags);
+                return receive_exact_iovecs(as_iovecs(data), flags, until);
             } else {
-                return transfer_in_windows(data,
-                                           [this, flags](std::span<const iovec> window) noexcept {
-                                               return receive_exact_iovecs(window, flags);
-                                           });
+                return transfer_in_windows(
+                    data, [this, flags, until](std::span<const iovec> window) noexcept {
+                        return receive_exact_iovecs(window, flags, until);
+                    });
             }
         } else {
             const mutable_buffer bytes = detail::as_mutable_buffer(data);
             const iovec one{bytes.data(), bytes.size()};
-            return receive_exact_iovecs(std::span<const iovec>(&one, 1), flags);
+            return receive_exact_iovecs(std::span<const iovec>(&one, 1), flags, until);
         }
+    }
+    /// `receive_exact` within `timeout`: `sock.receive_exact(header, 2s)`.
+    template <class Data, class Rep, class Period>
+    result<std::size_t>
+    receive_exact(Data&& data,
+                  std::chrono::duration<Rep, Period> timeout) noexcept requires stream_protocol<P> {
+        return receive_exact(data, receive_flags{}, deadline(timeout));
     }
 
     /// recvfrom(2) / recvmsg(2) with a name: one datagram and its sender.
@@ -316,6 +395,24 @@ public:
         return receive_from_info<endpoint_type>{
             info.size, info.message_size,
             detail::decode_sender<P>(storage, length).value_or(endpoint_type{})};
+    }
+
+    /// `receive_from` that waits for a datagram at most until `until`: `std::errc::timed_out`
+    /// when none arrived by then.
+    template <class Data>
+    result<receive_from_info<endpoint_type>>
+    receive_from(Data&& data, receive_flags flags,
+                 deadline until) noexcept requires datagram_protocol<P> {
+        return with_deadline(POLLIN, until, "receive_from", [&](int extra) noexcept {
+            return receive_from(data, flags | receive_flags::from_native(extra));
+        });
+    }
+    /// `receive_from` within `timeout`: `sock.receive_from(buffer, 2s)`.
+    template <class Data, class Rep, class Period>
+    result<receive_from_info<endpoint_type>> receive_from(
+        Data&& data,
+        std::chrono::duration<Rep, Period> timeout) noexcept requires datagram_protocol<P> {
+        return receive_from(data, receive_flags{}, deadline(timeout));
     }
 
     // ---- messages: sendmsg/recvmsg with every field of msghdr ---------------------------------
@@ -517,56 +614,90 @@ private:
         return done;
     }
 
+    // Under a deadline each step of a loop passes MSG_DONTWAIT, so that none blocks past it.
+    template <class Flags>
+    static Flags step_flags(Flags flags, deadline until) noexcept {
+        return until.is_never() ? flags : flags | Flags::from_native(MSG_DONTWAIT);
+    }
+
+    // One call at a time until `step` succeeds or fails for a reason other than EAGAIN, waiting
+    // for readiness in between until `until`: the blocking-with-a-deadline form of a one-call
+    // operation. `step(extra)` makes the call with `extra` added to its flags.
+    template <class Step>
+    auto with_deadline(short events, deadline until, const char* operation, Step step) noexcept
+        -> decltype(step(0)) {
+        if (until.is_never()) {
+            return step(0);
+        }
+        for (;;) {
+            auto done = step(MSG_DONTWAIT);
+            if (done || !done.error().would_block()) {
+                return done;
+            }
+            auto ready = detail::poll_one(fd_.get(), events, until);
+            if (!ready) {
+                return failure{ready.error()};
+            }
+            if (*ready == 0) {
+                return detail::errc_failure(std::errc::timed_out, operation);
+            }
+        }
+    }
+
     // A contiguous range: the same loop as hand-written C (send until done), no iovec at all.
-    result<std::size_t> send_all_bytes(const char* data, std::size_t size,
-                                       send_flags flags) noexcept {
+    result<std::size_t> send_all_bytes(const char* data, std::size_t size, send_flags flags,
+                                       deadline until) noexcept {
         std::size_t sent = 0;
-        detail::readiness_wait wait(fd_.get(), POLLOUT, flags.bits());
+        detail::readiness_wait wait(fd_.get(), POLLOUT, flags.bits(), until, "send_all");
+        const int step = step_flags(flags, until).bits();
         while (sent < size) {
-            auto more = detail::send(fd_.get(), data + sent, size - sent, flags.bits());
+            auto more = detail::send(fd_.get(), data + sent, size - sent, step);
             if (!more) [[unlikely]] {
-                if (wait.can_continue(more.error())) {
-                    continue;
+                if (auto go_on = wait.after(more.error()); !go_on) {
+                    return stopped_after(go_on.error(), sent);
                 }
-                return stopped_after(more.error(), sent);
+                continue;
             }
             sent += *more;
         }
         return sent;
     }
 
-    result<std::size_t> send_all_iovecs(std::span<const iovec> iov, send_flags flags) noexcept {
+    result<std::size_t> send_all_iovecs(std::span<const iovec> iov, send_flags flags,
+                                        deadline until) noexcept {
         // The common case: everything leaves in one call, straight from the caller's array. The
         // sum of the lengths is the one cost hand-written C can skip when it knows its total.
         if (iov.size() <= max_buffers_per_call) [[likely]] {
-            auto first = send_iovecs(iov, flags);
+            auto first = send_iovecs(iov, step_flags(flags, until));
             if (first && *first == detail::iovec_total(iov)) [[likely]] {
                 return *first; // not `first`: that would copy the whole error-capable storage
             }
-            detail::readiness_wait wait(fd_.get(), POLLOUT, flags.bits());
-            if (!first && !wait.can_continue(first.error())) {
-                return failure{first.error()};
+            detail::readiness_wait wait(fd_.get(), POLLOUT, flags.bits(), until, "send_all");
+            if (!first) {
+                if (auto go_on = wait.after(first.error()); !go_on) {
+                    return failure{go_on.error()};
+                }
             }
-            return send_rest(iov, first ? *first : 0, flags, wait);
+            return send_rest(iov, first ? *first : 0, step_flags(flags, until), wait);
         }
-        detail::readiness_wait wait(fd_.get(), POLLOUT, flags.bits());
-        return send_rest(iov, 0, flags, wait);
+        detail::readiness_wait wait(fd_.get(), POLLOUT, flags.bits(), until, "send_all");
+        return send_rest(iov, 0, step_flags(flags, until), wait);
     }
 
     // Out of line: the cursor's window (IOV_MAX iovecs) would otherwise enlarge, and probe, the
     // stack frame of every send_all, although only short writes and huge sequences need it.
     [[gnu::noinline]] result<std::size_t> send_rest(std::span<const iovec> iov, std::size_t sent,
-                                                    send_flags flags,
+                                                    send_flags step,
                                                     detail::readiness_wait& wait) noexcept {
         buffer_cursor cursor(iov);
         cursor.consume(sent);
         while (!cursor.done()) {
-            auto more = send_iovecs(cursor.next(), flags);
+            auto more = send_iovecs(cursor.next(), step);
             if (!more) {
-                if (wait.can_continue(more.error())) {
-                    continue;
+                if (auto go_on = wait.after(more.error()); !go_on) {
+                    return stopped_after(go_on.error(), sent);
                 }
-                return stopped_after(more.error(), sent);
+                continue;
             }
             sent += *more;
             cursor.consume(*more);
@@ -582,22 +713,23 @@ private:
         return detail::send_message(fd_.get(), message, flags.bits());
     }
 
-    result<std::size_t> receive_exact_iovecs(std::span<const iovec> iov,
-                                             receive_flags flags) noexcept {
+    result<std::size_t> receive_exact_iovecs(std::span<const iovec> iov, receive_flags flags,
+                                             deadline until) noexcept {
         buffer_cursor cursor(iov);
         std::size_t received = 0;
-        detail::readiness_wait wait(fd_.get(), POLLIN, flags.bits());
+        detail::readiness_wait wait(fd_.get(), POLLIN, flags.bits(), until, "receive_exact");
+        const receive_flags step = step_flags(flags, until);
         while (!cursor.done()) {
             const std::span<const iovec> next = cursor.next();
             result<std::size_t> got = next.size() == 1
                                           ? detail::receive(fd_.get(), next.front().iov_base,
-                                                            next.front().iov_len, flags.bits())
-                                          : receive_iovecs(next, flags);
+                                                            next.front().iov_len, step.bits())
+                                          : receive_iovecs(next, step);
             if (!got) {
-                if (wait.can_continue(got.error())) {
-                    continue;
+                if (auto go_on = wait.after(got.error()); !go_on) {
+                    return stopped_after(go_on.error(), received);
                 }
-                return stopped_after(got.error(), received);
+                continue;
             }
             if (*got == 0) {
                 return stopped_after(error(make_error_code(errc::end_of_stream), "receive_exact"),

@@ -16,12 +16,13 @@
 
 namespace netkit::detail {
 
-/// Opens a socket of protocol P for the family of `endpoint`.
+/// Opens a socket of protocol P for the family of `endpoint` (`type_flags`: SOCK_NONBLOCK).
 template <protocol P>
-result<file_descriptor> open_for(const typename P::endpoint_type& endpoint) noexcept {
+result<file_descriptor> open_for(const typename P::endpoint_type& endpoint,
+                                 int type_flags = 0) noexcept {
     sa_family_t family{};
     std::memcpy(&family, endpoint.data(), sizeof family);
-    return open_socket(family, P::socket_type, P::protocol_number);
+    return open_socket(family, P::socket_type | type_flags, P::protocol_number);
 }
 
 /// Reads a socket address through `query` (getsockname or getpeername) into an endpoint.

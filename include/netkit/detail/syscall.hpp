@@ -4,6 +4,7 @@
 // detail/syscall_core.hpp). errno handling, SOCK_CLOEXEC and MSG_NOSIGNAL live in these two files
 // and nowhere else.
 
+#include <netkit/deadline.hpp>
 #include <netkit/detail/syscall_core.hpp>
 #include <netkit/fd.hpp>
 #include <netkit/result.hpp>
@@ -81,36 +82,28 @@ inline result<file_descriptor> accept(int fd, sockaddr* address, socklen_t* leng
     }
 }
 
-/// The clock of every deadline: steady, so that setting the wall clock moves no deadline.
-using deadline_clock = std::chrono::steady_clock;
-/// "No deadline": wait for as long as it takes.
-inline constexpr deadline_clock::time_point no_deadline = deadline_clock::time_point::max();
-
-/// poll(2)'s timeout for a wait until `deadline`: -1 for none, else the milliseconds left rounded
+/// poll(2)'s timeout for a wait until `until`: -1 for none, else the milliseconds left rounded
 /// up, so that a wait never ends before its deadline.
-inline int poll_timeout_until(deadline_clock::time_point deadline) noexcept {
-    if (deadline == no_deadline) {
+inline int poll_timeout_until(deadline until) noexcept {
+    if (until.is_never()) {
         return -1;
     }
     const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(deadline - deadline_clock::now());
+        std::chrono::ceil<std::chrono::milliseconds>(until.at() - deadline::clock::now());
     return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, INT_MAX));
 }
 
-/// poll(2) on one descriptor until `deadline`. After EINTR it waits for the time that is left,
-/// never the whole timeout again. Returns the revents, 0 when the deadline passed first.
-inline result<short> poll_one(int fd, short events, deadline_clock::time_point deadline) noexcept {
+/// poll(2) on one descriptor until `until` (a deadline or a timeout). After EINTR it waits for
+/// the time that is left, never the whole timeout again. Returns the revents, 0 when the deadline
+/// passed first.
+inline result<short> poll_one(int fd, short events, deadline until) noexcept {
     pollfd entry{fd, events, 0};
     const int ready =
-        retry_on_interrupt([&] { return ::poll(&entry, 1, poll_timeout_until(deadline)); });
+        retry_on_interrupt([&] { return ::poll(&entry, 1, poll_timeout_until(until)); });
     if (ready < 0) [[unlikely]] {
         return errno_failure("poll");
     }
     return ready == 0 ? short{0} : entry.revents;
-}
-/// poll(2) on one descriptor for at most `timeout`.
-inline result<short> poll_one(int fd, short events, std::chrono::milliseconds timeout) noexcept {
-    return poll_one(fd, events, deadline_clock::now() + timeout);
 }
 
 inline result<void> get_option(int fd, int level, int name, void* value, socklen_t* length,
@@ -129,18 +122,26 @@ inline result<void> set_option(int fd, int level, int name, const void* value, s
     return {};
 }
 
-/// connect(2). A blocking connect interrupted by a signal goes on in the kernel; calling connect
-/// again would fail with EALREADY, so instead wait for it to finish and read its outcome from
-/// SO_ERROR, as connect(2) describes for EINPROGRESS.
-inline result<void> connect(int fd, const sockaddr* address, socklen_t length) noexcept {
+/// connect(2), within `until`. A connect that does not finish at once (EINPROGRESS on a
+/// non-blocking socket, or EINTR: a blocking connect interrupted by a signal goes on in the
+/// kernel, and calling connect again would fail with EALREADY) is waited for with poll and its
+/// outcome read from SO_ERROR, as connect(2) describes. When `until` passes first the error is
+/// `std::errc::timed_out`, naming the endpoint; the connection attempt is the caller's to close.
+inline result<void> connect(int fd, const sockaddr* address, socklen_t length,
+                            deadline until = {}) noexcept {
     if (::connect(fd, address, length) == 0) [[likely]] {
         return {};
     }
-    if (errno != EINTR) {
+    if (errno != EINTR && errno != EINPROGRESS) {
         return errno_failure("connect", address, length);
     }
-    if (auto ready = poll_one(fd, POLLOUT, no_deadline); !ready) {
+    auto ready = poll_one(fd, POLLOUT, until);
+    if (!ready) {
         return failure{ready.error()};
+    }
+    if (*ready == 0) {
+        return failure{
+            error(std::make_error_code(std::errc::timed_out), "connect", address, length)};
     }
     int pending = 0;
     socklen_t pending_length = sizeof pending;
