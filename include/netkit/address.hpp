@@ -216,7 +216,7 @@ public:
         bytes[15] = 1;
         return address_v6(bytes);
     }
-    /// `::ffff:a.b.c.d`, the form an IPv4 peer takes on a dual-stack IPv6 socket.
+    /// \::ffff:a.b.c.d, the form an IPv4 peer takes on a dual-stack IPv6 socket.
     static constexpr address_v6 v4_mapped(const address_v4& ipv4) noexcept {
         bytes_type bytes{};
         bytes[10] = 0xff;
@@ -284,7 +284,7 @@ public:
     [[nodiscard]] constexpr bool is_link_local() const noexcept {
         return bytes_[0] == 0xfe && (bytes_[1] & 0xc0) == 0x80;
     }
-    /// True for `::ffff:0:0/96`, an IPv4 address seen through an IPv6 socket.
+    /// True for \::ffff:0:0/96, an IPv4 address seen through an IPv6 socket.
     [[nodiscard]] constexpr bool is_v4_mapped() const noexcept {
         return std::all_of(bytes_.begin(), bytes_.begin() + 10,
                            [](std::uint8_t b) { return b == 0; }) &&
