@@ -83,8 +83,8 @@ struct credentials {
 /// IP_PKTINFO: received, the datagram's destination address and arrival interface; sent, the
 /// source address (`local`) and outgoing interface to use.
 struct ip_packet_info {
-    ip::address_v4 destination; ///< ipi_addr: the address the datagram was sent to
-    ip::address_v4 local;       ///< ipi_spec_dst: the local address (source, when sending)
+    ip::address_v4 destination;   ///< ipi_addr: the address the datagram was sent to
+    ip::address_v4 local;         ///< ipi_spec_dst: the local address (source, when sending)
     unsigned interface_index = 0; ///< ipi_ifindex: arrival interface, or outgoing one (0: any)
     /// The cmsg_level this payload travels at (IPPROTO_IP).
     static constexpr int level = IPPROTO_IP;
