@@ -3,7 +3,8 @@
 # Needs nothing but bash before the packages are in (dpkg-query and apt-get when present).
 #
 #   netkit_packages_bench   what `cmake --workflow --preset bench` needs (no Catch2)
-#   netkit_packages_test    what `cmake --workflow --preset dev` needs (every test)
+#   netkit_packages_test    what `cmake --workflow --preset dev` needs (every test, the API
+#                           reference's included)
 #   netkit_packages_ci      what .ci/run needs: the tests, plus clang, its sanitizer and
 #                           libFuzzer runtimes, and clang-format
 #
@@ -25,13 +26,14 @@ declare -gA netkit_probe=(
   [libfmt-dev]="file:/usr/include/fmt/format.h"
   [libasio-dev]="file:/usr/include/asio.hpp"          # the benchmark's Asio column
   [pkg-config]="command:pkg-config"                   # the consumer/pkg-config test
+  [doxygen]="command:doxygen"                         # the API reference and its docs/ test
   [clang]="command:clang++"
   [libclang-rt-14-dev]="dpkg"                         # clang's TSan and libFuzzer runtimes
   [clang-format]="command:clang-format"
 )
 
 netkit_packages_bench=(cmake ninja-build g++ libfmt-dev libasio-dev)
-netkit_packages_test=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev pkg-config)
+netkit_packages_test=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev pkg-config doxygen)
 netkit_packages_ci=("${netkit_packages_test[@]}" clang libclang-rt-14-dev clang-format)
 
 # netkit_has PACKAGE: succeeds if the package (or what its probe names) is present.

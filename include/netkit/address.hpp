@@ -22,11 +22,11 @@ namespace netkit::ip {
 
 /// The IP version a socket is opened for.
 enum class family : int {
-    v4 = AF_INET,
-    v6 = AF_INET6
+    v4 = AF_INET, ///< IPv4 (AF_INET)
+    v6 = AF_INET6 ///< IPv6 (AF_INET6)
 };
-inline constexpr family v4 = family::v4;
-inline constexpr family v6 = family::v6;
+inline constexpr family v4 = family::v4; ///< `ip::v4`, as in `tcp::socket::open(ip::v4)`
+inline constexpr family v6 = family::v6; ///< `ip::v6`, as in `tcp::socket::open(ip::v6)`
 
 namespace detail {
 /// A parse that refused `input`: the error quotes it (its first 25 bytes).
@@ -114,9 +114,12 @@ bool copy_terminated(std::string_view text, std::array<char, N>& out) noexcept {
 /// An IPv4 address, stored in network byte order.
 class address_v4 {
 public:
+    /// The four octets, in network order: {127, 0, 0, 1}.
     using bytes_type = std::array<std::uint8_t, 4>;
 
+    /// 0.0.0.0
     constexpr address_v4() noexcept = default;
+    /// From the four octets in network order.
     constexpr explicit address_v4(const bytes_type& bytes) noexcept : bytes_(bytes) {}
     /// From a host-order integer: address_v4(0x7f000001) is 127.0.0.1.
     constexpr explicit address_v4(std::uint32_t host_order) noexcept
@@ -125,8 +128,11 @@ public:
                  static_cast<std::uint8_t>(host_order >> 8),
                  static_cast<std::uint8_t>(host_order)} {}
 
+    /// 0.0.0.0 (INADDR_ANY): bind to every local address.
     static constexpr address_v4 any() noexcept { return address_v4(); }
+    /// 127.0.0.1 (INADDR_LOOPBACK).
     static constexpr address_v4 loopback() noexcept { return address_v4(0x7f000001U); }
+    /// 255.255.255.255 (INADDR_BROADCAST).
     static constexpr address_v4 broadcast() noexcept { return address_v4(0xffffffffU); }
 
     /// Strict dotted-quad: four decimal octets 0-255, no leading zeros, nothing else. A host name
@@ -145,28 +151,36 @@ public:
         return from_in_addr(parsed);
     }
 
+    /// From the kernel's `in_addr` (network byte order).
     static address_v4 from_in_addr(const in_addr& value) noexcept {
         address_v4 result;
         std::memcpy(result.bytes_.data(), &value, 4);
         return result;
     }
+    /// The kernel's `in_addr` (network byte order).
     [[nodiscard]] in_addr to_in_addr() const noexcept {
         in_addr value{};
         std::memcpy(&value, bytes_.data(), 4);
         return value;
     }
 
+    /// The four octets, in network order.
     [[nodiscard]] constexpr const bytes_type& to_bytes() const noexcept { return bytes_; }
+    /// As a host-order integer: 127.0.0.1 is 0x7f000001.
     [[nodiscard]] constexpr std::uint32_t to_uint() const noexcept {
         return (std::uint32_t{bytes_[0]} << 24) | (std::uint32_t{bytes_[1]} << 16) |
                (std::uint32_t{bytes_[2]} << 8) | std::uint32_t{bytes_[3]};
     }
+    /// True for 0.0.0.0.
     [[nodiscard]] constexpr bool is_unspecified() const noexcept { return to_uint() == 0; }
+    /// True for 127.0.0.0/8.
     [[nodiscard]] constexpr bool is_loopback() const noexcept { return bytes_[0] == 127; }
+    /// True for 224.0.0.0/4.
     [[nodiscard]] constexpr bool is_multicast() const noexcept {
         return (bytes_[0] & 0xf0) == 0xe0;
     }
 
+    /// The dotted quad: "127.0.0.1".
     [[nodiscard]] std::string to_string() const {
         std::array<char, INET_ADDRSTRLEN> text{};
         const in_addr value = to_in_addr();
@@ -174,6 +188,7 @@ public:
         return text.data();
     }
 
+    /// Ordered as the host-order integers are; equal when the four octets are.
     friend constexpr auto operator<=>(const address_v4&, const address_v4&) noexcept = default;
 
 private:
@@ -183,20 +198,25 @@ private:
 /// An IPv6 address with its scope id (the interface index of a link-local address; 0 if none).
 class address_v6 {
 public:
+    /// The sixteen bytes, in network order.
     using bytes_type = std::array<std::uint8_t, 16>;
 
+    /// :: with scope id 0.
     constexpr address_v6() noexcept = default;
+    /// From the sixteen bytes in network order, and a scope id (0: none).
     constexpr explicit address_v6(const bytes_type& bytes, std::uint32_t scope_id = 0) noexcept
         : bytes_(bytes),
           scope_id_(scope_id) {}
 
+    /// :: (in6addr_any): bind to every local address.
     static constexpr address_v6 any() noexcept { return address_v6(); }
+    /// ::1 (in6addr_loopback).
     static constexpr address_v6 loopback() noexcept {
         bytes_type bytes{};
         bytes[15] = 1;
         return address_v6(bytes);
     }
-    /// ::ffff:a.b.c.d, the form an IPv4 peer takes on a dual-stack IPv6 socket.
+    /// \::ffff:a.b.c.d, the form an IPv4 peer takes on a dual-stack IPv6 socket.
     static constexpr address_v6 v4_mapped(const address_v4& ipv4) noexcept {
         bytes_type bytes{};
         bytes[10] = 0xff;
@@ -231,30 +251,40 @@ public:
         return result;
     }
 
+    /// From the kernel's `in6_addr` and a scope id (0: none).
     static address_v6 from_in6_addr(const in6_addr& value, std::uint32_t scope_id = 0) noexcept {
         address_v6 result;
         std::memcpy(result.bytes_.data(), &value, 16);
         result.scope_id_ = scope_id;
         return result;
     }
+    /// The kernel's `in6_addr` (the scope id travels apart, in `sockaddr_in6`).
     [[nodiscard]] in6_addr to_in6_addr() const noexcept {
         in6_addr value{};
         std::memcpy(&value, bytes_.data(), 16);
         return value;
     }
 
+    /// The sixteen bytes, in network order.
     [[nodiscard]] constexpr const bytes_type& to_bytes() const noexcept { return bytes_; }
+    /// The scope id: the interface index of a link-local address; 0 if none.
     [[nodiscard]] constexpr std::uint32_t scope_id() const noexcept { return scope_id_; }
+    /// Sets the scope id (an interface index; 0 for none).
     constexpr void scope_id(std::uint32_t id) noexcept { scope_id_ = id; }
 
+    /// True for ::, whatever the scope id.
     [[nodiscard]] constexpr bool is_unspecified() const noexcept {
         return std::all_of(bytes_.begin(), bytes_.end(), [](std::uint8_t b) { return b == 0; });
     }
+    /// True for ::1 with scope id 0.
     [[nodiscard]] constexpr bool is_loopback() const noexcept { return *this == loopback(); }
+    /// True for ff00::/8.
     [[nodiscard]] constexpr bool is_multicast() const noexcept { return bytes_[0] == 0xff; }
+    /// True for fe80::/10 (such an address needs a scope id to be used).
     [[nodiscard]] constexpr bool is_link_local() const noexcept {
         return bytes_[0] == 0xfe && (bytes_[1] & 0xc0) == 0x80;
     }
+    /// True for \::ffff:0:0/96, an IPv4 address seen through an IPv6 socket.
     [[nodiscard]] constexpr bool is_v4_mapped() const noexcept {
         return std::all_of(bytes_.begin(), bytes_.begin() + 10,
                            [](std::uint8_t b) { return b == 0; }) &&
@@ -278,6 +308,7 @@ public:
         return result;
     }
 
+    /// Ordered by the bytes, then the scope id; equal when both are.
     friend constexpr auto operator<=>(const address_v6&, const address_v6&) noexcept = default;
 
 private:
@@ -319,9 +350,12 @@ private:
 /// An IPv4 or IPv6 address.
 class address {
 public:
+    /// 0.0.0.0
     constexpr address() noexcept = default;
+    /// An IPv4 address (implicit: an address_v4 is an address).
     // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): a v4 address is an address
     constexpr address(const address_v4& ipv4) noexcept : v4_(ipv4) {}
+    /// An IPv6 address (implicit: an address_v6 is an address).
     // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): a v6 address is an address
     constexpr address(const address_v6& ipv6) noexcept : family_(family::v6), v6_(ipv6) {}
 
@@ -342,27 +376,35 @@ public:
         return address(*parsed_v4);
     }
 
+    /// v4 or v6.
     [[nodiscard]] constexpr ip::family family() const noexcept { return family_; }
+    /// True if it holds an IPv4 address.
     [[nodiscard]] constexpr bool is_v4() const noexcept { return family_ == family::v4; }
+    /// True if it holds an IPv6 address.
     [[nodiscard]] constexpr bool is_v6() const noexcept { return family_ == family::v6; }
     /// The IPv4 address; meaningful only if `is_v4()`.
     [[nodiscard]] constexpr const address_v4& v4() const noexcept { return v4_; }
     /// The IPv6 address; meaningful only if `is_v6()`.
     [[nodiscard]] constexpr const address_v6& v6() const noexcept { return v6_; }
 
+    /// address_v4::is_unspecified or address_v6::is_unspecified, by family.
     [[nodiscard]] constexpr bool is_unspecified() const noexcept {
         return is_v4() ? v4_.is_unspecified() : v6_.is_unspecified();
     }
+    /// address_v4::is_loopback or address_v6::is_loopback, by family.
     [[nodiscard]] constexpr bool is_loopback() const noexcept {
         return is_v4() ? v4_.is_loopback() : v6_.is_loopback();
     }
+    /// address_v4::is_multicast or address_v6::is_multicast, by family.
     [[nodiscard]] constexpr bool is_multicast() const noexcept {
         return is_v4() ? v4_.is_multicast() : v6_.is_multicast();
     }
+    /// The text of the address it holds: "127.0.0.1", "::1", "fe80::1%2".
     [[nodiscard]] std::string to_string() const {
         return is_v4() ? v4_.to_string() : v6_.to_string();
     }
 
+    /// True for the same family and the same address (scope id included, for IPv6).
     friend constexpr bool operator==(const address& a, const address& b) noexcept {
         return a.family_ == b.family_ && (a.is_v4() ? a.v4_ == b.v4_ : a.v6_ == b.v6_);
     }
@@ -394,20 +436,26 @@ inline std::size_t hash_bytes(const std::uint8_t* data, std::size_t size,
 
 } // namespace netkit::ip
 
+/// Hashes an ip::address_v4, for unordered containers.
 template <>
 struct std::hash<netkit::ip::address_v4> {
+    /// Consistent with `==`.
     std::size_t operator()(const netkit::ip::address_v4& a) const noexcept {
         return netkit::ip::detail::hash_bytes(a.to_bytes().data(), 4, 4);
     }
 };
+/// Hashes an ip::address_v6, for unordered containers.
 template <>
 struct std::hash<netkit::ip::address_v6> {
+    /// Consistent with `==` (the scope id included).
     std::size_t operator()(const netkit::ip::address_v6& a) const noexcept {
         return netkit::ip::detail::hash_bytes(a.to_bytes().data(), 16, a.scope_id());
     }
 };
+/// Hashes an ip::address, for unordered containers.
 template <>
 struct std::hash<netkit::ip::address> {
+    /// Consistent with `==`.
     std::size_t operator()(const netkit::ip::address& a) const noexcept {
         return a.is_v4() ? std::hash<netkit::ip::address_v4>{}(a.v4())
                          : std::hash<netkit::ip::address_v6>{}(a.v6());

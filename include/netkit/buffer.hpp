@@ -27,12 +27,16 @@ struct buffer_layout;
 class const_buffer {
 public:
     constexpr const_buffer() noexcept = default;
+    /// The `size` bytes at `data`, which must stay valid while the buffer is used.
     // iovec has no const form; only the kernel reads through it, and only on send.
     constexpr const_buffer(const void* data, std::size_t size) noexcept
         : iov_{const_cast<void*>(data), size} {} // NOLINT(cppcoreguidelines-pro-type-const-cast)
 
+    /// The first byte.
     [[nodiscard]] constexpr const void* data() const noexcept { return iov_.iov_base; }
+    /// The number of bytes.
     [[nodiscard]] constexpr std::size_t size() const noexcept { return iov_.iov_len; }
+    /// True if the buffer has no bytes.
     [[nodiscard]] constexpr bool empty() const noexcept { return iov_.iov_len == 0; }
 
     /// Drops the first `n` bytes (at most all of them).
@@ -52,18 +56,24 @@ private:
 class mutable_buffer {
 public:
     constexpr mutable_buffer() noexcept = default;
+    /// The `size` writable bytes at `data`, which must stay valid while the buffer is used.
     constexpr mutable_buffer(void* data, std::size_t size) noexcept : iov_{data, size} {}
 
+    /// The first byte.
     [[nodiscard]] constexpr void* data() const noexcept { return iov_.iov_base; }
+    /// The number of bytes.
     [[nodiscard]] constexpr std::size_t size() const noexcept { return iov_.iov_len; }
+    /// True if the buffer has no bytes.
     [[nodiscard]] constexpr bool empty() const noexcept { return iov_.iov_len == 0; }
 
+    /// Drops the first `n` bytes (at most all of them).
     constexpr mutable_buffer& operator+=(std::size_t n) noexcept {
         n = std::min(n, iov_.iov_len);
         iov_.iov_base = static_cast<char*>(iov_.iov_base) + n;
         iov_.iov_len -= n;
         return *this;
     }
+    /// The same bytes, read-only: a receive buffer can be passed where a send buffer is expected.
     // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): writable bytes are readable
     constexpr operator const_buffer() const noexcept { return {iov_.iov_base, iov_.iov_len}; }
 
@@ -137,16 +147,24 @@ template <class R>
 template <class Buffer, std::size_t N>
 class buffer_list {
 public:
+    /// const_buffer (from `gather`) or mutable_buffer (from `scatter`).
     using value_type = Buffer;
 
+    /// N empty buffers.
     constexpr buffer_list() noexcept = default;
+    /// A copy of `buffers` (the buffer descriptors, not the bytes they point to).
     constexpr explicit buffer_list(const std::array<Buffer, N>& buffers) noexcept
         : buffers_(buffers) {}
 
+    /// The first buffer.
     [[nodiscard]] constexpr const Buffer* begin() const noexcept { return buffers_.data(); }
+    /// One past the last buffer.
     [[nodiscard]] constexpr const Buffer* end() const noexcept { return buffers_.data() + N; }
+    /// The buffers as a contiguous array (an iovec array to the kernel).
     [[nodiscard]] constexpr const Buffer* data() const noexcept { return buffers_.data(); }
+    /// The number of buffers, N.
     [[nodiscard]] static constexpr std::size_t size() noexcept { return N; }
+    /// The buffer at index `i` (< N, unchecked).
     [[nodiscard]] constexpr const Buffer& operator[](std::size_t i) const noexcept {
         return buffers_[i];
     }
@@ -354,6 +372,8 @@ private:
 /// (never data) into its window, to adjust the first one without touching the caller's.
 class buffer_cursor {
 public:
+    /// Starts at the first byte of `buffers`, skipping leading empty ones; the iovec array must
+    /// outlive the cursor.
     // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): window_ is left uninitialised on purpose
     explicit buffer_cursor(std::span<const iovec> buffers) noexcept : remaining_(buffers) {
         skip_finished();
@@ -361,6 +381,7 @@ public:
     buffer_cursor(const buffer_cursor&) = delete;
     buffer_cursor& operator=(const buffer_cursor&) = delete;
 
+    /// True once every byte has been consumed.
     [[nodiscard]] bool done() const noexcept { return remaining_.empty(); }
 
     /// The iovecs for the next call; empty once done.

@@ -53,38 +53,53 @@ namespace cmsg {
 /// SCM_RIGHTS: descriptors, up to N of them, passed over a Unix socket.
 template <std::size_t N>
 struct rights {
+    /// The cmsg_level this payload travels at (SOL_SOCKET).
     static constexpr int level = SOL_SOCKET;
+    /// The cmsg_type that identifies it (SCM_RIGHTS).
     static constexpr int type = SCM_RIGHTS;
+    /// The room one such message takes in a control buffer (CMSG_SPACE of its payload).
     static constexpr std::size_t space = cmsg_space(N * sizeof(int));
 };
 
 /// SCM_CREDENTIALS: the sender's pid, uid and gid (receiver needs `so::pass_credentials`).
 struct credentials {
-    pid_t pid = 0;
-    uid_t uid = 0;
-    gid_t gid = 0;
+    pid_t pid = 0; ///< the sender's process id
+    uid_t uid = 0; ///< the sender's user id
+    gid_t gid = 0; ///< the sender's group id
+    /// The cmsg_level this payload travels at (SOL_SOCKET).
     static constexpr int level = SOL_SOCKET;
+    /// The cmsg_type that identifies it (SCM_CREDENTIALS).
     static constexpr int type = SCM_CREDENTIALS;
+    /// The room one such message takes in a control buffer (CMSG_SPACE of its payload).
     static constexpr std::size_t space = cmsg_space(sizeof(ucred));
+    /// The kernel struct the payload bytes hold (struct ucred).
     using wire = ucred;
+    /// The payload read from the kernel struct.
     static credentials from_wire(const ucred& c) noexcept { return {c.pid, c.uid, c.gid}; }
+    /// The kernel struct to send this payload as.
     [[nodiscard]] ucred to_wire() const noexcept { return {pid, uid, gid}; }
 };
 
 /// IP_PKTINFO: received, the datagram's destination address and arrival interface; sent, the
 /// source address (`local`) and outgoing interface to use.
 struct ip_packet_info {
-    ip::address_v4 destination; ///< ipi_addr: the address the datagram was sent to
-    ip::address_v4 local;       ///< ipi_spec_dst: the local address (source, when sending)
-    unsigned interface_index = 0;
+    ip::address_v4 destination;   ///< ipi_addr: the address the datagram was sent to
+    ip::address_v4 local;         ///< ipi_spec_dst: the local address (source, when sending)
+    unsigned interface_index = 0; ///< ipi_ifindex: arrival interface, or outgoing one (0: any)
+    /// The cmsg_level this payload travels at (IPPROTO_IP).
     static constexpr int level = IPPROTO_IP;
+    /// The cmsg_type that identifies it (IP_PKTINFO).
     static constexpr int type = IP_PKTINFO;
+    /// The room one such message takes in a control buffer (CMSG_SPACE of its payload).
     static constexpr std::size_t space = cmsg_space(sizeof(in_pktinfo));
+    /// The kernel struct the payload bytes hold (struct in_pktinfo).
     using wire = in_pktinfo;
+    /// The payload read from the kernel struct.
     static ip_packet_info from_wire(const in_pktinfo& p) noexcept {
         return {ip::address_v4::from_in_addr(p.ipi_addr),
                 ip::address_v4::from_in_addr(p.ipi_spec_dst), static_cast<unsigned>(p.ipi_ifindex)};
     }
+    /// The kernel struct to send this payload as.
     [[nodiscard]] in_pktinfo to_wire() const noexcept {
         in_pktinfo p{};
         p.ipi_ifindex = static_cast<int>(interface_index);
@@ -96,15 +111,21 @@ struct ip_packet_info {
 
 /// IPV6_PKTINFO: the destination (received) or source (sent) address, and the interface.
 struct ipv6_packet_info {
-    ip::address_v6 address;
-    unsigned interface_index = 0;
+    ip::address_v6 address;       ///< ipi6_addr: destination (received) or source (sent)
+    unsigned interface_index = 0; ///< ipi6_ifindex: arrival interface, or outgoing one (0: any)
+    /// The cmsg_level this payload travels at (IPPROTO_IPV6).
     static constexpr int level = IPPROTO_IPV6;
+    /// The cmsg_type that identifies it (IPV6_PKTINFO).
     static constexpr int type = IPV6_PKTINFO;
+    /// The room one such message takes in a control buffer (CMSG_SPACE of its payload).
     static constexpr std::size_t space = cmsg_space(sizeof(in6_pktinfo));
+    /// The kernel struct the payload bytes hold (struct in6_pktinfo).
     using wire = in6_pktinfo;
+    /// The payload read from the kernel struct.
     static ipv6_packet_info from_wire(const in6_pktinfo& p) noexcept {
         return {ip::address_v6::from_in6_addr(p.ipi6_addr), p.ipi6_ifindex};
     }
+    /// The kernel struct to send this payload as.
     [[nodiscard]] in6_pktinfo to_wire() const noexcept {
         in6_pktinfo p{};
         p.ipi6_addr = address.to_in6_addr();
@@ -149,13 +170,17 @@ using dropped = detail::int_payload<SOL_SOCKET, SO_RXQ_OVFL, std::uint32_t>;
 
 /// SCM_TIMESTAMPNS (with `so::timestamp_ns`): when the kernel received the data.
 struct timestamp_ns {
-    std::chrono::system_clock::time_point time;
+    std::chrono::system_clock::time_point time; ///< when the data was received (system clock)
+    /// The cmsg_level this payload travels at (SOL_SOCKET).
     static constexpr int level = SOL_SOCKET;
+    /// The cmsg_type that identifies it (SCM_TIMESTAMPNS).
     static constexpr int type = SCM_TIMESTAMPNS;
+    /// The room one such message takes in a control buffer (CMSG_SPACE of its payload).
     static constexpr std::size_t space = cmsg_space(sizeof(timespec));
+    /// The kernel struct the payload bytes hold (struct timespec).
     using wire = timespec;
-    /// Nothing for a time the clock cannot represent or an impossible fraction: a hostile
-    /// or corrupt payload must not overflow the conversion.
+    /// The payload read from the kernel struct; nothing for a time the clock cannot represent
+    /// or an impossible fraction: a hostile or corrupt payload must not overflow the conversion.
     static std::optional<timestamp_ns> from_wire(const timespec& t) noexcept {
         if (!detail::representable(t.tv_sec) || t.tv_nsec < 0 || t.tv_nsec >= 1'000'000'000) {
             return std::nullopt;
@@ -169,11 +194,17 @@ struct timestamp_ns {
 
 /// SCM_TIMESTAMP (with `so::timestamp`): when the kernel received the data, in microseconds.
 struct timestamp {
-    std::chrono::system_clock::time_point time;
+    std::chrono::system_clock::time_point time; ///< when the data was received (system clock)
+    /// The cmsg_level this payload travels at (SOL_SOCKET).
     static constexpr int level = SOL_SOCKET;
+    /// The cmsg_type that identifies it (SCM_TIMESTAMP).
     static constexpr int type = SCM_TIMESTAMP;
+    /// The room one such message takes in a control buffer (CMSG_SPACE of its payload).
     static constexpr std::size_t space = cmsg_space(sizeof(timeval));
+    /// The kernel struct the payload bytes hold (struct timeval).
     using wire = timeval;
+    /// The payload read from the kernel struct; nothing for a time the clock cannot represent
+    /// or an impossible fraction.
     static std::optional<timestamp> from_wire(const timeval& t) noexcept {
         if (!detail::representable(t.tv_sec) || t.tv_usec < 0 || t.tv_usec >= 1'000'000) {
             return std::nullopt;
@@ -197,12 +228,15 @@ inline constexpr std::size_t control_space = (std::size_t{0} + ... + Payloads::s
 /// One control message inside a received control area: its level, type and payload bytes.
 class control_message {
 public:
+    /// A message of `level` and `type` whose payload is `data` (a view: nothing is copied).
     constexpr control_message(int level, int type, std::span<const std::byte> data) noexcept
         : level_(level),
           type_(type),
           data_(data) {}
 
+    /// cmsg_level: SOL_SOCKET, IPPROTO_IP, IPPROTO_IPV6, ...
     [[nodiscard]] constexpr int level() const noexcept { return level_; }
+    /// cmsg_type: SCM_RIGHTS, IP_PKTINFO, ...
     [[nodiscard]] constexpr int type() const noexcept { return type_; }
     /// The payload, exactly as the kernel wrote it.
     [[nodiscard]] constexpr std::span<const std::byte> data() const noexcept { return data_; }
@@ -270,16 +304,22 @@ private:
 /// outside the span is ever read, whatever the span holds.
 class control_messages {
 public:
+    /// A forward iterator over the messages; it stops at the end of the area or at the first
+    /// header whose length is too short or runs past the area.
     class iterator {
     public:
-        using value_type = control_message;
-        using difference_type = std::ptrdiff_t;
-        using iterator_category = std::forward_iterator_tag;
+        using value_type = control_message;                  ///< the message it points to
+        using difference_type = std::ptrdiff_t;              ///< as forward iterators require
+        using iterator_category = std::forward_iterator_tag; ///< a forward iterator
 
+        /// The end of every walk.
         iterator() noexcept = default;
+        /// The first message of `rest`, or the end if it holds no valid one.
         explicit iterator(std::span<const std::byte> rest) noexcept : rest_(rest) { load(); }
 
+        /// The current message (its payload is a view into the control area).
         control_message operator*() const noexcept { return current_; }
+        /// Moves to the next message, or to the end.
         iterator& operator++() noexcept {
             // The next header starts at the aligned end of this one; if that is past the
             // span, the walk is over.
@@ -288,11 +328,13 @@ public:
             load();
             return *this;
         }
+        /// Moves to the next message; returns the iterator as it was.
         iterator operator++(int) noexcept {
             iterator before = *this;
             ++*this;
             return before;
         }
+        /// True if both are at the same position of the same area (or both at the end).
         friend bool operator==(const iterator& a, const iterator& b) noexcept {
             return a.rest_.data() == b.rest_.data() && a.rest_.size() == b.rest_.size();
         }
@@ -320,12 +362,17 @@ public:
         control_message current_{0, 0, {}};
     };
 
+    /// No messages.
     constexpr control_messages() noexcept = default;
+    /// The messages of the control area `bytes` (a view: the area must outlive the range).
     constexpr explicit control_messages(std::span<const std::byte> bytes) noexcept
         : bytes_(bytes) {}
 
+    /// The first message.
     [[nodiscard]] iterator begin() const noexcept { return iterator(bytes_); }
+    /// The end of the walk.
     [[nodiscard]] iterator end() const noexcept { return iterator(); }
+    /// True if the area holds no valid message.
     [[nodiscard]] bool empty() const noexcept { return begin() == end(); }
 
     /// The first message of payload type T, decoded.
@@ -395,7 +442,9 @@ public:
     [[nodiscard]] control_messages messages() const noexcept {
         return parse_control(bytes_.first(used_));
     }
+    /// The bytes written so far (to send) or received: what goes in msg_control.
     [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return bytes_.first(used_); }
+    /// The size of the whole control area, in bytes.
     [[nodiscard]] std::size_t capacity() const noexcept { return bytes_.size(); }
 
     /// Descriptors received and not yet taken.
@@ -417,7 +466,8 @@ public:
         used_ = 0;
     }
 
-    // For the receive path: the whole area for the kernel, then what it wrote.
+    /// For the receive path: clears the storage (as `clear()`) and returns the whole area for
+    /// the kernel to write into; `received()` then records what it wrote.
     [[nodiscard]] std::span<std::byte> receive_area() noexcept {
         clear();
         return bytes_;
@@ -442,6 +492,8 @@ public:
     }
 
 protected:
+    /// Storage over `bytes` (the control area) and `fds` (room for the received descriptors),
+    /// both owned by the derived class (control_buffer).
     control_storage(std::span<std::byte> bytes, std::span<int> fds) noexcept
         : bytes_(bytes),
           fds_(fds) {}

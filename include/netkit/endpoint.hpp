@@ -26,6 +26,7 @@ class endpoint {
 public:
     /// 0.0.0.0:0
     endpoint() noexcept { storage_.v4.sin_family = AF_INET; }
+    /// `host` and `port` (host byte order); an IPv6 host keeps its scope id.
     endpoint(const ip::address& host, std::uint16_t port) noexcept {
         if (host.is_v4()) {
             storage_.v4.sin_family = AF_INET;
@@ -128,18 +129,22 @@ public:
         return result;
     }
 
+    /// v4 or v6.
     [[nodiscard]] ip::family family() const noexcept {
         return storage_.any.sa_family == AF_INET6 ? ip::family::v6 : ip::family::v4;
     }
+    /// The IP address (with its scope id, for IPv6).
     [[nodiscard]] ip::address address() const noexcept {
         if (family() == ip::family::v4) {
             return address_v4::from_in_addr(storage_.v4.sin_addr);
         }
         return address_v6::from_in6_addr(storage_.v6.sin6_addr, storage_.v6.sin6_scope_id);
     }
+    /// The port, in host byte order.
     [[nodiscard]] std::uint16_t port() const noexcept {
         return ntohs(family() == ip::family::v4 ? storage_.v4.sin_port : storage_.v6.sin6_port);
     }
+    /// Replaces the port (given in host byte order); the address stays.
     void port(std::uint16_t value) noexcept {
         (family() == ip::family::v4 ? storage_.v4.sin_port : storage_.v6.sin6_port) = htons(value);
     }
@@ -161,6 +166,8 @@ public:
 
     /// The socket address, ready for the kernel.
     [[nodiscard]] const sockaddr* data() const noexcept { return &storage_.any; }
+    /// The address length the kernel takes with `data()`: sizeof(sockaddr_in) or
+    /// sizeof(sockaddr_in6).
     [[nodiscard]] socklen_t size() const noexcept {
         return family() == ip::family::v4 ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
     }
@@ -175,6 +182,7 @@ public:
         return {text.data(), length};
     }
 
+    /// True for the same family, address (scope id included) and port.
     friend bool operator==(const endpoint& a, const endpoint& b) noexcept {
         return a.family() == b.family() && a.port() == b.port() && a.address() == b.address();
     }
@@ -219,8 +227,10 @@ private:
 
 } // namespace netkit::ip
 
+/// Hashes an IP endpoint (address and port), for unordered containers.
 template <>
 struct std::hash<netkit::ip::endpoint> {
+    /// Consistent with `==`.
     std::size_t operator()(const netkit::ip::endpoint& e) const noexcept {
         return std::hash<netkit::ip::address>{}(e.address()) * 31U + e.port();
     }

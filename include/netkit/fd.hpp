@@ -15,25 +15,32 @@ namespace netkit {
 /// thread has just been given the same number for.
 class file_descriptor {
 public:
+    /// Owns nothing.
     constexpr file_descriptor() noexcept = default;
     /// Takes ownership of `fd` (-1 means "none").
     constexpr explicit file_descriptor(int fd) noexcept : fd_(fd) {}
 
     file_descriptor(const file_descriptor&) = delete;
     file_descriptor& operator=(const file_descriptor&) = delete;
+    /// Takes `other`'s descriptor; `other` owns nothing afterwards.
     constexpr file_descriptor(file_descriptor&& other) noexcept
         : fd_(std::exchange(other.fd_, -1)) {}
+    /// Closes the descriptor this object owns (ignoring its close error) and takes `other`'s;
+    /// `other` owns nothing afterwards.
     file_descriptor& operator=(file_descriptor&& other) noexcept {
         if (this != &other) {
             reset(other.release());
         }
         return *this;
     }
+    /// Closes the descriptor, if any, ignoring its close error (use `close()` to see it).
     ~file_descriptor() { reset(); }
 
     /// The descriptor, still owned; -1 if none.
     [[nodiscard]] constexpr int get() const noexcept { return fd_; }
+    /// True if the object owns a descriptor.
     [[nodiscard]] constexpr bool is_open() const noexcept { return fd_ >= 0; }
+    /// `is_open()`.
     constexpr explicit operator bool() const noexcept { return is_open(); }
 
     /// Gives up ownership without closing; the caller now owns the returned descriptor.
@@ -58,6 +65,7 @@ public:
         return detail::close_descriptor(old);
     }
 
+    /// True if both hold the same descriptor number (or both hold none).
     friend constexpr bool operator==(const file_descriptor& a, const file_descriptor& b) noexcept {
         return a.fd_ == b.fd_;
     }

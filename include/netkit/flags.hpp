@@ -9,6 +9,7 @@ namespace netkit {
 template <class Direction>
 class flag_set {
 public:
+    /// No flags.
     constexpr flag_set() noexcept = default;
 
     /// The escape hatch for a MSG_* flag netkit has no name for: the bits go to the kernel as
@@ -20,21 +21,27 @@ public:
 
     /// The MSG_* bits, as the kernel takes them.
     [[nodiscard]] constexpr int bits() const noexcept { return bits_; }
+    /// True if every flag of `other` is set here (an empty `other` is always contained).
     [[nodiscard]] constexpr bool contains(flag_set other) const noexcept {
         return (bits_ & other.bits_) == other.bits_;
     }
+    /// True if no flag is set.
     [[nodiscard]] constexpr bool empty() const noexcept { return bits_ == 0; }
 
+    /// The flags of both: `send_flag::dont_wait | send_flag::more`.
     friend constexpr flag_set operator|(flag_set a, flag_set b) noexcept {
         return flag_set(a.bits_ | b.bits_);
     }
+    /// The flags set in both.
     friend constexpr flag_set operator&(flag_set a, flag_set b) noexcept {
         return flag_set(a.bits_ & b.bits_);
     }
+    /// Adds the flags of `other`.
     constexpr flag_set& operator|=(flag_set other) noexcept {
         bits_ |= other.bits_;
         return *this;
     }
+    /// True if both hold exactly the same bits.
     friend constexpr bool operator==(flag_set, flag_set) noexcept = default;
 
 private:
@@ -50,6 +57,7 @@ using receive_flags = flag_set<receive_direction>;
 
 /// Flags for send, send_to and sendmsg. MSG_NOSIGNAL is always added by netkit and is not listed.
 namespace send_flag {
+/// No flag: the default of every send.
 inline constexpr send_flags none{};
 /// MSG_DONTWAIT: fail with `would_block` instead of blocking, for this call only.
 inline constexpr send_flags dont_wait = send_flags::from_native(MSG_DONTWAIT);
@@ -67,6 +75,7 @@ inline constexpr send_flags confirm = send_flags::from_native(MSG_CONFIRM);
 
 /// Flags for receive, receive_from and recvmsg.
 namespace receive_flag {
+/// No flag: the default of every receive.
 inline constexpr receive_flags none{};
 /// MSG_PEEK: look at the data without taking it from the queue.
 inline constexpr receive_flags peek = receive_flags::from_native(MSG_PEEK);
@@ -102,7 +111,9 @@ public:
     [[nodiscard]] constexpr bool from_error_queue() const noexcept {
         return (bits_ & MSG_ERRQUEUE) != 0;
     }
+    /// The reported MSG_* bits (MSG_TRUNC, MSG_CTRUNC, MSG_EOR, MSG_OOB, MSG_ERRQUEUE only).
     [[nodiscard]] constexpr int bits() const noexcept { return bits_; }
+    /// True if both report the same flags.
     friend constexpr bool operator==(message_flags, message_flags) noexcept = default;
 
 private:
@@ -118,9 +129,9 @@ enum class shutdown_type : int {
 };
 /// `sock.shutdown(netkit::shutdown::write)`.
 namespace shutdown {
-inline constexpr shutdown_type read = shutdown_type::read;
-inline constexpr shutdown_type write = shutdown_type::write;
-inline constexpr shutdown_type both = shutdown_type::both;
+inline constexpr shutdown_type read = shutdown_type::read;   ///< shutdown_type::read (SHUT_RD)
+inline constexpr shutdown_type write = shutdown_type::write; ///< shutdown_type::write (SHUT_WR)
+inline constexpr shutdown_type both = shutdown_type::both;   ///< shutdown_type::both (SHUT_RDWR)
 } // namespace shutdown
 
 } // namespace netkit

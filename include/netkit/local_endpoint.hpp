@@ -103,12 +103,15 @@ public:
         return result;
     }
 
+    /// True for the unnamed endpoint: an unbound socket, or a socketpair's end.
     [[nodiscard]] bool is_unnamed() const noexcept {
         return length_ <= static_cast<socklen_t>(offsetof(sockaddr_un, sun_path));
     }
+    /// True for a name in the abstract namespace (Linux; no file in the file system).
     [[nodiscard]] bool is_abstract() const noexcept {
         return !is_unnamed() && address_.sun_path[0] == '\0';
     }
+    /// True for a file-system path.
     [[nodiscard]] bool is_path() const noexcept { return !is_unnamed() && !is_abstract(); }
 
     /// The path, or the abstract name without its leading NUL; empty when unnamed.
@@ -141,13 +144,17 @@ public:
         return out;
     }
 
+    /// The socket address, ready for the kernel (a `sockaddr_un`).
     [[nodiscard]] const sockaddr* data() const noexcept {
         return reinterpret_cast<const sockaddr*>(&address_);
     }
+    /// The address length the kernel takes with `data()`: the family, plus the path and its NUL
+    /// or the abstract name's bytes.
     [[nodiscard]] socklen_t size() const noexcept { return length_; }
+    /// Largest socket address this type reads back from the kernel: sizeof(sockaddr_un).
     static constexpr socklen_t capacity = sizeof(sockaddr_un);
 
-    /// "/path", "@abstract" (non-printable bytes as \xNN) or "(unnamed)".
+    /// `/path`, `@abstract` (non-printable bytes as `\xNN`) or `(unnamed)`.
     [[nodiscard]] std::string to_string() const {
         std::array<char, 4 * sizeof(sockaddr_un::sun_path) + 2> text{};
         const std::size_t length =
@@ -155,9 +162,11 @@ public:
         return {text.data(), length};
     }
 
+    /// True if both are unnamed, or both name the same path or the same abstract name.
     friend bool operator==(const endpoint& a, const endpoint& b) noexcept {
         return a.is_abstract() == b.is_abstract() && a.name() == b.name();
     }
+    /// Unnamed and paths before abstract names; then by the bytes of the name.
     friend std::strong_ordering operator<=>(const endpoint& a, const endpoint& b) noexcept {
         if (a.is_abstract() != b.is_abstract()) {
             return a.is_abstract() ? std::strong_ordering::greater : std::strong_ordering::less;
@@ -177,8 +186,10 @@ private:
 
 } // namespace netkit::local
 
+/// Hashes a Unix-domain endpoint (its name and whether it is abstract), for unordered containers.
 template <>
 struct std::hash<netkit::local::endpoint> {
+    /// Consistent with `==`.
     std::size_t operator()(const netkit::local::endpoint& e) const noexcept {
         return std::hash<std::string_view>{}(e.name()) ^ (e.is_abstract() ? 0x9e3779b9U : 0U);
     }

@@ -28,17 +28,21 @@ namespace netkit {
 /// A string usable as a template argument: the C name of an option ("SO_REUSEADDR").
 template <std::size_t N>
 struct fixed_string {
+    /// Copies a string literal, its terminating NUL included (implicit, so that a literal can be
+    /// written as the template argument).
     // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): built from literals
     constexpr fixed_string(const char (&text)[N]) noexcept { std::copy_n(text, N, chars); }
+    /// The text, without its terminating NUL.
     [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
+    /// The characters and the terminating NUL (public: a template argument must be structural).
     char chars[N]{}; // NOLINT(cppcoreguidelines-avoid-c-arrays): a structural type for NTTP use
 };
 
 /// Whether an option can be read (getsockopt), written (setsockopt) or both.
 enum class option_access : unsigned {
-    get = 1,
-    set = 2,
-    get_set = 3
+    get = 1,    ///< read-only: `get` compiles, `set` does not
+    set = 2,    ///< write-only: `set` compiles, `get` does not
+    get_set = 3 ///< both
 };
 
 /// Which protocols an option belongs to: a scope is a type with a `contains<P>` constant and a
@@ -46,32 +50,42 @@ enum class option_access : unsigned {
 namespace option_scope {
 /// Every socket.
 struct any_protocol {
+    /// True if the option applies to sockets of the protocol tag `P`.
     template <class P>
     static constexpr bool contains = protocol<P>;
+    /// The protocols, as the table in docs/options.md lists them.
     static constexpr std::string_view description = "any";
 };
 /// IPv4 and IPv6 sockets of any protocol (TCP and UDP).
 struct ip_protocols {
+    /// True if the option applies to sockets of the protocol tag `P`.
     template <class P>
     static constexpr bool contains = ip_protocol<P>;
+    /// The protocols, as the table in docs/options.md lists them.
     static constexpr std::string_view description = "tcp, udp";
 };
 /// Unix-domain sockets.
 struct local_protocols {
+    /// True if the option applies to sockets of the protocol tag `P`.
     template <class P>
     static constexpr bool contains = local_protocol<P>;
+    /// The protocols, as the table in docs/options.md lists them.
     static constexpr std::string_view description = "local";
 };
 /// TCP only.
 struct tcp_only {
+    /// True if the option applies to sockets of the protocol tag `P`.
     template <class P>
     static constexpr bool contains = std::same_as<P, tcp::protocol>;
+    /// The protocols, as the table in docs/options.md lists them.
     static constexpr std::string_view description = "tcp";
 };
 /// UDP only.
 struct udp_only {
+    /// True if the option applies to sockets of the protocol tag `P`.
     template <class P>
     static constexpr bool contains = std::same_as<P, udp::protocol>;
+    /// The protocols, as the table in docs/options.md lists them.
     static constexpr std::string_view description = "udp";
 };
 } // namespace option_scope
@@ -96,11 +110,14 @@ inline failure out_of_memory(const char* operation) noexcept {
 
 /// bool <-> int 0/1.
 struct bool_codec {
+    /// The kernel's storage for the option: an int.
     using kernel_type = int;
+    /// Writes 1 for true, 0 for false; returns sizeof(int). Never fails.
     static result<socklen_t> encode(bool value, int& out, const char* /*operation*/) noexcept {
         out = value ? 1 : 0;
         return socklen_t{sizeof(int)};
     }
+    /// True for any non-zero int. Never fails.
     static result<bool> decode(const int& in, socklen_t /*length*/,
                                const char* /*operation*/) noexcept {
         return in != 0;
@@ -113,7 +130,11 @@ struct bool_codec {
 /// accepted and reads back unchanged.
 template <class Value, bool NonNegative = false>
 struct int_codec {
+    /// The kernel's storage for the option: an int.
     using kernel_type = int;
+    /// Stores `value` in `out` and returns sizeof(int). Errors (named by `operation`):
+    /// `invalid_argument` for a negative value when `NonNegative`, `value_too_large` for a value
+    /// an int (or, for an unsigned `Value`, an unsigned int) cannot hold.
     static result<socklen_t> encode(Value value, int& out, const char* operation) noexcept {
         if constexpr (std::is_enum_v<Value>) {
             out = static_cast<int>(value);
@@ -133,6 +154,8 @@ struct int_codec {
         }
         return socklen_t{sizeof(int)};
     }
+    /// The kernel's int as a `Value` (an unsigned `Value` takes its bits). Error:
+    /// `value_too_large` when a signed `Value` narrower than int cannot hold it.
     static result<Value> decode(const int& in, socklen_t /*length*/,
                                 const char* operation) noexcept {
         if constexpr (std::is_enum_v<Value>) {
@@ -156,7 +179,10 @@ struct int_codec {
 /// duration that does not convert implicitly).
 template <class Unit>
 struct duration_codec {
+    /// The kernel's storage for the option: an int count of `Unit`s.
     using kernel_type = int;
+    /// Stores the count of `Unit`s and returns sizeof(int). Errors: `invalid_argument` for a
+    /// negative duration, `value_too_large` for more units than an int holds.
     static result<socklen_t> encode(Unit value, int& out, const char* operation) noexcept {
         if (value.count() < 0) {
             return detail::out_of_range(operation);
@@ -167,6 +193,7 @@ struct duration_codec {
         out = static_cast<int>(value.count());
         return socklen_t{sizeof(int)};
     }
+    /// The kernel's count as a `Unit` duration. Never fails.
     static result<Unit> decode(const int& in, socklen_t /*length*/,
                                const char* /*operation*/) noexcept {
         return Unit(static_cast<unsigned>(in));
@@ -176,7 +203,11 @@ struct duration_codec {
 /// std::chrono::microseconds <-> struct timeval (SO_RCVTIMEO, SO_SNDTIMEO); zero means "wait
 /// forever", as in the kernel.
 struct timeval_codec {
+    /// The kernel's storage for the option: a struct timeval.
     using kernel_type = timeval;
+    /// Splits `value` into seconds and microseconds; returns sizeof(timeval). Errors:
+    /// `invalid_argument` for a negative duration, `value_too_large` for more seconds than a
+    /// time_t holds.
     static result<socklen_t> encode(std::chrono::microseconds value, timeval& out,
                                     const char* operation) noexcept {
         if (value.count() < 0) {
@@ -190,6 +221,7 @@ struct timeval_codec {
         out.tv_usec = static_cast<suseconds_t>((value - seconds).count());
         return socklen_t{sizeof(timeval)};
     }
+    /// The timeval as microseconds. Never fails.
     static result<std::chrono::microseconds> decode(const timeval& in, socklen_t /*length*/,
                                                     const char* /*operation*/) noexcept {
         return std::chrono::seconds(in.tv_sec) + std::chrono::microseconds(in.tv_usec);
@@ -200,7 +232,11 @@ struct timeval_codec {
 /// at once, the kernel sends what is queued); a value, even zero, is "linger on" (zero: close
 /// sends RST and discards what is queued).
 struct linger_codec {
+    /// The kernel's storage for the option: a struct linger.
     using kernel_type = ::linger;
+    /// Sets l_onoff from whether `value` holds a duration, l_linger from its seconds; returns
+    /// sizeof(linger). Errors: `invalid_argument` for negative seconds, `value_too_large` for
+    /// more than an int holds.
     static result<socklen_t> encode(const std::optional<std::chrono::seconds>& value, ::linger& out,
                                     const char* operation) noexcept {
         out.l_onoff = value.has_value() ? 1 : 0;
@@ -216,6 +252,7 @@ struct linger_codec {
         }
         return socklen_t{sizeof(::linger)};
     }
+    /// nullopt when l_onoff is 0, else l_linger seconds. Never fails.
     static result<std::optional<std::chrono::seconds>>
     decode(const ::linger& in, socklen_t /*length*/, const char* /*operation*/) noexcept {
         if (in.l_onoff == 0) {
@@ -231,7 +268,11 @@ struct linger_codec {
 /// allocation failure as `not_enough_memory` instead of throwing.
 template <std::size_t Capacity>
 struct string_codec {
+    /// The kernel's storage for the option: a buffer of `Capacity` chars.
     using kernel_type = std::array<char, Capacity>;
+    /// Copies the name into `out` (no NUL added) and returns its length. Errors:
+    /// `invalid_argument` for a name containing a NUL, `value_too_large` for one of `Capacity`
+    /// bytes or more.
     static result<socklen_t> encode(std::string_view value, kernel_type& out,
                                     const char* operation) noexcept {
         if (value.find('\0') != std::string_view::npos) {
@@ -243,6 +284,8 @@ struct string_codec {
         std::copy(value.begin(), value.end(), out.begin());
         return static_cast<socklen_t>(value.size());
     }
+    /// The name up to its first NUL, within the `length` bytes the kernel reported. Error:
+    /// `not_enough_memory` if the string cannot be allocated.
     static result<std::string> decode(const kernel_type& in, socklen_t length,
                                       const char* operation) noexcept {
         const std::size_t bytes = std::min<std::size_t>(length, Capacity);
@@ -264,12 +307,15 @@ struct string_codec {
 /// fill (an older kernel's shorter tcp_info) stay zero.
 template <class Struct>
 struct struct_codec {
+    /// The kernel's storage for the option: the struct itself.
     using kernel_type = Struct;
+    /// Copies `value`; returns sizeof(Struct). Never fails.
     static result<socklen_t> encode(const Struct& value, Struct& out,
                                     const char* /*operation*/) noexcept {
         out = value;
         return socklen_t{sizeof(Struct)};
     }
+    /// A copy of the struct. Never fails.
     static result<Struct> decode(const Struct& in, socklen_t /*length*/,
                                  const char* /*operation*/) noexcept {
         return in;
@@ -313,17 +359,24 @@ template <fixed_string CName, int Level, int Name, class Value,
           option_access Access = option_access::get_set, class Scope = option_scope::any_protocol,
           class Codec = typename detail::default_codec<Value>::type>
 struct socket_option {
+    /// The C++ type `get` returns and `set` takes (the value `set` takes converts to it).
     using value_type = Value;
+    /// The protocols the option applies to (an `option_scope` type); elsewhere it does not compile.
     using scope = Scope;
+    /// How `value_type` crosses to the kernel's bytes and back.
     using codec = Codec;
+    /// The `level` argument of getsockopt/setsockopt (SOL_SOCKET, IPPROTO_TCP, ...).
     static constexpr int level = Level;
+    /// The `optname` argument of getsockopt/setsockopt (SO_REUSEADDR, ...).
     static constexpr int name = Name;
+    /// Whether the option may be read, written or both.
     static constexpr option_access access = Access;
     /// "SO_REUSEADDR"
     static constexpr std::string_view c_name = CName.view();
-    /// "getsockopt SO_REUSEADDR", "setsockopt SO_REUSEADDR": what errors name.
+    /// "getsockopt SO_REUSEADDR": the operation an error of `get` names.
     static constexpr const char* get_operation =
         detail::joined_text<"getsockopt", CName>::value.data();
+    /// "setsockopt SO_REUSEADDR": the operation an error of `set` names.
     static constexpr const char* set_operation =
         detail::joined_text<"setsockopt", CName>::value.data();
 };

@@ -16,9 +16,13 @@ namespace netkit {
 namespace tcp {
 /// TCP over IPv4 or IPv6: a connection-oriented byte stream.
 struct protocol {
+    /// The address a socket of this protocol binds, connects and sends to.
     using endpoint_type = ip::endpoint;
+    /// SOCK_STREAM, the `type` argument of socket(2).
     static constexpr int socket_type = SOCK_STREAM;
+    /// IPPROTO_TCP, the `protocol` argument of socket(2).
     static constexpr int protocol_number = IPPROTO_TCP;
+    /// The protocol\'s name in netkit\'s diagnostics (compile-time messages, error texts).
     static constexpr const char* name = "tcp";
 };
 } // namespace tcp
@@ -26,9 +30,13 @@ struct protocol {
 namespace udp {
 /// UDP over IPv4 or IPv6: connectionless datagrams.
 struct protocol {
+    /// The address a socket of this protocol binds, connects and sends to.
     using endpoint_type = ip::endpoint;
+    /// SOCK_DGRAM, the `type` argument of socket(2).
     static constexpr int socket_type = SOCK_DGRAM;
+    /// IPPROTO_UDP, the `protocol` argument of socket(2).
     static constexpr int protocol_number = IPPROTO_UDP;
+    /// The protocol\'s name in netkit\'s diagnostics (compile-time messages, error texts).
     static constexpr const char* name = "udp";
 };
 } // namespace udp
@@ -38,23 +46,35 @@ struct protocol {
 namespace local {
 /// A connection-oriented byte stream between processes on this host.
 struct stream_protocol {
+    /// The address a socket of this protocol binds, connects and sends to.
     using endpoint_type = local::endpoint;
+    /// SOCK_STREAM, the `type` argument of socket(2).
     static constexpr int socket_type = SOCK_STREAM;
+    /// 0, the `protocol` argument of socket(2): AF_UNIX has one protocol per socket type.
     static constexpr int protocol_number = 0;
+    /// The protocol\'s name in netkit\'s diagnostics (compile-time messages, error texts).
     static constexpr const char* name = "local::stream";
 };
 /// Reliable, ordered datagrams between processes on this host.
 struct datagram_protocol {
+    /// The address a socket of this protocol binds, connects and sends to.
     using endpoint_type = local::endpoint;
+    /// SOCK_DGRAM, the `type` argument of socket(2).
     static constexpr int socket_type = SOCK_DGRAM;
+    /// 0, the `protocol` argument of socket(2): AF_UNIX has one protocol per socket type.
     static constexpr int protocol_number = 0;
+    /// The protocol\'s name in netkit\'s diagnostics (compile-time messages, error texts).
     static constexpr const char* name = "local::datagram";
 };
 /// Connection-oriented like a stream, with message boundaries kept like datagrams.
 struct seqpacket_protocol {
+    /// The address a socket of this protocol binds, connects and sends to.
     using endpoint_type = local::endpoint;
+    /// SOCK_SEQPACKET, the `type` argument of socket(2).
     static constexpr int socket_type = SOCK_SEQPACKET;
+    /// 0, the `protocol` argument of socket(2): AF_UNIX has one protocol per socket type.
     static constexpr int protocol_number = 0;
+    /// The protocol\'s name in netkit\'s diagnostics (compile-time messages, error texts).
     static constexpr const char* name = "local::seqpacket";
 };
 } // namespace local

@@ -11,14 +11,21 @@ namespace netkit::ip {
 /// The interface is named by index if `interface_index` is not 0, else by its address
 /// (0.0.0.0: let the kernel choose by route).
 struct multicast_membership {
+    /// The group's address; it must be a multicast address (224.0.0.0/4).
     address_v4 group;
+    /// The local interface's address, used when `interface_index` is 0; any() lets the kernel
+    /// choose.
     address_v4 interface = address_v4::any();
+    /// The interface's index (if_nametoindex), or 0 to name it by `interface` instead.
     int interface_index = 0;
 };
 
 /// multicast_membership -> struct ip_mreqn.
 struct membership_codec {
+    /// The kernel's storage for the option: a struct ip_mreqn.
     using kernel_type = ip_mreqn;
+    /// Fills the ip_mreqn and returns its size. Error: `invalid_argument` when `group` is not a
+    /// multicast address.
     static result<socklen_t> encode(const multicast_membership& value, ip_mreqn& out,
                                     const char* operation) noexcept {
         if (!value.group.is_multicast()) {
@@ -33,12 +40,15 @@ struct membership_codec {
 
 /// address_v4 <-> struct in_addr (IP_MULTICAST_IF).
 struct in_addr_codec {
+    /// The kernel's storage for the option: a struct in_addr.
     using kernel_type = in_addr;
+    /// Stores the address; returns sizeof(in_addr). Never fails.
     static result<socklen_t> encode(const address_v4& value, in_addr& out,
                                     const char* /*operation*/) noexcept {
         out = value.to_in_addr();
         return socklen_t{sizeof(in_addr)};
     }
+    /// The in_addr as an address_v4. Never fails.
     static result<address_v4> decode(const in_addr& in, socklen_t /*length*/,
                                      const char* /*operation*/) noexcept {
         return address_v4::from_in_addr(in);

@@ -12,13 +12,18 @@ namespace netkit::ipv6 {
 /// A multicast group to join or leave on one interface (IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP);
 /// interface index 0 lets the kernel choose.
 struct multicast_membership {
+    /// The group's address; it must be a multicast address (ff00::/8).
     ip::address_v6 group;
+    /// The interface's index (if_nametoindex), or 0 to let the kernel choose.
     unsigned interface_index = 0;
 };
 
 /// multicast_membership -> struct ipv6_mreq.
 struct membership_codec {
+    /// The kernel's storage for the option: a struct ipv6_mreq.
     using kernel_type = ipv6_mreq;
+    /// Fills the ipv6_mreq and returns its size. Error: `invalid_argument` when `group` is not a
+    /// multicast address.
     static result<socklen_t> encode(const multicast_membership& value, ipv6_mreq& out,
                                     const char* operation) noexcept {
         if (!value.group.is_multicast()) {

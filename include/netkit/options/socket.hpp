@@ -14,15 +14,18 @@ namespace netkit {
 
 /// The peer process of a Unix-domain connection, as SO_PEERCRED reports it.
 struct credentials {
-    pid_t pid = 0;
-    uid_t uid = 0;
-    gid_t gid = 0;
+    pid_t pid = 0; ///< the peer's process id (at connect or socketpair time)
+    uid_t uid = 0; ///< the peer's effective user id
+    gid_t gid = 0; ///< the peer's effective group id
+    /// True if all three ids are equal.
     friend bool operator==(const credentials&, const credentials&) = default;
 };
 
 /// struct ucred <-> credentials.
 struct credentials_codec {
+    /// The kernel's storage for the option: a struct ucred.
     using kernel_type = ucred;
+    /// The ucred's pid, uid and gid. Never fails.
     static result<credentials> decode(const ucred& in, socklen_t /*length*/,
                                       const char* /*operation*/) noexcept {
         return credentials{in.pid, in.uid, in.gid};
@@ -36,7 +39,9 @@ using option_scope::ip_protocols;
 using option_scope::local_protocols;
 using option_scope::tcp_only;
 using option_scope::udp_only;
+/// Shorthand for option_access::get in the declarations below (read-only options).
 constexpr auto get = option_access::get;
+/// Shorthand for option_access::get_set in the declarations below.
 constexpr auto get_set = option_access::get_set;
 
 /// SO_REUSEADDR: bind a port whose old connections sit in TIME_WAIT.

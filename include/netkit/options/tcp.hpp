@@ -13,6 +13,7 @@
 namespace netkit::tcp {
 
 using option_scope::tcp_only;
+/// Shorthand for option_access::get_set in the declarations below.
 constexpr auto get_set = option_access::get_set;
 
 /// Longest congestion control name the kernel knows (TCP_CA_NAME_MAX).
