@@ -45,6 +45,7 @@ class basic_acceptor : public detail::socket_base<P> {
 
 public:
     using typename base::endpoint_type;
+    /// The type of the sockets `accept` returns.
     using socket_type = basic_socket<P>;
 
     using base::base;
@@ -138,10 +139,13 @@ private:
 };
 
 namespace tcp {
+/// A TCP listening socket.
 using acceptor = basic_acceptor<protocol>;
 } // namespace tcp
 namespace local {
+/// A Unix-domain stream listening socket (a path or an abstract name).
 using stream_acceptor = basic_acceptor<stream_protocol>;
+/// A Unix-domain seqpacket listening socket.
 using seqpacket_acceptor = basic_acceptor<seqpacket_protocol>;
 } // namespace local
 

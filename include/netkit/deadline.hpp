@@ -18,6 +18,7 @@ namespace netkit {
 /// @endcode
 class deadline {
 public:
+    /// The clock of every deadline: steady, so that setting the wall clock moves no deadline.
     using clock = std::chrono::steady_clock;
 
     /// No deadline: wait for as long as it takes.
@@ -38,7 +39,9 @@ public:
     /// No deadline.
     static constexpr deadline never() noexcept { return {}; }
 
+    /// The point in time; `clock::time_point::max()` for no deadline.
     [[nodiscard]] constexpr clock::time_point at() const noexcept { return at_; }
+    /// True for no deadline.
     [[nodiscard]] constexpr bool is_never() const noexcept {
         return at_ == clock::time_point::max();
     }

@@ -77,6 +77,7 @@ class error {
 public:
     error() noexcept = default;
 
+    /// An error of `operation` (a string literal: it is kept, not copied).
     error(std::error_code code, const char* operation) noexcept
         : category_(&code.category()),
           operation_(operation),
@@ -110,6 +111,7 @@ public:
         return {std::error_code(errno_value, std::system_category()), operation};
     }
 
+    /// The error code: compare it with `std::errc`, `netkit::errc` or a `std::error_condition`.
     [[nodiscard]] std::error_code code() const noexcept { return {value_, *category_}; }
     /// The operation that failed ("connect", "send", ...); never null.
     [[nodiscard]] const char* operation() const noexcept { return operation_; }
@@ -122,6 +124,7 @@ public:
                code() == std::errc::resource_unavailable_try_again;
     }
 
+    /// Sets how many bytes had moved before the failure; returns this error.
     error& with_bytes_transferred(std::size_t bytes) noexcept {
         transferred_ = bytes;
         return *this;
@@ -142,9 +145,11 @@ public:
 
     /// Same error code (operation and endpoint are context, not identity).
     friend bool operator==(const error& a, const error& b) noexcept { return a.code() == b.code(); }
+    /// Same error code as `b`.
     friend bool operator==(const error& a, const std::error_code& b) noexcept {
         return a.code() == b;
     }
+    /// Its error code is equivalent to the condition `b`.
     friend bool operator==(const error& a, const std::error_condition& b) noexcept {
         return a.code() == b;
     }
@@ -167,10 +172,12 @@ private:
 /// whole `error` for callers that want the details.
 class operation_failed : public std::system_error {
 public:
+    /// The exception for `failure`; `what()` is its whole message.
     explicit operation_failed(const netkit::error& failure)
         : std::system_error(failure.code(), failure.context()),
           error_(failure) {}
 
+    /// The error, with its operation, endpoint and byte count.
     [[nodiscard]] const netkit::error& error() const noexcept { return error_; }
 
 private:
@@ -180,6 +187,7 @@ private:
 /// Tag for constructing a failed `result`, as `std::unexpected` is for `std::expected`:
 /// `return netkit::failure{err};`.
 struct failure {
+    /// The error the failed result holds.
     netkit::error error;
 };
 

@@ -236,8 +236,11 @@ class [[nodiscard]] result : private detail::result_base<T>, private detail::cop
     friend class result;
 
 public:
+    /// The type of the value.
     using value_type = T;
+    /// The type of the error: always netkit::error.
     using error_type = netkit::error;
+    /// The result of another value type, as std::expected::rebind.
     template <class U>
     using rebind = result<U>;
 
@@ -277,6 +280,7 @@ public:
         }
     }
     template <class U>
+        /// From a temporary result of another value type, moving its value.
         requires detail::result_conversion_source<T, U, U>
     explicit(!std::is_convertible_v<U, T>) result(result<U>&& other) : base(other.error_) {
         if (other.has_value_) {
@@ -285,7 +289,9 @@ public:
     }
     // NOLINTEND(google-explicit-constructor,hicpp-explicit-conversions,bugprone-forwarding-reference-overload)
 
+    /// True when it holds a value.
     [[nodiscard]] constexpr bool has_value() const noexcept { return this->has_value_; }
+    /// True when it holds a value.
     constexpr explicit operator bool() const noexcept { return this->has_value_; }
 
     /// The value; throws `operation_failed` (a `std::system_error`) if there is none.
@@ -293,6 +299,7 @@ public:
         throw_if_error();
         return this->value_;
     }
+    /// The value of a const result; throws `operation_failed` if there is none.
     constexpr const T& value() const& {
         throw_if_error();
         return this->value_;
@@ -314,6 +321,7 @@ public:
                       "implicitly, as std::expected::value_or does");
         return this->has_value_ ? this->value_ : static_cast<T>(std::forward<U>(fallback));
     }
+    /// value_or on a temporary: the value is moved out.
     template <class U>
     constexpr T value_or(U&& fallback) && {
         static_assert(std::is_move_constructible_v<T> && std::is_convertible_v<U&&, T>,
@@ -330,12 +338,17 @@ public:
         return this->has_value_ ? fallback : this->error_;
     }
 
+    /// The value, unchecked: only when `has_value()`.
     constexpr T& operator*() & noexcept { return this->value_; }
+    /// The value of a const result, unchecked.
     constexpr const T& operator*() const& noexcept { return this->value_; }
+    /// The value of a temporary, moved out, unchecked.
     constexpr T operator*() && noexcept(std::is_nothrow_move_constructible_v<T>) {
         return std::move(this->value_);
     }
+    /// Member access to the value, unchecked.
     constexpr T* operator->() noexcept { return &this->value_; }
+    /// Member access to the value of a const result, unchecked.
     constexpr const T* operator->() const noexcept { return &this->value_; }
 
     /// Replaces the content with a T built from `args`.
@@ -347,39 +360,44 @@ public:
 
     // ---- monadic operations, as std::expected's ----------------------------------------------
 
-    /// f(value) when there is a value (f returns a result<U>), else this error as a result<U>.
+    /// f(value) when there is a value (f returns a `result<U>`), else this error as a `result<U>`.
     template <class F>
     constexpr auto and_then(F&& f) & {
         return and_then_impl(*this, std::forward<F>(f));
     }
+    /// and_then on a const result: f gets the value by const reference.
     template <class F>
     constexpr auto and_then(F&& f) const& {
         return and_then_impl(*this, std::forward<F>(f));
     }
+    /// and_then on a temporary: f gets the value moved out.
     template <class F>
     constexpr auto and_then(F&& f) && {
         return and_then_impl(std::move(*this), std::forward<F>(f));
     }
 
-    /// result<U> holding f(value) when there is a value, else this error.
+    /// `result<U>` holding f(value) when there is a value, else this error.
     template <class F>
     constexpr auto transform(F&& f) & {
         return transform_impl(*this, std::forward<F>(f));
     }
+    /// transform on a const result: f gets the value by const reference.
     template <class F>
     constexpr auto transform(F&& f) const& {
         return transform_impl(*this, std::forward<F>(f));
     }
+    /// transform on a temporary: f gets the value moved out.
     template <class F>
     constexpr auto transform(F&& f) && {
         return transform_impl(std::move(*this), std::forward<F>(f));
     }
 
-    /// This result when it holds a value, else f(error) (f returns a result<T>).
+    /// This result when it holds a value, else f(error) (f returns a `result<T>`).
     template <class F>
     constexpr result or_else(F&& f) const& {
         return or_else_impl(*this, std::forward<F>(f));
     }
+    /// or_else on a temporary: the value, if any, is moved into the result returned.
     template <class F>
     constexpr result or_else(F&& f) && {
         return or_else_impl(std::move(*this), std::forward<F>(f));
@@ -391,6 +409,7 @@ public:
     constexpr result transform_error(F&& f) const& {
         return transform_error_impl(*this, std::forward<F>(f));
     }
+    /// transform_error on a temporary: the value, if any, is moved into the result returned.
     template <class F>
     constexpr result transform_error(F&& f) && {
         return transform_error_impl(std::move(*this), std::forward<F>(f));
@@ -494,17 +513,24 @@ private:
 template <>
 class [[nodiscard]] result<void> {
 public:
+    /// No value: only success or an error.
     using value_type = void;
+    /// The type of the error: always netkit::error.
     using error_type = netkit::error;
+    /// The result of another value type, as std::expected::rebind.
     template <class U>
     using rebind = result<U>;
 
     result() noexcept = default;
+    /// Success, as std::expected<void, E>(std::in_place).
     explicit result(std::in_place_t) noexcept {}
     // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): implicit like expected
+    /// The failure.
     result(failure f) noexcept : error_(f.error), has_value_(false) {}
 
+    /// True when the operation succeeded.
     [[nodiscard]] constexpr bool has_value() const noexcept { return has_value_; }
+    /// True when the operation succeeded.
     constexpr explicit operator bool() const noexcept { return has_value_; }
     /// Throws `operation_failed` if the operation failed.
     void value() const {
@@ -512,14 +538,18 @@ public:
             throw operation_failed(error_);
         }
     }
+    /// Nothing, as std::expected<void, E>::operator*.
     constexpr void operator*() const noexcept {}
+    /// The error; only meaningful when `!has_value()`.
     [[nodiscard]] constexpr const netkit::error& error() const noexcept { return error_; }
+    /// The error, or `fallback` when the operation succeeded.
     [[nodiscard]] netkit::error error_or(const netkit::error& fallback) const noexcept {
         return has_value_ ? fallback : error_;
     }
+    /// Makes it a success.
     void emplace() noexcept { has_value_ = true; }
 
-    /// f() when it succeeded (f returns a result<U>), else this error as a result<U>.
+    /// f() when it succeeded (f returns a `result<U>`), else this error as a `result<U>`.
     template <class F>
     constexpr auto and_then(F&& f) const {
         using R = std::remove_cvref_t<std::invoke_result_t<F>>;
@@ -533,7 +563,7 @@ public:
             return R(failure{error_});
         }
     }
-    /// result<U> holding f() when it succeeded, else this error.
+    /// `result<U>` holding f() when it succeeded, else this error.
     template <class F>
     constexpr auto transform(F&& f) const {
         using U = std::remove_cv_t<std::invoke_result_t<F>>;
@@ -552,7 +582,7 @@ public:
             }
         }
     }
-    /// This result when it succeeded, else f(error) (f returns a result<void>).
+    /// This result when it succeeded, else f(error) (f returns a `result<void>`).
     template <class F>
     constexpr result or_else(F&& f) const {
         using R = std::remove_cvref_t<std::invoke_result_t<F, const netkit::error&>>;
@@ -585,9 +615,11 @@ public:
         }
     }
 
+    /// Equal when both succeeded or both hold equal errors.
     friend bool operator==(const result& a, const result& b) noexcept {
         return a.has_value_ == b.has_value_ && (a.has_value_ || a.error_ == b.error_);
     }
+    /// Equal when it holds an error equal to `f.error`.
     friend bool operator==(const result& a, const failure& f) noexcept {
         return !a.has_value_ && a.error_ == f.error;
     }

@@ -41,9 +41,11 @@ struct receive_info {
 /// What a `receive_from` produced: the sizes as in `receive_info`, and who sent it.
 template <class Endpoint>
 struct receive_from_info {
-    std::size_t size = 0;
-    std::size_t message_size = 0;
+    std::size_t size = 0;         ///< bytes written into the buffer
+    std::size_t message_size = 0; ///< bytes the datagram really had
+    /// Who sent it; the unnamed endpoint for a sender on an unbound Unix socket.
     Endpoint sender{};
+    /// True when the datagram did not fit and its tail was discarded.
     [[nodiscard]] constexpr bool truncated() const noexcept { return message_size > size; }
 };
 
@@ -61,6 +63,14 @@ inline msghdr make_msghdr(std::span<const iovec> iov, const sockaddr* name = nul
     message.msg_iovlen = iov.size();
     return message;
 }
+
+/// The deadline a loop has when its caller gave none: known at compile time, so that the loops
+/// without a deadline compile to exactly what they were before deadlines existed.
+struct no_deadline_t {
+    [[nodiscard]] static constexpr bool is_never() noexcept { return true; }
+    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): it is "never"
+    constexpr operator deadline() const noexcept { return deadline::never(); }
+};
 
 /// How a loop that promised to finish (send_all, receive_exact) answers EAGAIN.
 ///
@@ -246,9 +256,9 @@ public:
     /// On a non-blocking socket it waits for room (unless `send_flag::dont_wait`). With a
     /// deadline (or a timeout) it stops there with `std::errc::timed_out`. On failure the
     /// error's `bytes_transferred()` says how much had been sent.
-    template <class Data>
-    result<std::size_t> send_all(const Data& data, send_flags flags = {},
-                                 deadline until = {}) noexcept requires stream_protocol<P> {
+    template <class Data, class Until = detail::no_deadline_t>
+    result<std::size_t> send_all(const Data& data, send_flags flags = {}, Until until = {}) noexcept
+        requires stream_protocol<P> && std::is_convertible_v<Until, deadline> {
         if constexpr (buffer_sequence<Data>) {
             if constexpr (std::ranges::contiguous_range<const Data&>) {
                 return send_all_iovecs(as_iovecs(data), flags, until);
@@ -331,9 +341,10 @@ public:
     /// `receive_flag::peek` is refused (`std::errc::invalid_argument`): a peek takes nothing
     /// from the queue, so a second pass would copy the same bytes again further on; for a
     /// whole peek use `receive(data, peek | wait_all)`.
-    template <class Data>
+    template <class Data, class Until = detail::no_deadline_t>
     result<std::size_t> receive_exact(Data&& data, receive_flags flags = {},
-                                      deadline until = {}) noexcept requires stream_protocol<P> {
+                                      Until until = {}) noexcept requires
+        stream_protocol<P> && std::is_convertible_v<Until, deadline> {
         if (flags.contains(receive_flag::peek)) [[unlikely]] {
             // The operation names the refused flag: "Invalid argument" alone would not say which.
             return detail::errc_failure(std::errc::invalid_argument, "receive_exact with peek");
@@ -615,9 +626,14 @@ private:
     }
 
     // Under a deadline each step of a loop passes MSG_DONTWAIT, so that none blocks past it.
-    template <class Flags>
-    static Flags step_flags(Flags flags, deadline until) noexcept {
-        return until.is_never() ? flags : flags | Flags::from_native(MSG_DONTWAIT);
+    template <class Flags, class Until>
+    static Flags step_flags(Flags flags, Until until) noexcept {
+        if constexpr (std::is_same_v<Until, detail::no_deadline_t>) {
+            return flags;
+        } else {
+            const deadline d(until);
+            return d.is_never() ? flags : flags | Flags::from_native(MSG_DONTWAIT);
+        }
     }
 
     // One call at a time until `step` succeeds or fails for a reason other than EAGAIN, waiting
@@ -645,26 +661,50 @@ private:
     }
 
     // A contiguous range: the same loop as hand-written C (send until done), no iovec at all.
+    template <class Until>
     result<std::size_t> send_all_bytes(const char* data, std::size_t size, send_flags flags,
-                                       deadline until) noexcept {
-        std::size_t sent = 0;
-        detail::readiness_wait wait(fd_.get(), POLLOUT, flags.bits(), until, "send_all");
+                                       Until until) noexcept {
         const int step = step_flags(flags, until).bits();
+        std::size_t sent = 0;
         while (sent < size) {
             auto more = detail::send(fd_.get(), data + sent, size - sent, step);
             if (!more) [[unlikely]] {
-                if (auto go_on = wait.after(more.error()); !go_on) {
-                    return stopped_after(go_on.error(), sent);
-                }
-                continue;
+                return send_all_bytes_after(data, size, sent, flags, until, more.error());
             }
             sent += *more;
         }
         return sent;
     }
 
+    // The rest of send_all_bytes after a step failed: out of line, so that the loop that sends
+    // at once carries no waiting machinery.
+    [[gnu::noinline]] result<std::size_t> send_all_bytes_after(const char* data, std::size_t size,
+                                                               std::size_t sent, send_flags flags,
+                                                               deadline until,
+                                                               error failed) noexcept {
+        detail::readiness_wait wait(fd_.get(), POLLOUT, flags.bits(), until, "send_all");
+        const int step = step_flags(flags, until).bits();
+        for (;;) {
+            if (auto go_on = wait.after(failed); !go_on) {
+                return stopped_after(go_on.error(), sent);
+            }
+            for (;;) {
+                auto more = detail::send(fd_.get(), data + sent, size - sent, step);
+                if (!more) {
+                    failed = more.error();
+                    break;
+                }
+                sent += *more;
+                if (sent == size) {
+                    return sent;
+                }
+            }
+        }
+    }
+
+    template <class Until>
     result<std::size_t> send_all_iovecs(std::span<const iovec> iov, send_flags flags,
-                                        deadline until) noexcept {
+                                        Until until) noexcept {
         // The common case: everything leaves in one call, straight from the caller's array. The
         // sum of the lengths is the one cost hand-written C can skip when it knows its total.
         if (iov.size() <= max_buffers_per_call) [[likely]] {
@@ -713,8 +753,9 @@ private:
         return detail::send_message(fd_.get(), message, flags.bits());
     }
 
+    template <class Until>
     result<std::size_t> receive_exact_iovecs(std::span<const iovec> iov, receive_flags flags,
-                                             deadline until) noexcept {
+                                             Until until) noexcept {
         buffer_cursor cursor(iov);
         std::size_t received = 0;
         detail::readiness_wait wait(fd_.get(), POLLIN, flags.bits(), until, "receive_exact");
@@ -751,21 +792,28 @@ private:
 /// `auto [sock, peer] = acceptor.accept().value();`
 template <protocol P>
 struct accepted {
-    basic_socket<P> socket;
-    typename P::endpoint_type peer;
+    basic_socket<P> socket;         ///< the connected socket (blocking, CLOEXEC)
+    typename P::endpoint_type peer; ///< the peer's address as the kernel reported it
 };
 
 namespace tcp {
+/// A TCP socket.
 using socket = basic_socket<protocol>;
+/// A TCP endpoint: an IPv4 or IPv6 address and a port.
 using endpoint = ip::endpoint;
 } // namespace tcp
 namespace udp {
+/// A UDP socket.
 using socket = basic_socket<protocol>;
+/// A UDP endpoint: an IPv4 or IPv6 address and a port.
 using endpoint = ip::endpoint;
 } // namespace udp
 namespace local {
+/// A Unix-domain stream socket.
 using stream_socket = basic_socket<stream_protocol>;
+/// A Unix-domain datagram socket.
 using datagram_socket = basic_socket<datagram_protocol>;
+/// A Unix-domain seqpacket socket: connected, reliable, message boundaries kept.
 using seqpacket_socket = basic_socket<seqpacket_protocol>;
 } // namespace local
 
