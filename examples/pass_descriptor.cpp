@@ -27,7 +27,8 @@ int main() try {
     nk::file_descriptor pipe_read(ends[0]);
     nk::file_descriptor pipe_write(ends[1]);
 
-    // Room for exactly one descriptor: CMSG_SPACE(sizeof(int)), as a constant expression.
+    // Room for one descriptor: CMSG_SPACE(sizeof(int)), as a constant expression (x86-64's
+    // 8-byte alignment leaves room for a second, which the kernel then fills if one is sent).
     constexpr std::size_t one_descriptor = nk::control_space<nk::cmsg::rights<1>>;
     nk::control_buffer<one_descriptor> out;
     const int to_send = pipe_write.get();
@@ -42,7 +43,7 @@ int main() try {
         fmt::print(stderr, "descriptor did not arrive\n");
         return 1;
     }
-    nk::file_descriptor writer = in.take_descriptor(0); // owned, CLOEXEC
+    nk::file_descriptor writer = in.take_descriptor(0).value(); // owned, CLOEXEC
     if (std::string_view(data.data(), info.size) != "fd") {
         return 1;
     }

@@ -449,10 +449,17 @@ public:
 
     /// Descriptors received and not yet taken.
     [[nodiscard]] std::size_t descriptor_count() const noexcept { return fd_count_; }
-    /// Takes ownership of received descriptor `i` (an empty one if already taken or absent).
-    [[nodiscard]] file_descriptor take_descriptor(std::size_t i) noexcept {
+    /// Takes ownership of received descriptor `i`. Errors: `std::errc::invalid_argument` for an
+    /// index past the descriptors received, `std::errc::bad_file_descriptor` for one already
+    /// taken (each taken once: a second owner would close it twice).
+    [[nodiscard]] result<file_descriptor> take_descriptor(std::size_t i) noexcept {
         if (i >= fd_count_) {
-            return {};
+            return detail::errc_failure(std::errc::invalid_argument,
+                                        "take_descriptor (index past the descriptors received)");
+        }
+        if (fds_[i] < 0) {
+            return detail::errc_failure(std::errc::bad_file_descriptor,
+                                        "take_descriptor (already taken)");
         }
         return file_descriptor(std::exchange(fds_[i], -1));
     }

@@ -149,8 +149,14 @@ TEST_CASE("pass a pipe's descriptor over a Unix socket and write through the rec
     REQUIRE(text_of(buf, got.size) == "fd");
     REQUIRE_FALSE(got.control_truncated());
     REQUIRE(in.descriptor_count() == 1);
-    nk::file_descriptor received = in.take_descriptor(0);
+    nk::file_descriptor received = in.take_descriptor(0).value();
     REQUIRE(received.is_open());
+    // Each descriptor has one owner: a second take, or an index past those received, is an
+    // error, never a silent empty descriptor.
+    const auto again = in.take_descriptor(0);
+    REQUIRE(again.error() == std::errc::bad_file_descriptor);
+    REQUIRE(again.error().message().rfind("take_descriptor (already taken): ", 0) == 0);
+    REQUIRE(in.take_descriptor(1).error() == std::errc::invalid_argument);
     REQUIRE((::fcntl(received.get(), F_GETFD) & FD_CLOEXEC) != 0); // MSG_CMSG_CLOEXEC
 
     REQUIRE(::write(received.get(), "through", 7) == 7);
@@ -177,7 +183,7 @@ TEST_CASE("pass three descriptors at once") {
     }
     REQUIRE(seen == 3);
     for (std::size_t i = 0; i < 3; ++i) {
-        nk::file_descriptor copy = in.take_descriptor(i);
+        nk::file_descriptor copy = in.take_descriptor(i).value();
         const char tag = static_cast<char>('a' + i);
         REQUIRE(::write(copy.get(), &tag, 1) == 1);
         char back = 0;
