@@ -20,4 +20,5 @@
 #include <netkit/protocol.hpp>
 #include <netkit/resolve.hpp>
 #include <netkit/result.hpp>
+#include <netkit/resumable.hpp>
 #include <netkit/socket.hpp>
