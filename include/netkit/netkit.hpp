@@ -6,6 +6,7 @@
 #include <netkit/address.hpp>
 #include <netkit/address_error.hpp>
 #include <netkit/buffer.hpp>
+#include <netkit/buffer_cursor.hpp>
 #include <netkit/concepts.hpp>
 #include <netkit/control.hpp>
 #include <netkit/deadline.hpp>
@@ -18,6 +19,7 @@
 #include <netkit/option.hpp>
 #include <netkit/options.hpp>
 #include <netkit/protocol.hpp>
+#include <netkit/receive_info.hpp>
 #include <netkit/resolve.hpp>
 #include <netkit/result.hpp>
 #include <netkit/resumable.hpp>

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <netkit/buffer.hpp>
+#include <netkit/buffer_cursor.hpp>
 #include <netkit/concepts.hpp>
 #include <netkit/detail/syscall.hpp>
 #include <netkit/error.hpp>

@@ -1,15 +1,18 @@
 #pragma once
 
 #include <netkit/buffer.hpp>
+#include <netkit/buffer_cursor.hpp>
 #include <netkit/concepts.hpp>
 #include <netkit/control.hpp>
 #include <netkit/deadline.hpp>
+#include <netkit/detail/readiness_wait.hpp>
 #include <netkit/detail/socket_base.hpp>
 #include <netkit/detail/syscall.hpp>
 #include <netkit/fd.hpp>
 #include <netkit/flags.hpp>
 #include <netkit/message.hpp>
 #include <netkit/protocol.hpp>
+#include <netkit/receive_info.hpp>
 #include <netkit/result.hpp>
 
 #include <algorithm>
@@ -28,111 +31,6 @@
 #include <sys/uio.h>
 
 namespace netkit {
-
-/// What a receive on a message protocol (datagram, seqpacket) produced. A message larger than
-/// the buffer is cut by the kernel; `message_size` keeps its real length so that is never hidden.
-struct receive_info {
-    std::size_t size = 0;         ///< bytes written into the buffer
-    std::size_t message_size = 0; ///< bytes the message really had
-    /// True when the message did not fit and its tail was discarded.
-    [[nodiscard]] constexpr bool truncated() const noexcept { return message_size > size; }
-};
-
-/// What a `receive_from` produced: the sizes as in `receive_info`, and who sent it.
-template <class Endpoint>
-struct receive_from_info {
-    std::size_t size = 0;         ///< bytes written into the buffer
-    std::size_t message_size = 0; ///< bytes the datagram really had
-    /// Who sent it; the unnamed endpoint for a sender on an unbound Unix socket.
-    Endpoint sender{};
-    /// True when the datagram did not fit and its tail was discarded.
-    [[nodiscard]] constexpr bool truncated() const noexcept { return message_size > size; }
-};
-
-namespace detail {
-
-inline msghdr make_msghdr(std::span<const iovec> iov, const sockaddr* name = nullptr,
-                          socklen_t name_length = 0) noexcept {
-    msghdr message{};
-    // msghdr has no const form; on send the kernel only reads the name and the iovecs.
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast)
-    message.msg_name = const_cast<sockaddr*>(name);
-    message.msg_namelen = name_length;
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast)
-    message.msg_iov = const_cast<iovec*>(iov.data());
-    message.msg_iovlen = iov.size();
-    return message;
-}
-
-/// The deadline a loop has when its caller gave none: known at compile time, so that the loops
-/// without a deadline compile to exactly what they were before deadlines existed.
-struct no_deadline_t {
-    [[nodiscard]] static constexpr bool is_never() noexcept { return true; }
-    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): it is "never"
-    constexpr operator deadline() const noexcept { return deadline::never(); }
-};
-
-/// How a loop that promised to finish (send_all, receive_exact) answers EAGAIN.
-///
-/// Without a deadline: on a non-blocking socket it waits until the descriptor is ready and goes
-/// on; on a blocking socket EAGAIN means SO_SNDTIMEO/SO_RCVTIMEO expired, which is the caller's
-/// answer, so it stops. The socket's mode is read once per loop, at its first EAGAIN.
-/// With a deadline: every step is made with MSG_DONTWAIT, so that none blocks past it, and EAGAIN
-/// waits for readiness until the deadline; when it passes first the loop stops with
-/// `std::errc::timed_out`. A caller's own `dont_wait` always stops at the first EAGAIN.
-class readiness_wait {
-public:
-    readiness_wait(int fd, short events, int caller_flags, deadline until,
-                   const char* operation) noexcept
-        : fd_(fd),
-          events_(events),
-          caller_dont_wait_((caller_flags & MSG_DONTWAIT) != 0),
-          until_(until),
-          operation_(operation) {}
-
-    /// The flags each step passes beside the caller's.
-    [[nodiscard]] int step_flags() const noexcept { return until_.is_never() ? 0 : MSG_DONTWAIT; }
-
-    /// After a step failed with `failed`: nothing once the loop may go on, else the error to
-    /// stop with (the step's own, or timed_out).
-    result<void> after(const error& failed) noexcept {
-        if (caller_dont_wait_ || !failed.would_block()) {
-            return failure{failed};
-        }
-        if (until_.is_never()) {
-            if (mode_ == mode::unknown) {
-                auto status = status_flags(fd_);
-                mode_ = status && (*status & O_NONBLOCK) != 0 ? mode::non_blocking : mode::blocking;
-            }
-            if (mode_ == mode::blocking) {
-                return failure{failed};
-            }
-        }
-        auto ready = poll_one(fd_, events_, until_);
-        if (!ready) {
-            return failure{ready.error()};
-        }
-        if (*ready == 0) {
-            return errc_failure(std::errc::timed_out, operation_);
-        }
-        return {};
-    }
-
-private:
-    enum class mode : unsigned char {
-        unknown,
-        blocking,
-        non_blocking
-    };
-    int fd_;
-    short events_;
-    bool caller_dont_wait_;
-    mode mode_ = mode::unknown;
-    deadline until_;
-    const char* operation_;
-};
-
-} // namespace detail
 
 /// A socket of protocol P (`tcp::socket`, `udp::socket`, `local::stream_socket`, ...). It owns
 /// its descriptor (opened CLOEXEC); every send path uses MSG_NOSIGNAL; EINTR is retried.

@@ -1,4 +1,4 @@
-// expect: deleted
+// expect-regex: deleted.*netkit::result<std::unique_ptr<int
 // control: compiles
 // result<T> is copyable exactly when T is, as std::expected: copying a result of a move-only
 // value must fail where it is written, not deep inside the library.

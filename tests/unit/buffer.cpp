@@ -1,5 +1,7 @@
 #include <netkit/buffer.hpp>
 
+#include <netkit/buffer_cursor.hpp>
+
 #include "support/catch.hpp"
 
 #include <algorithm>

@@ -14,12 +14,14 @@
 #include <chrono>
 #include <climits>
 #include <cstddef>
+#include <span>
 #include <utility>
 
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace netkit::detail {
@@ -192,6 +194,20 @@ inline result<std::size_t> receive_from(int fd, void* data, std::size_t size, in
                           return ::recvfrom(fd, data, size, flags, address, length);
                       }),
                       "receive_from");
+}
+
+/// The msghdr of a message: its buffers and, when sending to or receiving from a name, the name.
+inline msghdr make_msghdr(std::span<const iovec> iov, const sockaddr* name = nullptr,
+                          socklen_t name_length = 0) noexcept {
+    msghdr message{};
+    // msghdr has no const form; on send the kernel only reads the name and the iovecs.
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast)
+    message.msg_name = const_cast<sockaddr*>(name);
+    message.msg_namelen = name_length;
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast)
+    message.msg_iov = const_cast<iovec*>(iov.data());
+    message.msg_iovlen = iov.size();
+    return message;
 }
 
 inline result<std::size_t> send_message(int fd, const msghdr& message, int flags) noexcept {
