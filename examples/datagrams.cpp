@@ -28,7 +28,7 @@ bool udp_send_to_and_receive_from() {
     std::array<char, 8> small{};
     const auto got = receiver.receive_from(small).value(); // recvfrom with MSG_TRUNC
     fmt::print("{} bytes of a {}-byte datagram from {}{}\n", got.size, got.message_size,
-               got.sender.to_string(), got.truncated() ? " (truncated: the rest is gone)" : "");
+               got.sender->to_string(), got.truncated() ? " (truncated: the rest is gone)" : "");
     return got.truncated() && got.sender == sender.local_endpoint().value() &&
            std::string_view(small.data(), got.size) == "a datagr";
 }
@@ -62,6 +62,31 @@ bool unix_datagram_pair() {
     return first_ok && std::string_view(buffer.data(), second.size) == "two";
 }
 
+// sendmsg(2) of a message built by hand: the same header, buffers and destination, sent twice.
+bool message_built_by_hand() {
+    const auto loopback = nk::ip::endpoint(nk::ip::address_v4::loopback(), 0);
+    auto receiver = nk::udp::socket::open(nk::ip::v4).value();
+    receiver.bind(loopback).value();
+    receiver.set(nk::so::receive_timeout, std::chrono::seconds(5)).value();
+    auto udp = nk::udp::socket::open(nk::ip::v4).value();
+    const auto peer = receiver.local_endpoint().value();
+    const std::array<char, 4> header{'m', 's', 'g', ':'};
+    const std::string_view body = "hello";
+    const auto pieces = nk::gather(header, body);
+    nk::message_header message(nk::as_iovecs(pieces));
+    message.destination(peer);         // peer must outlive the call
+    udp.send_message(message).value(); // one sendmsg(2), flags optional
+    udp.send_message(message).value();
+    std::array<char, 16> buffer{};
+    bool ok = true;
+    for (int i = 0; i < 2; ++i) {
+        const auto got = receiver.receive_from(buffer).value();
+        ok = ok && std::string_view(buffer.data(), got.size) == "msg:hello";
+    }
+    fmt::print("a message_header sent twice: {}\n", ok ? "both arrived whole" : "lost");
+    return ok;
+}
+
 // getaddrinfo: a vector of endpoints; EAI_* errors in their own category.
 bool resolve_localhost() {
     auto found = nk::resolve("localhost", "8080");
@@ -80,7 +105,7 @@ bool resolve_localhost() {
 int main() {
     try {
         const bool ok = udp_send_to_and_receive_from() && connected_udp() && unix_datagram_pair() &&
-                        resolve_localhost();
+                        message_built_by_hand() && resolve_localhost();
         return ok ? 0 : 1;
     } catch (const std::exception& e) {
         fmt::print(stderr, "{}\n", e.what());

@@ -5,6 +5,7 @@
 #include <netkit/detail/socket_base.hpp>
 #include <netkit/detail/syscall.hpp>
 #include <netkit/fd.hpp>
+#include <netkit/message.hpp>
 #include <netkit/protocol.hpp>
 #include <netkit/result.hpp>
 #include <netkit/socket.hpp>
@@ -107,7 +108,7 @@ public:
             return failure{fd.error()};
         }
         accepted<P> result{socket_type(std::move(*fd)), {}};
-        result.peer = detail::decode_sender<P>(storage, length).value_or(endpoint_type{});
+        result.peer = detail::decode_sender<P>(&storage, length).value_or(endpoint_type{});
         return result;
     }
 

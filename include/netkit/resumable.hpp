@@ -3,7 +3,7 @@
 #include <netkit/buffer.hpp>
 #include <netkit/buffer_cursor.hpp>
 #include <netkit/concepts.hpp>
-#include <netkit/detail/syscall.hpp>
+#include <netkit/detail/iovec_io.hpp>
 #include <netkit/error.hpp>
 #include <netkit/flags.hpp>
 #include <netkit/result.hpp>
@@ -83,11 +83,7 @@ public:
     result<bool> step(basic_socket<P>& socket, send_flags flags = {}) noexcept {
         const int bits = flags.bits() | MSG_DONTWAIT;
         return detail::advance(position_, moved_, false, [&](std::span<const iovec> iov) noexcept {
-            if (iov.size() == 1) {
-                return detail::send(socket.native_handle(), iov.front().iov_base,
-                                    iov.front().iov_len, bits);
-            }
-            return detail::send_message(socket.native_handle(), detail::make_msghdr(iov), bits);
+            return detail::send_gathered(socket.native_handle(), iov, bits);
         });
     }
 
@@ -119,12 +115,7 @@ public:
     result<bool> step(basic_socket<P>& socket, receive_flags flags = {}) noexcept {
         const int bits = flags.bits() | MSG_DONTWAIT;
         return detail::advance(position_, moved_, true, [&](std::span<const iovec> iov) noexcept {
-            if (iov.size() == 1) {
-                return detail::receive(socket.native_handle(), iov.front().iov_base,
-                                       iov.front().iov_len, bits);
-            }
-            msghdr message = detail::make_msghdr(iov);
-            return detail::receive_message(socket.native_handle(), message, bits);
+            return detail::receive_scattered(socket.native_handle(), iov, bits);
         });
     }
 

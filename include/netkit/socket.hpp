@@ -5,6 +5,7 @@
 #include <netkit/concepts.hpp>
 #include <netkit/control.hpp>
 #include <netkit/deadline.hpp>
+#include <netkit/detail/iovec_io.hpp>
 #include <netkit/detail/readiness_wait.hpp>
 #include <netkit/detail/socket_base.hpp>
 #include <netkit/detail/syscall.hpp>
@@ -53,7 +54,8 @@ public:
     using typename base::endpoint_type;
     using typename base::protocol_type;
     /// What `receive` returns: a byte count on a stream, sizes with truncation on messages.
-    using receive_result = std::conditional_t<message_protocol<P>, receive_info, std::size_t>;
+    using receive_result =
+        std::conditional_t<message_protocol<P>, receive_info<endpoint_type>, std::size_t>;
 
     using base::base;
     basic_socket() noexcept = default;
@@ -142,7 +144,7 @@ public:
     template <class Data>
     result<std::size_t> send(const Data& data, send_flags flags = {}) noexcept {
         if constexpr (buffer_sequence<Data>) {
-            return send_sequence(data, nullptr, 0, flags);
+            return send_message_impl(data, nullptr, 0, nullptr, flags);
         } else {
             const const_buffer bytes = buffer(data);
             return detail::send(fd_.get(), bytes.data(), bytes.size(), flags.bits());
@@ -185,7 +187,7 @@ public:
     result<std::size_t> send_to(const Data& data, const endpoint_type& peer,
                                 send_flags flags = {}) noexcept requires datagram_protocol<P> {
         if constexpr (buffer_sequence<Data>) {
-            return send_sequence(data, peer.data(), peer.size(), flags);
+            return send_message_impl(data, peer.data(), peer.size(), nullptr, flags);
         } else {
             const const_buffer bytes = buffer(data);
             return detail::send_to(fd_.get(), bytes.data(), bytes.size(), flags.bits(), peer.data(),
@@ -206,7 +208,15 @@ public:
                 mutable_buffer_sequence<std::remove_cvref_t<Data>>,
                 "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
                 "mutable_buffer");
-            return receive_sequence(data, nullptr, nullptr, flags);
+            auto got = receive_message_impl(data, nullptr, nullptr, flags);
+            if constexpr (message_protocol<P>) {
+                return got;
+            } else {
+                if (!got) {
+                    return failure{got.error()};
+                }
+                return got->size;
+            }
         } else {
             const mutable_buffer bytes = detail::as_mutable_buffer(data);
             auto got = detail::receive(fd_.get(), bytes.data(), bytes.size(),
@@ -274,42 +284,37 @@ public:
         return receive_exact(data, receive_flags{}, deadline(timeout));
     }
 
-    /// recvfrom(2) / recvmsg(2) with a name: one datagram and its sender.
+    /// recvfrom(2) / recvmsg(2) with a name: one datagram and its sender, which is always
+    /// present (the unnamed endpoint for a sender on an unbound Unix socket).
     template <class Data>
-    result<receive_from_info<endpoint_type>>
+    result<receive_info<endpoint_type>>
     receive_from(Data&& data, receive_flags flags = {}) noexcept requires datagram_protocol<P> {
         sockaddr_storage storage{};
-        socklen_t length = sizeof storage;
-        receive_info info{};
         if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
             static_assert(
                 mutable_buffer_sequence<std::remove_cvref_t<Data>>,
                 "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
                 "mutable_buffer");
-            auto got = receive_sequence(data, &storage, &length, flags);
-            if (!got) {
-                return failure{got.error()};
-            }
-            info = *got;
+            return receive_message_impl(data, &storage, nullptr, flags);
         } else {
             const mutable_buffer bytes = detail::as_mutable_buffer(data);
+            socklen_t length = sizeof storage;
             auto got = detail::receive_from(fd_.get(), bytes.data(), bytes.size(),
                                             flags.bits() | MSG_TRUNC,
                                             reinterpret_cast<sockaddr*>(&storage), &length);
             if (!got) {
                 return failure{got.error()};
             }
-            info = make_receive_result(*got, bytes.size());
+            receive_info<endpoint_type> info = make_receive_result(*got, bytes.size());
+            info.sender = detail::decode_sender<P>(&storage, length);
+            return info;
         }
-        return receive_from_info<endpoint_type>{
-            info.size, info.message_size,
-            detail::decode_sender<P>(storage, length).value_or(endpoint_type{})};
     }
 
     /// `receive_from` that waits for a datagram at most until `until`: `std::errc::timed_out`
     /// when none arrived by then.
     template <class Data>
-    result<receive_from_info<endpoint_type>>
+    result<receive_info<endpoint_type>>
     receive_from(Data&& data, receive_flags flags,
                  deadline until) noexcept requires datagram_protocol<P> {
         return with_deadline(POLLIN, until, "receive_from", [&](int extra) noexcept {
@@ -318,7 +323,7 @@ public:
     }
     /// `receive_from` within `timeout`: `sock.receive_from(buffer, 2s)`.
     template <class Data, class Rep, class Period>
-    result<receive_from_info<endpoint_type>> receive_from(
+    result<receive_info<endpoint_type>> receive_from(
         Data&& data,
         std::chrono::duration<Rep, Period> timeout) noexcept requires datagram_protocol<P> {
         return receive_from(data, receive_flags{}, deadline(timeout));
@@ -332,6 +337,13 @@ public:
     result<std::size_t> send_message(const Data& data, const control_storage& control,
                                      send_flags flags = {}) noexcept {
         return send_message_impl(data, nullptr, 0, &control, flags);
+    }
+    /// sendmsg(2) of a message built by hand (`message_header`): its name, buffers and control
+    /// data as they are, in one call. For a message sent many times, or fields netkit has no
+    /// other call for.
+    result<std::size_t> send_message(const message_header& message,
+                                     send_flags flags = {}) noexcept {
+        return detail::send_message(fd_.get(), message.native(), flags.bits());
     }
     /// sendmsg(2) to `peer`, with control data (IP_PKTINFO to choose the source address, ...).
     template <class Data>
@@ -351,15 +363,17 @@ public:
     /// recvmsg(2) with control data. Descriptors that arrive (SCM_RIGHTS) are received
     /// close-on-exec (MSG_CMSG_CLOEXEC) and owned by `control` at once.
     template <class Data>
-    result<message_info<endpoint_type>> receive_message(Data&& data, control_storage& control,
+    result<receive_info<endpoint_type>> receive_message(Data&& data, control_storage& control,
                                                         receive_flags flags = {}) noexcept {
-        return receive_message_impl(data, &control, flags);
+        sockaddr_storage sender{};
+        return receive_message_impl(data, &sender, &control, flags);
     }
     /// recvmsg(2) without control data, for the flags out and the sender.
     template <class Data>
-    result<message_info<endpoint_type>> receive_message(Data&& data,
+    result<receive_info<endpoint_type>> receive_message(Data&& data,
                                                         receive_flags flags = {}) noexcept {
-        return receive_message_impl(data, nullptr, flags);
+        sockaddr_storage sender{};
+        return receive_message_impl(data, &sender, nullptr, flags);
     }
 
 private:
@@ -376,112 +390,62 @@ private:
 
     static receive_result make_receive_result(std::size_t returned, std::size_t capacity) noexcept {
         if constexpr (message_protocol<P>) {
-            return receive_info{std::min(returned, capacity), returned};
+            receive_info<endpoint_type> info;
+            info.size = std::min(returned, capacity);
+            info.message_size = returned;
+            return info;
         } else {
             (void)capacity;
             return returned;
         }
     }
 
+    // Every sendmsg: a buffer sequence (or one byte range), an optional destination, optional
+    // control data. One message must be one system call; silently sending a prefix of more
+    // than IOV_MAX buffers would lose data, so that is an error.
     template <class Data>
-    result<std::size_t> send_message_impl(const Data& data, const sockaddr* name,
-                                          socklen_t name_length, const control_storage* control,
+    result<std::size_t> send_message_impl(const Data& data, const void* name, socklen_t name_length,
+                                          const control_storage* control,
                                           send_flags flags) noexcept {
         const detail::send_iovecs<Data> iov(data);
         if (iov.overflow()) [[unlikely]] {
             return detail::errc_failure(errc::too_many_buffers, "sendmsg");
         }
-        msghdr message = detail::make_msghdr(iov.get(), name, name_length);
-        if (control != nullptr && !control->bytes().empty()) {
-            // msghdr has no const form; the kernel only reads the control area on send.
-            // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast)
-            message.msg_control = const_cast<std::byte*>(control->bytes().data());
-            message.msg_controllen = control->bytes().size();
+        message_header message(iov.get());
+        message.destination(name, name_length);
+        if (control != nullptr) {
+            message.control(control->bytes());
         }
-        return detail::send_message(fd_.get(), message, flags.bits());
+        return detail::send_message(fd_.get(), message.native(), flags.bits());
     }
 
+    // Every recvmsg into caller's data: the sender's name when `sender` is given, control data
+    // when `control` is. Descriptors that arrive are owned by `control` before anything else.
     template <class Data>
-    result<message_info<endpoint_type>> receive_message_impl(Data& data, control_storage* control,
+    result<receive_info<endpoint_type>> receive_message_impl(Data& data, sockaddr_storage* sender,
+                                                             control_storage* control,
                                                              receive_flags flags) noexcept {
         const detail::receive_iovecs<std::remove_reference_t<Data>> iov(data);
         if (iov.overflow()) [[unlikely]] {
             return detail::errc_failure(errc::too_many_buffers, "recvmsg");
         }
-        sockaddr_storage name{};
-        msghdr message =
-            detail::make_msghdr(iov.get(), reinterpret_cast<const sockaddr*>(&name), sizeof name);
-        if (control != nullptr) {
-            const std::span<std::byte> area = control->receive_area();
-            message.msg_control = area.data();
-            message.msg_controllen = area.size();
+        message_header message(iov.get());
+        int extra = truncation_flag;
+        if (sender != nullptr) {
+            message.sender_storage(*sender);
         }
-        auto got = detail::receive_message(fd_.get(), message,
-                                           flags.bits() | truncation_flag | MSG_CMSG_CLOEXEC);
+        if (control != nullptr) {
+            message.control_area(control->receive_area());
+            extra |= MSG_CMSG_CLOEXEC;
+        }
+        auto got = detail::receive_message(fd_.get(), message.native(), flags.bits() | extra);
         if (!got) {
             return failure{got.error()};
         }
         if (control != nullptr) {
-            // First of all, own whatever descriptors arrived.
-            control->received(message.msg_controllen);
+            control->received(message.control_length());
         }
-        const std::size_t capacity = detail::iovec_total(iov.get());
-        message_info<endpoint_type> info;
-        info.size = std::min(*got, capacity);
-        info.message_size = message_protocol<P> ? *got : info.size;
-        info.flags = message_flags(message.msg_flags);
-        info.sender = detail::decode_sender<P>(name, message.msg_namelen);
-        return info;
-    }
-
-    template <class S>
-    result<std::size_t> send_sequence(const S& buffers, const sockaddr* name, socklen_t name_length,
-                                      send_flags flags) noexcept {
-        const detail::iovec_view<S> view(buffers);
-        const std::span<const iovec> iov = view.get();
-        if (view.overflow() || iov.size() > max_buffers_per_call) [[unlikely]] {
-            // One message must be one system call; silently sending a prefix would lose data.
-            return detail::errc_failure(errc::too_many_buffers, "sendmsg");
-        }
-        const msghdr message = detail::make_msghdr(iov, name, name_length);
-        return detail::send_message(fd_.get(), message, flags.bits());
-    }
-
-    template <class S>
-    result<receive_info> receive_sequence_info(const S& buffers, sockaddr_storage* name,
-                                               socklen_t* name_length,
-                                               receive_flags flags) noexcept {
-        const detail::iovec_view<S> view(buffers);
-        const std::span<const iovec> iov = view.get();
-        if (view.overflow() || iov.size() > max_buffers_per_call) [[unlikely]] {
-            return detail::errc_failure(errc::too_many_buffers, "recvmsg");
-        }
-        msghdr message = detail::make_msghdr(iov, reinterpret_cast<const sockaddr*>(name),
-                                             name_length != nullptr ? *name_length : 0);
-        auto got = detail::receive_message(fd_.get(), message, flags.bits() | truncation_flag);
-        if (!got) {
-            return failure{got.error()};
-        }
-        if (name_length != nullptr) {
-            *name_length = message.msg_namelen;
-        }
-        const std::size_t capacity = detail::iovec_total(iov);
-        return receive_info{std::min(*got, capacity),
-                            message_protocol<P> ? *got : std::min(*got, capacity)};
-    }
-
-    template <class S>
-    result<receive_result> receive_sequence(const S& buffers, sockaddr_storage* name,
-                                            socklen_t* name_length, receive_flags flags) noexcept {
-        auto info = receive_sequence_info(buffers, name, name_length, flags);
-        if (!info) {
-            return failure{info.error()};
-        }
-        if constexpr (message_protocol<P>) {
-            return *info;
-        } else {
-            return info->size;
-        }
+        return message.template received<P>(*got);
     }
 
     // The loop's failure, saying how far it got.
@@ -644,11 +608,7 @@ private:
     }
 
     result<std::size_t> send_iovecs(std::span<const iovec> iov, send_flags flags) noexcept {
-        if (iov.size() == 1) {
-            return detail::send(fd_.get(), iov.front().iov_base, iov.front().iov_len, flags.bits());
-        }
-        const msghdr message = detail::make_msghdr(iov);
-        return detail::send_message(fd_.get(), message, flags.bits());
+        return detail::send_gathered(fd_.get(), iov, flags.bits());
     }
 
     template <class Until>
@@ -660,10 +620,7 @@ private:
         const receive_flags step = step_flags(flags, until);
         while (!cursor.done()) {
             const std::span<const iovec> next = cursor.next();
-            result<std::size_t> got = next.size() == 1
-                                          ? detail::receive(fd_.get(), next.front().iov_base,
-                                                            next.front().iov_len, step.bits())
-                                          : receive_iovecs(next, step);
+            auto got = detail::receive_scattered(fd_.get(), next, step.bits());
             if (!got) {
                 if (auto go_on = wait.after(got.error()); !go_on) {
                     return stopped_after(go_on.error(), received);
@@ -678,11 +635,6 @@ private:
             cursor.consume(*got);
         }
         return received;
-    }
-
-    result<std::size_t> receive_iovecs(std::span<const iovec> iov, receive_flags flags) noexcept {
-        msghdr message = detail::make_msghdr(iov);
-        return detail::receive_message(fd_.get(), message, flags.bits());
     }
 };
 

@@ -289,8 +289,8 @@ TEST_CASE("IP_PKTINFO chooses the source address of a datagram") {
     std::array<char, 8> buf{};
     auto got = receiver.receive_from(buf).value();
     REQUIRE(text_of(buf, got.size) == "from .2");
-    REQUIRE(got.sender.address() == nk::ip::address(source));
-    REQUIRE(got.sender.port() == sender.local_endpoint().value().port());
+    REQUIRE(got.sender->address() == nk::ip::address(source));
+    REQUIRE(got.sender->port() == sender.local_endpoint().value().port());
 }
 
 TEST_CASE("SO_TIMESTAMPNS gives the receive time") {

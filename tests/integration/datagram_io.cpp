@@ -111,7 +111,7 @@ TEST_CASE("UDP over IPv6 loopback") {
     REQUIRE(std::string_view(buf.data(), got.size) == "six");
     REQUIRE_FALSE(got.truncated());
     REQUIRE(got.sender == a->local_endpoint().value());
-    REQUIRE(got.sender.to_string().rfind("[::1]:", 0) == 0);
+    REQUIRE(got.sender->to_string().rfind("[::1]:", 0) == 0);
 }
 
 TEST_CASE("sending to an endpoint of the wrong family is an error value") {

@@ -103,7 +103,8 @@ TEST_CASE("an unbound Unix datagram sender is the unnamed endpoint to receive_fr
     REQUIRE(a.send_to("one"sv, b_name).value() == 3);
     const auto from = b.receive_from(buf).value();
     REQUIRE(std::string_view(buf.data(), from.size) == "one");
-    REQUIRE(from.sender.is_unnamed());
+    REQUIRE(from.sender.has_value());
+    REQUIRE(from.sender->is_unnamed());
 
     REQUIRE(a.send_message_to("two"sv, b_name).value() == 3); // no control data needed
     const auto message = b.receive_message(buf).value();
@@ -194,9 +195,9 @@ TEST_CASE("a peer bound to a path that fills sun_path, with no NUL, is still rec
     std::array<char, 8> buf{};
     auto got = receiver.receive_from(buf).value();
     REQUIRE(std::string_view(buf.data(), got.size) == "full");
-    REQUIRE(got.sender.is_path());
-    REQUIRE(got.sender.name() == full_name);
-    REQUIRE(got.sender.to_string() == full_name);
+    REQUIRE(got.sender->is_path());
+    REQUIRE(got.sender->name() == full_name);
+    REQUIRE(got.sender->to_string() == full_name);
 
     // The same name read back from the kernel directly.
     sockaddr_storage storage{};

@@ -258,3 +258,77 @@ TEST_CASE("send_message_to and receive_message carry names and flags") {
     REQUIRE(got.sender == a.local_endpoint().value());
     REQUIRE(got.flags == nk::message_flags{});
 }
+
+TEST_CASE("a message_header built by hand goes out as one sendmsg, read by plain recvfrom") {
+    auto a_and_b = nk::test::udp_sockets();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
+    const auto to = b.local_endpoint().value();
+    const std::string head = "head:";
+    const std::string body = "body";
+    const auto pieces = nk::gather(head, body);
+    nk::message_header message(nk::as_iovecs(pieces));
+    message.destination(to);
+    REQUIRE(message.capacity() == 9);
+    REQUIRE(a.send_message(message).value() == 9);
+    REQUIRE(a.send_message(message).value() == 9); // the header is reusable as it is
+
+    for (int i = 0; i < 2; ++i) {
+        std::array<char, 32> raw{};
+        sockaddr_storage from{};
+        socklen_t from_length = sizeof from;
+        const ssize_t got = ::recvfrom(b.native_handle(), raw.data(), raw.size(), 0,
+                                       reinterpret_cast<sockaddr*>(&from), &from_length);
+        REQUIRE(got == 9);
+        REQUIRE(std::string_view(raw.data(), 9) == "head:body");
+        const auto sender =
+            nk::ip::endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&from), from_length);
+        REQUIRE(sender.value() == a.local_endpoint().value());
+    }
+}
+
+TEST_CASE("an array of message_header is an array of mmsghdr: sendmmsg and recvmmsg take it") {
+    auto a_and_b = nk::test::udp_sockets();
+    [[maybe_unused]] auto& a = a_and_b.first;
+    [[maybe_unused]] auto& b = a_and_b.second;
+    const auto to = b.local_endpoint().value();
+    const std::array<std::string_view, 3> texts{"one"sv, "three"sv, "seven77"sv};
+    std::array<iovec, 3> out_iov{};
+    std::array<nk::message_header, 3> out{};
+    for (std::size_t i = 0; i < 3; ++i) {
+        out_iov[i] = {const_cast<char*>(texts[i].data()), texts[i].size()};
+        out[i].buffers(std::span(&out_iov[i], 1)).destination(to);
+    }
+    const int sent = ::sendmmsg(a.native_handle(), &out[0].native_entry(), 3, MSG_NOSIGNAL);
+    REQUIRE(sent == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        REQUIRE(out[i].transferred() == texts[i].size());
+    }
+
+    std::array<std::array<char, 4>, 3> space{}; // "seven77" does not fit: truncated
+    std::array<iovec, 3> in_iov{};
+    std::array<sockaddr_storage, 3> names{};
+    std::array<nk::message_header, 3> in{};
+    for (std::size_t i = 0; i < 3; ++i) {
+        in_iov[i] = {space[i].data(), space[i].size()};
+        in[i].buffers(std::span(&in_iov[i], 1)).sender_storage(names[i]);
+    }
+    const int received = ::recvmmsg(b.native_handle(), &in[0].native_entry(), 3,
+                                    MSG_TRUNC | MSG_WAITFORONE, nullptr);
+    REQUIRE(received >= 1);
+    const int total =
+        received == 3
+            ? 3
+            : received + ::recvmmsg(b.native_handle(),
+                                    &in[static_cast<std::size_t>(received)].native_entry(),
+                                    static_cast<unsigned>(3 - received), MSG_TRUNC, nullptr);
+    REQUIRE(total == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto info = in[i].received<nk::udp::protocol>(in[i].transferred());
+        REQUIRE(info.message_size == texts[i].size());
+        REQUIRE(info.size == std::min<std::size_t>(texts[i].size(), 4));
+        REQUIRE(info.truncated() == (texts[i].size() > 4));
+        REQUIRE(info.sender == a.local_endpoint().value());
+        REQUIRE(std::string_view(space[i].data(), info.size) == texts[i].substr(0, info.size));
+    }
+}

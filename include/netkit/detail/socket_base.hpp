@@ -36,30 +36,6 @@ result<Endpoint> read_endpoint(int fd, Query query) noexcept {
     return Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
 }
 
-/// The name a receive or an accept got from the kernel, as an endpoint of protocol P. None when
-/// the kernel wrote no name (a connected stream). A datagram from an unbound Unix socket comes
-/// with no name at all (Linux writes a length of 0): that sender is the unnamed endpoint, the same
-/// answer from receive_from and receive_message. A name that does not read back gives none: the
-/// datagram or connection, already taken off the queue, matters more than its sender's name, so
-/// it is returned rather than dropped.
-template <protocol P>
-std::optional<typename P::endpoint_type> decode_sender(const sockaddr_storage& name,
-                                                       socklen_t length) noexcept {
-    using endpoint = typename P::endpoint_type;
-    if (length >= static_cast<socklen_t>(sizeof(sa_family_t))) {
-        auto sender = endpoint::from_sockaddr(name, length);
-        if (!sender) {
-            return std::nullopt;
-        }
-        return *sender;
-    }
-    if constexpr (local_protocol<P> && datagram_protocol<P>) {
-        return endpoint{};
-    } else {
-        return std::nullopt;
-    }
-}
-
 /// What every socket of protocol P has, acceptors included: ownership of the descriptor,
 /// options, its local name, blocking mode.
 template <protocol P>

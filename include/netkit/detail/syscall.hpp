@@ -196,20 +196,6 @@ inline result<std::size_t> receive_from(int fd, void* data, std::size_t size, in
                       "receive_from");
 }
 
-/// The msghdr of a message: its buffers and, when sending to or receiving from a name, the name.
-inline msghdr make_msghdr(std::span<const iovec> iov, const sockaddr* name = nullptr,
-                          socklen_t name_length = 0) noexcept {
-    msghdr message{};
-    // msghdr has no const form; on send the kernel only reads the name and the iovecs.
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast)
-    message.msg_name = const_cast<sockaddr*>(name);
-    message.msg_namelen = name_length;
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast)
-    message.msg_iov = const_cast<iovec*>(iov.data());
-    message.msg_iovlen = iov.size();
-    return message;
-}
-
 inline result<std::size_t> send_message(int fd, const msghdr& message, int flags) noexcept {
     const ssize_t sent =
         retry_on_interrupt([&] { return ::sendmsg(fd, &message, flags | always_send_flags); });
