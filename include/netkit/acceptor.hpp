@@ -2,6 +2,7 @@
 
 #include <netkit/concepts.hpp>
 #include <netkit/deadline.hpp>
+#include <netkit/detail/refusal.hpp>
 #include <netkit/detail/socket_base.hpp>
 #include <netkit/detail/syscall.hpp>
 #include <netkit/fd.hpp>
@@ -36,9 +37,9 @@ struct listen_options {
 /// netkit::tcp::acceptor::listen(netkit::ip::endpoint::parse("127.0.0.1:0").value()).value(); auto
 /// [sock, peer] = acceptor.accept().value();
 /// @endcode
-template <protocol P>
+template <protocol_tag P>
 class basic_acceptor : public detail::socket_base<P> {
-    static_assert(connection_oriented_protocol<P>,
+    static_assert(can_listen<P>,
                   "netkit: only connection-oriented protocols (stream, seqpacket) can listen and "
                   "accept; a datagram socket receives from anyone with receive_from");
     using base = detail::socket_base<P>;
@@ -59,7 +60,7 @@ public:
         if (!fd) {
             return failure{fd.error()};
         }
-        if constexpr (ip_protocol<P>) {
+        if constexpr (protocol_traits<P>::ip_domain) {
             if (options.reuse_address) {
                 const int on = 1;
                 if (auto set =
@@ -80,12 +81,12 @@ public:
 
     /// socket(2) alone, for an acceptor set up step by step: `open`, options (SO_REUSEPORT,
     /// IPV6_V6ONLY, TCP_DEFER_ACCEPT, ...), `bind`, then `listen_now`.
-    static result<basic_acceptor> open(ip::family family) noexcept requires ip_protocol<P> {
+    static result<basic_acceptor> open(ip::family family) noexcept requires opens_by_family<P> {
         return adopt(
             detail::open_socket(static_cast<int>(family), P::socket_type, P::protocol_number));
     }
     /// socket(2) alone, for a Unix-domain acceptor set up step by step.
-    static result<basic_acceptor> open() noexcept requires local_protocol<P> {
+    static result<basic_acceptor> open() noexcept requires can_pair<P> {
         return adopt(detail::open_socket(AF_UNIX, P::socket_type, P::protocol_number));
     }
     /// bind(2). Errors name the endpoint.
@@ -129,6 +130,16 @@ public:
         }
         return accept();
     }
+
+    /// @cond NETKIT_REFUSALS
+    // As basic_socket's (see detail/refusal.hpp): the open that does not fit the protocol.
+    static NETKIT_REFUSED("netkit: open() without a family is for Unix-domain protocols: an IP "
+                          "acceptor opens with open(netkit::ip::v4) or open(netkit::ip::v6)")
+        open() noexcept requires(!can_pair<P>) NETKIT_REFUSAL_END;
+    static NETKIT_REFUSED("netkit: a Unix-domain acceptor has one family: open it with open(), "
+                          "without one") open(ip::family) noexcept
+        requires(!opens_by_family<P>) NETKIT_REFUSAL_END;
+    /// @endcond
 
 private:
     static result<basic_acceptor> adopt(result<file_descriptor> fd) noexcept {

@@ -23,7 +23,7 @@ namespace detail {
 /// same answer from every receive. A name that does not read back gives none: the datagram or
 /// connection, already taken off the queue, matters more than its sender's name, so it is
 /// returned rather than dropped.
-template <protocol P>
+template <protocol_tag P>
 std::optional<typename P::endpoint_type> decode_sender(const void* name,
                                                        socklen_t length) noexcept {
     using endpoint = typename P::endpoint_type;
@@ -34,7 +34,7 @@ std::optional<typename P::endpoint_type> decode_sender(const void* name,
         }
         return *sender;
     }
-    if constexpr (local_protocol<P> && datagram_protocol<P>) {
+    if constexpr (protocol_traits<P>::local_domain && protocol_traits<P>::connectionless) {
         if (name != nullptr) {
             return endpoint{};
         }
@@ -139,19 +139,19 @@ public:
 
     /// The sender a receive wrote into the `sender_storage`, as an endpoint of protocol P; see
     /// `receive_info::sender` for when there is none.
-    template <protocol P>
+    template <protocol_tag P>
     [[nodiscard]] std::optional<typename P::endpoint_type> sender() const noexcept {
         return detail::decode_sender<P>(native().msg_name, native().msg_namelen);
     }
 
     /// Everything a receive of `returned` bytes (recvmsg's result) reported, for protocol P.
-    template <protocol P>
+    template <protocol_tag P>
     [[nodiscard]] receive_info<typename P::endpoint_type>
     received(std::size_t returned) const noexcept {
         receive_info<typename P::endpoint_type> info;
         info.size = std::min(returned, capacity());
         // With MSG_TRUNC a message protocol returns the real length of the message.
-        info.message_size = message_protocol<P> ? returned : info.size;
+        info.message_size = keeps_boundaries<P> ? returned : info.size;
         info.flags = flags();
         info.sender = sender<P>();
         return info;

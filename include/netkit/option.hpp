@@ -52,7 +52,7 @@ namespace option_scope {
 struct any_protocol {
     /// True if the option applies to sockets of the protocol tag `P`.
     template <class P>
-    static constexpr bool contains = protocol<P>;
+    static constexpr bool contains = protocol_tag<P>;
     /// The protocols, as the table in docs/options.md lists them.
     static constexpr std::string_view description = "any";
 };
@@ -60,7 +60,7 @@ struct any_protocol {
 struct ip_protocols {
     /// True if the option applies to sockets of the protocol tag `P`.
     template <class P>
-    static constexpr bool contains = ip_protocol<P>;
+    static constexpr bool contains = opens_by_family<P>;
     /// The protocols, as the table in docs/options.md lists them.
     static constexpr std::string_view description = "tcp, udp";
 };
@@ -68,7 +68,7 @@ struct ip_protocols {
 struct local_protocols {
     /// True if the option applies to sockets of the protocol tag `P`.
     template <class P>
-    static constexpr bool contains = local_protocol<P>;
+    static constexpr bool contains = can_pair<P>;
     /// The protocols, as the table in docs/options.md lists them.
     static constexpr std::string_view description = "local";
 };
@@ -593,6 +593,57 @@ struct set_value_check {
     static constexpr bool ok = !floating_for_whole_units && !wrong_type && !may_throw;
 };
 
+/// Why `get` or `set` refuses a call: the first of its checks that fails, in the order a user
+/// would fix them (an option at all, then its direction, its protocol, the value).
+enum class option_refusal {
+    none,
+    not_a_descriptor,
+    write_only,
+    read_only,
+    other_protocol,
+    decode_may_throw,
+    floating_value,
+    wrong_value_type,
+    may_throw
+};
+
+/// The verdict on `get(option)` on a socket of Protocol. Each refusal overload is constrained on
+/// its own verdict, so exactly one sentence is printed.
+template <class Option, class Protocol>
+consteval option_refusal get_refusal() noexcept {
+    if constexpr (!socket_option_descriptor<Option>) {
+        return option_refusal::not_a_descriptor;
+    } else if constexpr (!gettable_option<Option>) {
+        return option_refusal::write_only;
+    } else if constexpr (!option_applies_to_protocol<Option, Protocol>) {
+        return option_refusal::other_protocol;
+    } else if constexpr (!nothrow_decodable<typename Option::codec>) {
+        return option_refusal::decode_may_throw;
+    } else {
+        return option_refusal::none;
+    }
+}
+
+/// The verdict on `set(option, value)` on a socket of Protocol.
+template <class Option, class Value, class Protocol>
+consteval option_refusal set_refusal() noexcept {
+    if constexpr (!socket_option_descriptor<Option>) {
+        return option_refusal::not_a_descriptor;
+    } else if constexpr (!settable_option<Option>) {
+        return option_refusal::read_only;
+    } else if constexpr (!option_applies_to_protocol<Option, Protocol>) {
+        return option_refusal::other_protocol;
+    } else if constexpr (set_value_check<Option, Value>::floating_for_whole_units) {
+        return option_refusal::floating_value;
+    } else if constexpr (set_value_check<Option, Value>::wrong_type) {
+        return option_refusal::wrong_value_type;
+    } else if constexpr (set_value_check<Option, Value>::may_throw) {
+        return option_refusal::may_throw;
+    } else {
+        return option_refusal::none;
+    }
+}
+
 /// Range-checks `value` against the option's value type, then has the codec encode it into
 /// `raw`. A value above the range is `value_too_large`; one below it is `invalid_argument` if
 /// the value type has no negative values or the codec refuses its lowest one (the codec's own
@@ -628,9 +679,10 @@ result<socklen_t> encode_for_set(const Value& value,
     }
 }
 
-// get() and set() check their arguments in order and stop at the first mistake: each
-// static_assert sentence names one, and nothing past it is instantiated, so it is the first (and
-// only) error the compiler prints.
+// socket_base's get() and set() refuse a mistake before these are instantiated (get_refusal,
+// set_refusal and an overload per mistake, so that a requires-expression sees it). The checks
+// below, in the same order, stop at the first mistake for any other caller: each static_assert
+// sentence names one, and nothing past it is instantiated, so it is the only error printed.
 
 template <class Protocol, class Option>
 result<typename Option::value_type> get_socket_option(int fd, const Option& /*option*/) noexcept {
@@ -641,13 +693,14 @@ result<typename Option::value_type> get_socket_option(int fd, const Option& /*op
                   "netkit: this socket option is write-only: it cannot be read with get()");
     constexpr bool applies =
         !is_descriptor || !readable || option_applies_to_protocol<Option, Protocol>;
-    static_assert(applies, "netkit: this socket option does not apply to this socket's protocol");
+    static_assert(applies,
+                  "netkit: this socket option does not apply to the protocol of this socket");
     if constexpr (is_descriptor && readable && applies) {
         using codec = typename Option::codec;
         constexpr bool decode_cannot_throw = nothrow_decodable<codec>;
         static_assert(decode_cannot_throw,
-                      "netkit: this socket option's codec has a decode that may throw: get() is "
-                      "noexcept, so decode must be too (return an error value instead)");
+                      "netkit: the codec of this socket option has a decode that may throw: get() "
+                      "is noexcept, so decode must be too (return an error value instead)");
         if constexpr (decode_cannot_throw) {
             typename codec::kernel_type raw{};
             socklen_t length = sizeof raw;
@@ -670,7 +723,8 @@ result<void> set_socket_option(int fd, const Option& /*option*/, const Value& va
     static_assert(writable, "netkit: this socket option is read-only: it cannot be set with set()");
     constexpr bool applies =
         !is_descriptor || !writable || option_applies_to_protocol<Option, Protocol>;
-    static_assert(applies, "netkit: this socket option does not apply to this socket's protocol");
+    static_assert(applies,
+                  "netkit: this socket option does not apply to the protocol of this socket");
     if constexpr (is_descriptor && writable && applies) {
         using check = set_value_check<Option, Value>;
         constexpr bool not_floating = !check::floating_for_whole_units;
@@ -684,9 +738,9 @@ result<void> set_socket_option(int fd, const Option& /*option*/, const Value& va
                       "bool option takes true or false, and only a bool option does)");
         constexpr bool cannot_throw = !check::may_throw;
         static_assert(cannot_throw,
-                      "netkit: this value cannot reach the socket option's codec without a call "
-                      "that may throw, and set() is noexcept (a string option takes a "
-                      "std::string_view; a codec's encode must be noexcept)");
+                      "netkit: this value cannot reach the codec of this socket option without a "
+                      "call that may throw, and set() is noexcept (a string option takes a "
+                      "std::string_view, and the encode of a codec must be noexcept)");
         if constexpr (check::ok) {
             typename Option::codec::kernel_type raw{};
             auto length = encode_for_set<Option>(value, raw);

@@ -79,7 +79,7 @@ public:
     /// false when bytes went but some remain. A `would_block()` error means the socket had no
     /// room: step again once it is writable. Any other error is final; its
     /// `bytes_transferred()` is the total sent.
-    template <stream_protocol P>
+    template <can_stream P>
     result<bool> step(basic_socket<P>& socket, send_flags flags = {}) noexcept {
         const int bits = flags.bits() | MSG_DONTWAIT;
         return detail::advance(position_, moved_, false, [&](std::span<const iovec> iov) noexcept {
@@ -111,7 +111,7 @@ public:
     /// there: step again once the socket is readable. End of stream first is
     /// `errc::end_of_stream`; it and any other error are final, with `bytes_transferred()` the
     /// total received.
-    template <stream_protocol P>
+    template <can_stream P>
     result<bool> step(basic_socket<P>& socket, receive_flags flags = {}) noexcept {
         const int bits = flags.bits() | MSG_DONTWAIT;
         return detail::advance(position_, moved_, true, [&](std::span<const iovec> iov) noexcept {

@@ -7,6 +7,7 @@
 #include <netkit/deadline.hpp>
 #include <netkit/detail/iovec_io.hpp>
 #include <netkit/detail/readiness_wait.hpp>
+#include <netkit/detail/refusal.hpp>
 #include <netkit/detail/socket_base.hpp>
 #include <netkit/detail/syscall.hpp>
 #include <netkit/fd.hpp>
@@ -45,7 +46,7 @@ namespace netkit {
 /// netkit::tcp::socket::connect(netkit::ip::endpoint::parse("127.0.0.1:8080").value()).value();
 /// sock.send_all(netkit::gather(header, body)).value();
 /// @endcode
-template <protocol P>
+template <protocol_tag P>
 class basic_socket : public detail::socket_base<P> {
     using base = detail::socket_base<P>;
     using base::fd_;
@@ -55,7 +56,7 @@ public:
     using typename base::protocol_type;
     /// What `receive` returns: a byte count on a stream, sizes with truncation on messages.
     using receive_result =
-        std::conditional_t<message_protocol<P>, receive_info<endpoint_type>, std::size_t>;
+        std::conditional_t<keeps_boundaries<P>, receive_info<endpoint_type>, std::size_t>;
 
     using base::base;
     basic_socket() noexcept = default;
@@ -63,12 +64,12 @@ public:
     // ---- opening ------------------------------------------------------------------------------
 
     /// socket(2) for an IP protocol, in the given family (`netkit::ip::v4` or `v6`).
-    static result<basic_socket> open(ip::family family) noexcept requires ip_protocol<P> {
+    static result<basic_socket> open(ip::family family) noexcept requires opens_by_family<P> {
         return wrap(
             detail::open_socket(static_cast<int>(family), P::socket_type, P::protocol_number));
     }
     /// socket(2) for a Unix-domain protocol.
-    static result<basic_socket> open() noexcept requires local_protocol<P> {
+    static result<basic_socket> open() noexcept requires can_pair<P> {
         return wrap(detail::open_socket(AF_UNIX, P::socket_type, P::protocol_number));
     }
     /// Opens a socket for the endpoint's family and connects it. On a datagram protocol this
@@ -105,8 +106,7 @@ public:
     }
 
     /// socketpair(2): two connected Unix-domain sockets.
-    static result<std::pair<basic_socket, basic_socket>>
-    pair() noexcept requires local_protocol<P> {
+    static result<std::pair<basic_socket, basic_socket>> pair() noexcept requires can_pair<P> {
         auto fds = detail::open_socket_pair(AF_UNIX, P::socket_type, P::protocol_number);
         if (!fds) {
             return failure{fds.error()};
@@ -141,7 +141,7 @@ public:
     /// One send(2) of a byte range, or one sendmsg(2) of a buffer sequence (gather). Returns the
     /// bytes sent, which on a stream may be fewer than offered: see `send_all`. On a datagram
     /// socket the socket must be connected. More than IOV_MAX buffers: `errc::too_many_buffers`.
-    template <class Data>
+    template <sendable_data Data>
     result<std::size_t> send(const Data& data, send_flags flags = {}) noexcept {
         if constexpr (buffer_sequence<Data>) {
             return send_message_impl(data, nullptr, 0, nullptr, flags);
@@ -158,7 +158,7 @@ public:
     /// error's `bytes_transferred()` says how much had been sent.
     template <class Data, class Until = detail::no_deadline_t>
     result<std::size_t> send_all(const Data& data, send_flags flags = {}, Until until = {}) noexcept
-        requires stream_protocol<P> && std::is_convertible_v<Until, deadline> {
+        requires can_stream<P> && sendable_data<Data> && std::is_convertible_v<Until, deadline> {
         if constexpr (buffer_sequence<Data>) {
             if constexpr (std::ranges::contiguous_range<const Data&>) {
                 return send_all_iovecs(as_iovecs(data), flags, until);
@@ -176,16 +176,17 @@ public:
     }
     /// `send_all` within `timeout`: `sock.send_all(data, 2s)`.
     template <class Data, class Rep, class Period>
-    result<std::size_t>
-    send_all(const Data& data,
-             std::chrono::duration<Rep, Period> timeout) noexcept requires stream_protocol<P> {
+    result<std::size_t> send_all(const Data& data,
+                                 std::chrono::duration<Rep, Period> timeout) noexcept requires
+        can_stream<P> && sendable_data<Data> {
         return send_all(data, send_flags{}, deadline(timeout));
     }
 
     /// sendto(2) / sendmsg(2) with a destination: one datagram to `peer`.
     template <class Data>
-    result<std::size_t> send_to(const Data& data, const endpoint_type& peer,
-                                send_flags flags = {}) noexcept requires datagram_protocol<P> {
+    result<std::size_t>
+    send_to(const Data& data, const endpoint_type& peer,
+            send_flags flags = {}) noexcept requires can_send_to<P> && sendable_data<Data> {
         if constexpr (buffer_sequence<Data>) {
             return send_message_impl(data, peer.data(), peer.size(), nullptr, flags);
         } else {
@@ -201,7 +202,7 @@ public:
     /// On a stream: the byte count, 0 meaning the peer has shut down writing (end of stream).
     /// On a message protocol: a `receive_info` whose `truncated()` tells that the message was
     /// larger than the buffers (its real size is `message_size`).
-    template <class Data>
+    template <receive_target Data>
     result<receive_result> receive(Data&& data, receive_flags flags = {}) noexcept {
         if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
             static_assert(
@@ -209,7 +210,7 @@ public:
                 "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
                 "mutable_buffer");
             auto got = receive_message_impl(data, nullptr, nullptr, flags);
-            if constexpr (message_protocol<P>) {
+            if constexpr (keeps_boundaries<P>) {
                 return got;
             } else {
                 if (!got) {
@@ -230,14 +231,14 @@ public:
 
     /// `receive` that waits for data at most until `until`: `std::errc::timed_out` when nothing
     /// arrived by then.
-    template <class Data>
+    template <receive_target Data>
     result<receive_result> receive(Data&& data, receive_flags flags, deadline until) noexcept {
         return with_deadline(POLLIN, until, "receive", [&](int extra) noexcept {
             return receive(data, flags | receive_flags::from_native(extra));
         });
     }
     /// `receive` within `timeout`: `sock.receive(buffer, 2s)`.
-    template <class Data, class Rep, class Period>
+    template <receive_target Data, class Rep, class Period>
     result<receive_result> receive(Data&& data,
                                    std::chrono::duration<Rep, Period> timeout) noexcept {
         return receive(data, receive_flags{}, deadline(timeout));
@@ -251,8 +252,8 @@ public:
     /// whole peek use `receive(data, peek | wait_all)`.
     template <class Data, class Until = detail::no_deadline_t>
     result<std::size_t> receive_exact(Data&& data, receive_flags flags = {},
-                                      Until until = {}) noexcept requires
-        stream_protocol<P> && std::is_convertible_v<Until, deadline> {
+                                      Until until = {}) noexcept requires can_stream<P> &&
+        receive_target<Data> && std::is_convertible_v<Until, deadline> {
         if (flags.contains(receive_flag::peek)) [[unlikely]] {
             // The operation names the refused flag: "Invalid argument" alone would not say which.
             return detail::errc_failure(std::errc::invalid_argument, "receive_exact with peek");
@@ -278,17 +279,17 @@ public:
     }
     /// `receive_exact` within `timeout`: `sock.receive_exact(header, 2s)`.
     template <class Data, class Rep, class Period>
-    result<std::size_t>
-    receive_exact(Data&& data,
-                  std::chrono::duration<Rep, Period> timeout) noexcept requires stream_protocol<P> {
+    result<std::size_t> receive_exact(Data&& data,
+                                      std::chrono::duration<Rep, Period> timeout) noexcept requires
+        can_stream<P> && receive_target<Data> {
         return receive_exact(data, receive_flags{}, deadline(timeout));
     }
 
     /// recvfrom(2) / recvmsg(2) with a name: one datagram and its sender, which is always
     /// present (the unnamed endpoint for a sender on an unbound Unix socket).
     template <class Data>
-    result<receive_info<endpoint_type>>
-    receive_from(Data&& data, receive_flags flags = {}) noexcept requires datagram_protocol<P> {
+    result<receive_info<endpoint_type>> receive_from(Data&& data, receive_flags flags = {}) noexcept
+        requires can_send_to<P> && receive_target<Data> {
         sockaddr_storage storage{};
         if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
             static_assert(
@@ -316,16 +317,16 @@ public:
     template <class Data>
     result<receive_info<endpoint_type>>
     receive_from(Data&& data, receive_flags flags,
-                 deadline until) noexcept requires datagram_protocol<P> {
+                 deadline until) noexcept requires can_send_to<P> && receive_target<Data> {
         return with_deadline(POLLIN, until, "receive_from", [&](int extra) noexcept {
             return receive_from(data, flags | receive_flags::from_native(extra));
         });
     }
     /// `receive_from` within `timeout`: `sock.receive_from(buffer, 2s)`.
     template <class Data, class Rep, class Period>
-    result<receive_info<endpoint_type>> receive_from(
-        Data&& data,
-        std::chrono::duration<Rep, Period> timeout) noexcept requires datagram_protocol<P> {
+    result<receive_info<endpoint_type>>
+    receive_from(Data&& data, std::chrono::duration<Rep, Period> timeout) noexcept requires
+        can_send_to<P> && receive_target<Data> {
         return receive_from(data, receive_flags{}, deadline(timeout));
     }
 
@@ -333,7 +334,7 @@ public:
 
     /// sendmsg(2) with control data (SCM_RIGHTS, SCM_CREDENTIALS, IP_PKTINFO, ...): one call,
     /// whatever the number of buffers up to IOV_MAX. Data is a byte range or a buffer sequence.
-    template <class Data>
+    template <sendable_data Data>
     result<std::size_t> send_message(const Data& data, const control_storage& control,
                                      send_flags flags = {}) noexcept {
         return send_message_impl(data, nullptr, 0, &control, flags);
@@ -349,37 +350,84 @@ public:
     template <class Data>
     result<std::size_t>
     send_message_to(const Data& data, const endpoint_type& peer, const control_storage& control,
-                    send_flags flags = {}) noexcept requires datagram_protocol<P> {
+                    send_flags flags = {}) noexcept requires can_send_to<P> && sendable_data<Data> {
         return send_message_impl(data, peer.data(), peer.size(), &control, flags);
     }
     /// sendmsg(2) to `peer` without control data.
     template <class Data>
     result<std::size_t>
     send_message_to(const Data& data, const endpoint_type& peer,
-                    send_flags flags = {}) noexcept requires datagram_protocol<P> {
+                    send_flags flags = {}) noexcept requires can_send_to<P> && sendable_data<Data> {
         return send_message_impl(data, peer.data(), peer.size(), nullptr, flags);
     }
 
     /// recvmsg(2) with control data. Descriptors that arrive (SCM_RIGHTS) are received
     /// close-on-exec (MSG_CMSG_CLOEXEC) and owned by `control` at once.
-    template <class Data>
+    template <receive_target Data>
     result<receive_info<endpoint_type>> receive_message(Data&& data, control_storage& control,
                                                         receive_flags flags = {}) noexcept {
         sockaddr_storage sender{};
         return receive_message_impl(data, &sender, &control, flags);
     }
     /// recvmsg(2) without control data, for the flags out and the sender.
-    template <class Data>
+    template <receive_target Data>
     result<receive_info<endpoint_type>> receive_message(Data&& data,
                                                         receive_flags flags = {}) noexcept {
         sockaddr_storage sender{};
         return receive_message_impl(data, &sender, nullptr, flags);
     }
 
+    /// @cond NETKIT_REFUSALS
+    // The refused calls, each naming its mistake on the first error line and each making the
+    // matching requires-expression false (see detail/refusal.hpp). Declarations only: they add
+    // no code to the calls that compile.
+    static NETKIT_REFUSED("netkit: open() without a family is for Unix-domain protocols: an IP "
+                          "socket opens with open(netkit::ip::v4) or open(netkit::ip::v6)")
+        open() noexcept requires(!can_pair<P>) NETKIT_REFUSAL_END;
+    static NETKIT_REFUSED("netkit: a Unix-domain socket has one family: open it with open(), "
+                          "without one") open(ip::family) noexcept
+        requires(!opens_by_family<P>) NETKIT_REFUSAL_END;
+    static NETKIT_REFUSED("netkit: pair() is socketpair(2), which only Unix-domain protocols "
+                          "have: connect to a listening socket instead") pair() noexcept
+        requires(!can_pair<P>) NETKIT_REFUSAL_END;
+
+    template <class... Args>
+    NETKIT_REFUSED("netkit: send_all() loops over a byte stream: on a message protocol "
+                   "(datagram, seqpacket) send() sends a message whole or not at all")
+    send_all(const Args&...) noexcept requires(!can_stream<P>) NETKIT_REFUSAL_END;
+    template <class... Args>
+    NETKIT_REFUSED("netkit: receive_exact() loops over a byte stream: on a message protocol "
+                   "(datagram, seqpacket) receive() takes one message whole")
+    receive_exact(Args&&...) noexcept requires(!can_stream<P>) NETKIT_REFUSAL_END;
+    template <class... Args>
+    NETKIT_REFUSED("netkit: send_to() addresses a datagram: a connected protocol (stream, "
+                   "seqpacket) has one peer, so use send()")
+    send_to(const Args&...) noexcept requires(!can_send_to<P>) NETKIT_REFUSAL_END;
+    template <class... Args>
+    NETKIT_REFUSED("netkit: send_message_to() addresses a datagram: a connected protocol "
+                   "(stream, seqpacket) has one peer, so use send_message()")
+    send_message_to(const Args&...) noexcept requires(!can_send_to<P>) NETKIT_REFUSAL_END;
+    template <class... Args>
+    NETKIT_REFUSED("netkit: receive_from() reports the sender of a datagram: a connected "
+                   "protocol (stream, seqpacket) has one peer, so use receive() and "
+                   "remote_endpoint()")
+    receive_from(Args&&...) noexcept requires(!can_send_to<P>) NETKIT_REFUSAL_END;
+
+    NETKIT_REFUSE_SEND_DATA(send, true);
+    NETKIT_REFUSE_SEND_DATA(send_all, can_stream<P>);
+    NETKIT_REFUSE_SEND_DATA(send_to, can_send_to<P>);
+    NETKIT_REFUSE_SEND_DATA(send_message, true);
+    NETKIT_REFUSE_SEND_DATA(send_message_to, can_send_to<P>);
+    NETKIT_REFUSE_RECEIVE_DATA(receive, true);
+    NETKIT_REFUSE_RECEIVE_DATA(receive_exact, can_stream<P>);
+    NETKIT_REFUSE_RECEIVE_DATA(receive_from, can_send_to<P>);
+    NETKIT_REFUSE_RECEIVE_DATA(receive_message, true);
+    /// @endcond
+
 private:
     // On message protocols ask the kernel for the real length of a message, so truncation can
     // be reported (recv(2): MSG_TRUNC).
-    static constexpr int truncation_flag = message_protocol<P> ? MSG_TRUNC : 0;
+    static constexpr int truncation_flag = keeps_boundaries<P> ? MSG_TRUNC : 0;
 
     static result<basic_socket> wrap(result<file_descriptor> fd) noexcept {
         if (!fd) {
@@ -389,7 +437,7 @@ private:
     }
 
     static receive_result make_receive_result(std::size_t returned, std::size_t capacity) noexcept {
-        if constexpr (message_protocol<P>) {
+        if constexpr (keeps_boundaries<P>) {
             receive_info<endpoint_type> info;
             info.size = std::min(returned, capacity);
             info.message_size = returned;
@@ -640,7 +688,7 @@ private:
 
 /// A connected socket and the address of its peer, as `accept` returns them:
 /// `auto [sock, peer] = acceptor.accept().value();`
-template <protocol P>
+template <protocol_tag P>
 struct accepted {
     basic_socket<P> socket;         ///< the connected socket (blocking, CLOEXEC)
     typename P::endpoint_type peer; ///< the peer's address as the kernel reported it

@@ -1,4 +1,4 @@
-// expect: this socket option's codec has a decode that may throw
+// expect: the codec of this socket option has a decode that may throw
 // control: compiles
 #include <netkit/netkit.hpp>
 

@@ -1,4 +1,4 @@
-// expect: this socket option does not apply to this socket's protocol
+// expect: this socket option does not apply to the protocol of this socket
 // control: compiles
 #include <netkit/netkit.hpp>
 

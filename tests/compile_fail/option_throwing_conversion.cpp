@@ -1,4 +1,4 @@
-// expect: this value cannot reach the socket option's codec without a call that may throw
+// expect: this value cannot reach the codec of this socket option without a call that may throw
 // control: compiles
 #include <netkit/netkit.hpp>
 

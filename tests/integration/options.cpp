@@ -290,7 +290,7 @@ TEST_CASE("read-only options read what the socket is") {
     [[maybe_unused]] auto& server = client_and_server.second;
     REQUIRE(client.get(nk::so::type).value() == SOCK_STREAM);
     REQUIRE(client.get(nk::so::domain).value() == AF_INET);
-    REQUIRE(client.get(nk::so::protocol).value() == IPPROTO_TCP);
+    REQUIRE(client.get(nk::so::protocol_number).value() == IPPROTO_TCP);
     REQUIRE_FALSE(client.get(nk::so::accepting_connections).value());
     REQUIRE(client.get(nk::so::error).value() == 0);
     REQUIRE(client.get(nk::tcp::info).value().tcpi_state == TCP_ESTABLISHED);
@@ -299,7 +299,7 @@ TEST_CASE("read-only options read what the socket is") {
     auto [d1, d2] = nk::local::datagram_socket::pair().value();
     REQUIRE(d1.get(nk::so::type).value() == SOCK_DGRAM);
     REQUIRE(d1.get(nk::so::domain).value() == AF_UNIX);
-    REQUIRE(d1.get(nk::so::protocol).value() == 0);
+    REQUIRE(d1.get(nk::so::protocol_number).value() == 0);
 }
 
 TEST_CASE("SO_ERROR reports ECONNREFUSED after a non-blocking connect to a closed port") {

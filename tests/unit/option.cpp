@@ -168,7 +168,7 @@ std::vector<std::string> all_rows() {
         NETKIT_ROW(so::error),
         NETKIT_ROW(so::type),
         NETKIT_ROW(so::domain),
-        NETKIT_ROW(so::protocol),
+        NETKIT_ROW(so::protocol_number),
         NETKIT_ROW(so::accepting_connections),
         NETKIT_ROW(so::peer_credentials),
         NETKIT_ROW(ip::ttl),

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <netkit/concepts.hpp>
+#include <netkit/detail/refusal.hpp>
 #include <netkit/detail/syscall.hpp>
 #include <netkit/fd.hpp>
 #include <netkit/option.hpp>
@@ -17,7 +18,7 @@
 namespace netkit::detail {
 
 /// Opens a socket of protocol P for the family of `endpoint` (`type_flags`: SOCK_NONBLOCK).
-template <protocol P>
+template <protocol_tag P>
 result<file_descriptor> open_for(const typename P::endpoint_type& endpoint,
                                  int type_flags = 0) noexcept {
     sa_family_t family{};
@@ -38,7 +39,7 @@ result<Endpoint> read_endpoint(int fd, Query query) noexcept {
 
 /// What every socket of protocol P has, acceptors included: ownership of the descriptor,
 /// options, its local name, blocking mode.
-template <protocol P>
+template <protocol_tag P>
 class socket_base {
 public:
     using protocol_type = P;
@@ -78,18 +79,72 @@ public:
     }
 
     /// getsockopt(2) through a typed descriptor: `sock.get(netkit::tcp::no_delay)`. An option
-    /// that is write-only or belongs to another protocol does not compile.
+    /// that is write-only or belongs to another protocol does not compile, and the first error
+    /// says which (`requires { sock.get(option); }` is false for it).
     template <class Option>
+        requires(get_refusal<Option, P>() == option_refusal::none)
     [[nodiscard]] result<typename Option::value_type> get(const Option& option) const noexcept {
         return get_socket_option<P>(fd_.get(), option);
     }
     /// setsockopt(2) through a typed descriptor: `sock.set(netkit::so::reuse_address, true)`.
     /// A read-only option, an option of another protocol, or a value of the wrong type does not
-    /// compile; a value the kernel field cannot hold is an error value.
+    /// compile, and the first error says which (`requires { sock.set(option, value); }` is false
+    /// for it); a value the kernel field cannot hold is an error value.
     template <class Option, class Value>
-    result<void> set(const Option& option, const Value& value) noexcept {
-        return set_socket_option<P>(fd_.get(), option, value);
-    }
+        requires(set_refusal<Option, Value, P>() == option_refusal::none)
+    result<void> set(const Option& option, const Value& value)
+    noexcept { return set_socket_option<P>(fd_.get(), option, value); }
+
+    /// @cond NETKIT_REFUSALS
+    // The refused calls of get and set, one overload per mistake (see detail/refusal.hpp).
+    template <class Option>
+        requires(get_refusal<Option, P>() == option_refusal::not_a_descriptor)
+    NETKIT_REFUSED("netkit: get() takes a socket option descriptor")
+    get(const Option&) const noexcept NETKIT_REFUSAL_END;
+    template <class Option>
+        requires(get_refusal<Option, P>() == option_refusal::write_only)
+    NETKIT_REFUSED("netkit: this socket option is write-only: it cannot be read with get()")
+    get(const Option&) const noexcept NETKIT_REFUSAL_END;
+    template <class Option>
+        requires(get_refusal<Option, P>() == option_refusal::other_protocol)
+    NETKIT_REFUSED("netkit: this socket option does not apply to the protocol of this socket")
+    get(const Option&) const noexcept NETKIT_REFUSAL_END;
+    template <class Option>
+        requires(get_refusal<Option, P>() == option_refusal::decode_may_throw)
+    NETKIT_REFUSED("netkit: the codec of this socket option has a decode that may throw: get() "
+                   "is noexcept, so decode must be too (return an error value instead)")
+    get(const Option&) const noexcept NETKIT_REFUSAL_END;
+
+    template <class Option, class Value>
+        requires(set_refusal<Option, Value, P>() == option_refusal::not_a_descriptor)
+    NETKIT_REFUSED("netkit: set() takes a socket option descriptor")
+    set(const Option&, const Value&) noexcept NETKIT_REFUSAL_END;
+    template <class Option, class Value>
+        requires(set_refusal<Option, Value, P>() == option_refusal::read_only)
+    NETKIT_REFUSED("netkit: this socket option is read-only: it cannot be set with set()")
+    set(const Option&, const Value&) noexcept NETKIT_REFUSAL_END;
+    template <class Option, class Value>
+        requires(set_refusal<Option, Value, P>() == option_refusal::other_protocol)
+    NETKIT_REFUSED("netkit: this socket option does not apply to the protocol of this socket")
+    set(const Option&, const Value&) noexcept NETKIT_REFUSAL_END;
+    template <class Option, class Value>
+        requires(set_refusal<Option, Value, P>() == option_refusal::floating_value)
+    NETKIT_REFUSED("netkit: a floating-point value cannot set an integer or duration socket "
+                   "option: it would be truncated, so convert it yourself, rounding as you mean "
+                   "to")
+    set(const Option&, const Value&) noexcept NETKIT_REFUSAL_END;
+    template <class Option, class Value>
+        requires(set_refusal<Option, Value, P>() == option_refusal::wrong_value_type)
+    NETKIT_REFUSED("netkit: wrong value type for this socket option (see its value_type: a bool "
+                   "option takes true or false, and only a bool option does)")
+    set(const Option&, const Value&) noexcept NETKIT_REFUSAL_END;
+    template <class Option, class Value>
+        requires(set_refusal<Option, Value, P>() == option_refusal::may_throw)
+    NETKIT_REFUSED("netkit: this value cannot reach the codec of this socket option without a "
+                   "call that may throw, and set() is noexcept (a string option takes a "
+                   "std::string_view, and the encode of a codec must be noexcept)")
+    set(const Option&, const Value&) noexcept NETKIT_REFUSAL_END;
+    /// @endcond
 
     /// The raw escape hatch, for options with no descriptor: getsockopt(2) into `out`, returning
     /// how many bytes the kernel wrote. Nothing is checked at compile time here; prefer a

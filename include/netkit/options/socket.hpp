@@ -136,7 +136,7 @@ inline constexpr socket_option<"SO_TYPE", SOL_SOCKET, SO_TYPE, int, get> type{};
 /// SO_DOMAIN (read-only): AF_INET, AF_INET6 or AF_UNIX.
 inline constexpr socket_option<"SO_DOMAIN", SOL_SOCKET, SO_DOMAIN, int, get> domain{};
 /// SO_PROTOCOL (read-only): IPPROTO_TCP, IPPROTO_UDP, or 0 for Unix sockets.
-inline constexpr socket_option<"SO_PROTOCOL", SOL_SOCKET, SO_PROTOCOL, int, get> protocol{};
+inline constexpr socket_option<"SO_PROTOCOL", SOL_SOCKET, SO_PROTOCOL, int, get> protocol_number{};
 /// SO_ACCEPTCONN (read-only): whether the socket is listening.
 inline constexpr socket_option<"SO_ACCEPTCONN", SOL_SOCKET, SO_ACCEPTCONN, bool, get>
     accepting_connections{};
