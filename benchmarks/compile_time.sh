@@ -7,7 +7,8 @@
 # Cases: <netkit/netkit.hpp>; <asio.hpp>; "standard headers only", a file including exactly the
 # standard and system headers that <netkit/netkit.hpp> reaches (collected from include/netkit on
 # every run, so it stays true); and every public header alone (include/netkit/*.hpp and
-# include/netkit/options/*.hpp; <netkit/fmt.hpp> only when <fmt/format.h> is installed).
+# include/netkit/<layer>/*.hpp, not detail/ or sys/; <netkit/fmt.hpp> only when <fmt/format.h>
+# is installed).
 # The ratio column is the median over rounds of (case / asio.hpp) wall time within each round.
 #
 # Usage: benchmarks/compile_time.sh [--runs N] [--compiler CXX] [--json FILE] [--std-headers]
@@ -85,7 +86,8 @@ add_case() {  # name, header...
 add_case netkit.hpp netkit/netkit.hpp
 add_case asio.hpp asio.hpp
 add_case "standard headers only" "${std_headers[@]}"
-for h in "$root"/include/netkit/*.hpp "$root"/include/netkit/options/*.hpp; do
+for h in "$root"/include/netkit/*.hpp "$root"/include/netkit/*/*.hpp; do
+  [[ $h == */detail/* || $h == */sys/* ]] && continue
   rel=${h#"$root"/include/}
   [[ $rel == netkit/netkit.hpp ]] && continue
   if [[ $rel == netkit/fmt.hpp ]] && ! probe fmt/format.h; then

@@ -9,10 +9,10 @@
 /// Connection refused
 /// @endcode
 
-#include <netkit/address.hpp>
-#include <netkit/endpoint.hpp>
-#include <netkit/error.hpp>
-#include <netkit/local_endpoint.hpp>
+#include <netkit/addr/address.hpp>
+#include <netkit/addr/endpoint.hpp>
+#include <netkit/addr/local_endpoint.hpp>
+#include <netkit/core/error.hpp>
 
 #include <fmt/format.h>
 

@@ -1,26 +1,40 @@
 #pragma once
 
-/// Everything in netkit except the opt-in fmt formatters (<netkit/fmt.hpp>).
+/// Everything in netkit except the opt-in fmt formatters (<netkit/fmt.hpp>), layer by layer.
 
-#include <netkit/acceptor.hpp>
-#include <netkit/address.hpp>
-#include <netkit/address_error.hpp>
-#include <netkit/buffer.hpp>
-#include <netkit/buffer_cursor.hpp>
-#include <netkit/concepts.hpp>
-#include <netkit/control.hpp>
-#include <netkit/deadline.hpp>
-#include <netkit/endpoint.hpp>
-#include <netkit/error.hpp>
-#include <netkit/fd.hpp>
-#include <netkit/flags.hpp>
-#include <netkit/local_endpoint.hpp>
-#include <netkit/message.hpp>
-#include <netkit/option.hpp>
-#include <netkit/options.hpp>
-#include <netkit/protocol.hpp>
-#include <netkit/receive_info.hpp>
-#include <netkit/resolve.hpp>
-#include <netkit/result.hpp>
-#include <netkit/resumable.hpp>
-#include <netkit/socket.hpp>
+#include <netkit/core/credentials.hpp>
+#include <netkit/core/deadline.hpp>
+#include <netkit/core/error.hpp>
+#include <netkit/core/fd.hpp>
+#include <netkit/core/result.hpp>
+
+#include <netkit/addr/address.hpp>
+#include <netkit/addr/address_error.hpp>
+#include <netkit/addr/address_v4.hpp>
+#include <netkit/addr/address_v6.hpp>
+#include <netkit/addr/endpoint.hpp>
+#include <netkit/addr/local_endpoint.hpp>
+#include <netkit/addr/resolve.hpp>
+
+#include <netkit/protocol/concepts.hpp>
+#include <netkit/protocol/tags.hpp>
+
+#include <netkit/buffer/buffer.hpp>
+#include <netkit/buffer/concepts.hpp>
+#include <netkit/buffer/cursor.hpp>
+
+#include <netkit/option/access.hpp>
+#include <netkit/option/all.hpp>
+#include <netkit/option/codecs.hpp>
+#include <netkit/option/descriptor.hpp>
+
+#include <netkit/msg/cmsg.hpp>
+#include <netkit/msg/control.hpp>
+#include <netkit/msg/flags.hpp>
+#include <netkit/msg/message.hpp>
+#include <netkit/msg/receive_info.hpp>
+
+#include <netkit/socket/acceptor.hpp>
+#include <netkit/socket/socket.hpp>
+
+#include <netkit/io/resumable.hpp>

@@ -1,6 +1,6 @@
 // expect: the function given to and_then must return a netkit::result
 // control: compiles
-#include <netkit/result.hpp>
+#include <netkit/core/result.hpp>
 
 int main() {
     const netkit::result<int> one = 1;

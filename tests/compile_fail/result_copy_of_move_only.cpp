@@ -2,7 +2,7 @@
 // control: compiles
 // result<T> is copyable exactly when T is, as std::expected: copying a result of a move-only
 // value must fail where it is written, not deep inside the library.
-#include <netkit/result.hpp>
+#include <netkit/core/result.hpp>
 
 #include <memory>
 #include <utility>

@@ -2,7 +2,7 @@
 // control: compiles
 // Like std::expected, result<T> converts a value implicitly only where T does: the size
 // constructor of std::vector is explicit, so `return 5;` must not build a vector of five.
-#include <netkit/result.hpp>
+#include <netkit/core/result.hpp>
 
 #include <vector>
 

@@ -1,6 +1,6 @@
 // expect: the function given to transform_error must return a netkit::error
 // control: compiles
-#include <netkit/result.hpp>
+#include <netkit/core/result.hpp>
 
 #include <system_error>
 

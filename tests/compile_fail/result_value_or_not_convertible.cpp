@@ -1,7 +1,7 @@
 // expect: value_or needs a fallback that converts to the value type implicitly
 // control: compiles
 // As std::expected::value_or: 3 is no std::vector<int>, so it must not become three elements.
-#include <netkit/result.hpp>
+#include <netkit/core/result.hpp>
 
 #include <vector>
 

@@ -1,6 +1,6 @@
 // libFuzzer target: control-message parsing on arbitrary bytes, as a hostile peer or a confused
 // kernel might leave them. Every payload seen must lie inside the input.
-#include <netkit/control.hpp>
+#include <netkit/msg/control.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -1,8 +1,8 @@
 // libFuzzer target: every address and endpoint parser, and sockaddr decoding, on arbitrary bytes.
 // Whatever the input: no crash, no read out of bounds, and anything accepted round-trips.
-#include <netkit/address.hpp>
-#include <netkit/endpoint.hpp>
-#include <netkit/local_endpoint.hpp>
+#include <netkit/addr/address.hpp>
+#include <netkit/addr/endpoint.hpp>
+#include <netkit/addr/local_endpoint.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,6 @@
 // Resumable transfers driven one step per readiness event, as a poller would, against peers
 // written with the plain C API (so that a fault shared by netkit's two ends cannot hide).
-#include <netkit/resumable.hpp>
+#include <netkit/io/resumable.hpp>
 
 #include "support/catch.hpp"
 #include "support/sockets.hpp"

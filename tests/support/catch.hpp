@@ -4,7 +4,7 @@
 // (cmake/dependencies.cmake defines NETKIT_CATCH2_V3 to 1 or 0). Every test file includes its
 // own netkit header first, then this:
 //
-//     #include <netkit/endpoint.hpp>
+//     #include <netkit/addr/endpoint.hpp>
 //
 //     #include "support/catch.hpp"
 //

@@ -1,6 +1,6 @@
-#include <netkit/buffer.hpp>
+#include <netkit/buffer/buffer.hpp>
 
-#include <netkit/buffer_cursor.hpp>
+#include <netkit/buffer/cursor.hpp>
 
 #include "support/catch.hpp"
 

@@ -1,4 +1,4 @@
-#include <netkit/control.hpp>
+#include <netkit/msg/control.hpp>
 
 #include "support/catch.hpp"
 

@@ -1,4 +1,4 @@
-#include <netkit/error.hpp>
+#include <netkit/core/error.hpp>
 
 #include "support/catch.hpp"
 

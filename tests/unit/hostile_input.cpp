@@ -1,9 +1,9 @@
-#include <netkit/endpoint.hpp>
+#include <netkit/addr/endpoint.hpp>
 
 #include "support/catch.hpp"
 
-#include <netkit/address.hpp>
-#include <netkit/local_endpoint.hpp>
+#include <netkit/addr/address.hpp>
+#include <netkit/addr/local_endpoint.hpp>
 
 #include <arpa/inet.h>
 #include <sys/socket.h>

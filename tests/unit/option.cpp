@@ -1,8 +1,8 @@
-#include <netkit/option.hpp>
+#include <netkit/option/access.hpp>
 
 #include "support/catch.hpp"
 
-#include <netkit/options.hpp>
+#include <netkit/option/all.hpp>
 
 #include <algorithm>
 #include <array>
@@ -237,7 +237,7 @@ TEST_CASE("docs/options.md lists every descriptor, exactly as the code defines i
     const std::regex declaration(R"(inline constexpr socket_option<)");
     for (const char* header : {"socket", "ip", "ipv6", "tcp", "udp"}) {
         const std::string text =
-            read_file(source_root() + "/include/netkit/options/" + header + ".hpp");
+            read_file(source_root() + "/include/netkit/option/" + header + ".hpp");
         REQUIRE_FALSE(text.empty());
         declared += static_cast<std::size_t>(std::distance(
             std::sregex_iterator(text.begin(), text.end(), declaration), std::sregex_iterator()));

@@ -1,4 +1,4 @@
-#include <netkit/resolve.hpp>
+#include <netkit/addr/resolve.hpp>
 
 #include "support/catch.hpp"
 

@@ -1,4 +1,4 @@
-#include <netkit/result.hpp>
+#include <netkit/core/result.hpp>
 
 #include "support/catch.hpp"
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include <netkit/detail/syscall.hpp>
-#include <netkit/message.hpp>
-#include <netkit/result.hpp>
+#include <netkit/core/result.hpp>
+#include <netkit/msg/message.hpp>
+#include <netkit/sys/syscall.hpp>
 
 #include <cstddef>
 #include <span>

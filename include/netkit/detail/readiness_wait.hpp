@@ -2,10 +2,10 @@
 
 // How the blocking loops (send_all, receive_exact) wait: with no deadline, or until one.
 
-#include <netkit/deadline.hpp>
-#include <netkit/detail/syscall.hpp>
-#include <netkit/error.hpp>
-#include <netkit/result.hpp>
+#include <netkit/core/deadline.hpp>
+#include <netkit/core/error.hpp>
+#include <netkit/core/result.hpp>
+#include <netkit/sys/syscall.hpp>
 
 #include <system_error>
 

@@ -3,7 +3,7 @@
 // result<T>'s storage and the rules it shares with std::expected (which values it holds, which
 // conversions it accepts, what the monadic operations require), apart from its interface.
 
-#include <netkit/error.hpp>
+#include <netkit/core/error.hpp>
 
 #include <memory>
 #include <type_traits>

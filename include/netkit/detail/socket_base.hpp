@@ -1,11 +1,11 @@
 #pragma once
 
-#include <netkit/concepts.hpp>
+#include <netkit/core/fd.hpp>
+#include <netkit/core/result.hpp>
 #include <netkit/detail/refusal.hpp>
-#include <netkit/detail/syscall.hpp>
-#include <netkit/fd.hpp>
-#include <netkit/option.hpp>
-#include <netkit/result.hpp>
+#include <netkit/option/access.hpp>
+#include <netkit/protocol/concepts.hpp>
+#include <netkit/sys/syscall.hpp>
 
 #include <cstddef>
 #include <optional>

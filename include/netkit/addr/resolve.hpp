@@ -1,0 +1,131 @@
+#pragma once
+
+#include <netkit/addr/endpoint.hpp>
+#include <netkit/core/result.hpp>
+#include <netkit/protocol/tags.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <vector>
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+namespace netkit {
+
+/// getaddrinfo's own failures (EAI_*), as error codes of `resolve_category()`. EAI_SYSTEM is
+/// reported as the errno it stands for instead, in the system category.
+enum class resolve_errc {
+    again = EAI_AGAIN,               ///< temporary failure: try again later
+    bad_flags = EAI_BADFLAGS,        ///< invalid flags
+    fail = EAI_FAIL,                 ///< non-recoverable failure
+    family = EAI_FAMILY,             ///< family not supported
+    memory = EAI_MEMORY,             ///< out of memory
+    no_name = EAI_NONAME,            ///< no such host or service
+    service = EAI_SERVICE,           ///< service not available for this socket type
+    socket_type = EAI_SOCKTYPE,      ///< socket type not supported
+    no_data = EAI_NODATA,            ///< the host has no address
+    address_family = EAI_ADDRFAMILY, ///< the host has no address of the family asked
+    overflow = EAI_OVERFLOW,         ///< buffer overflow
+};
+
+namespace detail {
+class resolve_category_impl final : public std::error_category {
+public:
+    [[nodiscard]] const char* name() const noexcept override { return "netkit.resolve"; }
+    [[nodiscard]] std::string message(int value) const override { return ::gai_strerror(value); }
+};
+} // namespace detail
+
+/// The category of getaddrinfo's EAI_* codes.
+inline const std::error_category& resolve_category() noexcept {
+    static const detail::resolve_category_impl instance;
+    return instance;
+}
+inline std::error_code make_error_code(resolve_errc code) noexcept {
+    return {static_cast<int>(code), resolve_category()};
+}
+
+/// What to ask getaddrinfo for.
+struct resolve_hints {
+    /// Only IPv4 or only IPv6 answers; nullopt for both.
+    std::optional<ip::family> family{};
+    /// SOCK_STREAM for TCP, SOCK_DGRAM for UDP, 0 for any (duplicates removed).
+    int socket_type = SOCK_STREAM;
+    /// AI_NUMERICHOST: `host` must be a numeric address; never touches DNS.
+    bool numeric_host = false;
+    /// AI_NUMERICSERV: `service` must be a port number; never reads /etc/services.
+    bool numeric_service = false;
+    /// AI_PASSIVE: a null host gives the wildcard address, for binding.
+    bool passive = false;
+    /// AI_ADDRCONFIG: only families configured on this host.
+    bool address_configured = false;
+};
+
+/// Hints for a protocol tag: `resolve_hints_for<tcp::protocol>()`.
+template <class Protocol>
+constexpr resolve_hints resolve_hints_for() noexcept {
+    resolve_hints hints;
+    hints.socket_type = Protocol::socket_type;
+    return hints;
+}
+
+namespace detail {
+/// getaddrinfo(3): a library call, not a socket system call, but kept in one place all the same.
+/// Errors name the host and service as given (`resolve "example.invalid":80: ...`).
+inline result<std::vector<ip::endpoint>> get_address_info(const char* host, const char* service,
+                                                          const resolve_hints& hints) {
+    addrinfo want{};
+    want.ai_family = hints.family ? static_cast<int>(*hints.family) : AF_UNSPEC;
+    want.ai_socktype = hints.socket_type;
+    want.ai_flags =
+        (hints.numeric_host ? AI_NUMERICHOST : 0) | (hints.numeric_service ? AI_NUMERICSERV : 0) |
+        (hints.passive ? AI_PASSIVE : 0) | (hints.address_configured ? AI_ADDRCONFIG : 0);
+    addrinfo* found = nullptr;
+    const int status = ::getaddrinfo(host, service, &want, &found);
+    if (status != 0) {
+        const std::error_code code = status == EAI_SYSTEM
+                                         ? std::error_code(errno, std::system_category())
+                                         : make_error_code(static_cast<resolve_errc>(status));
+        return failure{error::for_host_service(code, "resolve", host == nullptr ? "" : host,
+                                               service == nullptr ? "" : service)};
+    }
+    const std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(found, &::freeaddrinfo);
+    std::vector<ip::endpoint> endpoints;
+    for (const addrinfo* entry = found; entry != nullptr; entry = entry->ai_next) {
+        auto endpoint = ip::endpoint::from_sockaddr(entry->ai_addr, entry->ai_addrlen);
+        if (endpoint &&
+            std::find(endpoints.begin(), endpoints.end(), *endpoint) == endpoints.end()) {
+            endpoints.push_back(*endpoint);
+        }
+    }
+    return endpoints;
+}
+} // namespace detail
+
+/// Resolves a host name and service (name or port) to endpoints with getaddrinfo(3), in the
+/// order getaddrinfo prefers (RFC 6724). Errors are `resolve_errc` values (EAI_NONAME, ...) or,
+/// for EAI_SYSTEM, the errno. Blocking: it may query DNS.
+///
+/// @par Example
+/// @code
+/// for (const auto& ep : netkit::resolve("localhost", "8080").value()) { ... }
+/// @endcode
+inline result<std::vector<ip::endpoint>> resolve(std::string_view host, std::string_view service,
+                                                 const resolve_hints& hints = {}) {
+    const std::string host_text(host);
+    const std::string service_text(service);
+    return detail::get_address_info(host.empty() ? nullptr : host_text.c_str(),
+                                    service.empty() ? nullptr : service_text.c_str(), hints);
+}
+
+} // namespace netkit
+
+template <>
+struct std::is_error_code_enum<netkit::resolve_errc> : std::true_type {};

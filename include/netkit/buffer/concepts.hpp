@@ -1,0 +1,114 @@
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <ranges>
+#include <type_traits>
+
+#include <sys/uio.h>
+
+namespace netkit {
+
+class const_buffer;
+class mutable_buffer;
+
+/// A buffer type layout-compatible with `iovec`.
+template <class B>
+concept buffer_type = std::same_as<std::remove_cv_t<B>, const_buffer> ||
+    std::same_as<std::remove_cv_t<B>, mutable_buffer> || std::same_as<std::remove_cv_t<B>, iovec>;
+
+/// A contiguous, sized range of trivially copyable elements: its bytes can go to the kernel as
+/// they are (std::string, std::vector<T>, std::array<T, N>, std::span<T>, T[N], ...). A range of
+/// buffers is not one: it is a `buffer_sequence`, whose bytes are elsewhere.
+template <class R>
+concept byte_range = std::ranges::contiguous_range<R> && std::ranges::sized_range<R> &&
+    std::is_trivially_copyable_v<std::ranges::range_value_t<R>> &&
+    !buffer_type<std::ranges::range_value_t<R>>;
+
+/// A byte range the kernel may write into: its elements are not const (a std::string_view or a
+/// const container is not one).
+template <class R>
+concept mutable_byte_range =
+    byte_range<R> && !std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<R>>>;
+
+/// A sequence of buffers: a range whose elements are `const_buffer`, `mutable_buffer` or `iovec`.
+/// A contiguous one goes to the kernel as it is; any other is copied into iovecs on the stack.
+template <class S>
+concept buffer_sequence = std::ranges::sized_range<S> && buffer_type<std::ranges::range_value_t<S>>;
+
+/// A sequence of buffers the kernel may write into (no `const_buffer` elements).
+template <class S>
+concept mutable_buffer_sequence = buffer_sequence<S> &&
+    !std::same_as<std::remove_cv_t<std::ranges::range_value_t<S>>, const_buffer>;
+
+namespace detail {
+
+/// Why a send or a receive refuses its data: the first check that fails.
+enum class data_refusal {
+    none,
+    not_a_buffer,
+    not_trivially_copyable,
+    const_object,
+    read_only_range,
+    const_buffer_sequence
+};
+
+/// The verdict on the data of a send (`Data` as deduced from a `const Data&` parameter).
+template <class Data>
+consteval data_refusal send_refusal() noexcept {
+    using type = std::remove_cvref_t<Data>;
+    if constexpr (buffer_sequence<type> || std::same_as<type, const_buffer> ||
+                  std::same_as<type, mutable_buffer>) {
+        return data_refusal::none;
+    } else if constexpr (!std::ranges::contiguous_range<const type&> ||
+                         !std::ranges::sized_range<const type&>) {
+        return data_refusal::not_a_buffer;
+    } else if constexpr (!std::is_trivially_copyable_v<std::ranges::range_value_t<const type&>>) {
+        return data_refusal::not_trivially_copyable;
+    } else {
+        return data_refusal::none;
+    }
+}
+
+/// The verdict on the target of a receive (`Data` as deduced from a `Data&&` parameter).
+template <class Data>
+consteval data_refusal receive_refusal() noexcept {
+    using type = std::remove_reference_t<Data>;
+    if constexpr (buffer_sequence<std::remove_cv_t<type>>) {
+        return mutable_buffer_sequence<std::remove_cv_t<type>>
+                   ? data_refusal::none
+                   : data_refusal::const_buffer_sequence;
+    } else if constexpr (std::is_const_v<type>) {
+        return data_refusal::const_object;
+    } else if constexpr (std::same_as<type, mutable_buffer>) {
+        return data_refusal::none;
+    } else if constexpr (std::same_as<type, const_buffer>) {
+        return data_refusal::read_only_range;
+    } else if constexpr (!std::ranges::contiguous_range<type&> ||
+                         !std::ranges::sized_range<type&>) {
+        return data_refusal::not_a_buffer;
+    } else if constexpr (!std::is_trivially_copyable_v<std::ranges::range_value_t<type&>>) {
+        return data_refusal::not_trivially_copyable;
+    } else if constexpr (!mutable_byte_range<type&>) {
+        return data_refusal::read_only_range;
+    } else {
+        return data_refusal::none;
+    }
+}
+
+} // namespace detail
+
+/// What the send functions take: a byte range, a `const_buffer` or `mutable_buffer`, or a buffer
+/// sequence. Anything else is refused with a sentence that says what is wrong with it.
+template <class Data>
+concept sendable_data = detail::send_refusal<Data>()
+== detail::data_refusal::none;
+
+/// What the receive functions write into: a writable byte range, a `mutable_buffer`, or a
+/// sequence of buffers that are not `const_buffer`. A const object, a read-only view or a range
+/// of non-trivially-copyable elements is refused with a sentence that names it.
+template <class Data>
+concept receive_target = detail::receive_refusal<Data>()
+== detail::data_refusal::none;
+
+} // namespace netkit

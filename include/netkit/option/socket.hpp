@@ -1,0 +1,141 @@
+#pragma once
+
+#include <netkit/core/credentials.hpp>
+#include <netkit/option/descriptor.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include <net/if.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+namespace netkit {
+
+/// struct ucred <-> credentials.
+struct credentials_codec {
+    /// The kernel's storage for the option: a struct ucred.
+    using kernel_type = ucred;
+    /// The ucred's pid, uid and gid. Never fails.
+    static result<credentials> decode(const ucred& in, socklen_t /*length*/,
+                                      const char* /*operation*/) noexcept {
+        return credentials::from_wire(in);
+    }
+};
+
+/// SOL_SOCKET options: `sock.set(netkit::so::keep_alive, true)`.
+namespace so {
+using option_scope::any_protocol;
+using option_scope::ip_protocols;
+using option_scope::local_protocols;
+using option_scope::tcp_only;
+using option_scope::udp_only;
+/// Shorthand for option_access::get in the declarations below (read-only options).
+constexpr auto get = option_access::get;
+/// Shorthand for option_access::get_set in the declarations below.
+constexpr auto get_set = option_access::get_set;
+
+/// SO_REUSEADDR: bind a port whose old connections sit in TIME_WAIT.
+inline constexpr socket_option<"SO_REUSEADDR", SOL_SOCKET, SO_REUSEADDR, bool> reuse_address{};
+/// SO_REUSEPORT: several sockets bind one port; the kernel spreads connections or datagrams.
+inline constexpr socket_option<"SO_REUSEPORT", SOL_SOCKET, SO_REUSEPORT, bool, get_set,
+                               ip_protocols>
+    reuse_port{};
+/// SO_KEEPALIVE: probe idle connections (timing in tcp::keep_idle, keep_interval, keep_count).
+inline constexpr socket_option<"SO_KEEPALIVE", SOL_SOCKET, SO_KEEPALIVE, bool, get_set, tcp_only>
+    keep_alive{};
+/// SO_LINGER: nullopt = close returns at once; a duration = close waits that long for queued
+/// data to be sent; zero = close resets the connection (RST) and drops queued data.
+inline constexpr socket_option<"SO_LINGER", SOL_SOCKET, SO_LINGER,
+                               std::optional<std::chrono::seconds>, get_set, any_protocol,
+                               linger_codec>
+    linger{};
+/// SO_RCVBUF in bytes. Linux doubles the value set (bookkeeping overhead) and reads back the
+/// doubled value, within net.core.rmem_max.
+inline constexpr socket_option<"SO_RCVBUF", SOL_SOCKET, SO_RCVBUF, int, get_set, any_protocol,
+                               int_codec<int, true>>
+    receive_buffer_size{};
+/// SO_SNDBUF in bytes; doubled by Linux like SO_RCVBUF, within net.core.wmem_max.
+inline constexpr socket_option<"SO_SNDBUF", SOL_SOCKET, SO_SNDBUF, int, get_set, any_protocol,
+                               int_codec<int, true>>
+    send_buffer_size{};
+/// SO_RCVLOWAT: a receive waits for at least this many bytes.
+inline constexpr socket_option<"SO_RCVLOWAT", SOL_SOCKET, SO_RCVLOWAT, int, get_set, any_protocol,
+                               int_codec<int, true>>
+    receive_low_watermark{};
+/// SO_SNDLOWAT: not changeable on Linux (always 1); reading it works, setting it is ENOPROTOOPT.
+inline constexpr socket_option<"SO_SNDLOWAT", SOL_SOCKET, SO_SNDLOWAT, int, get_set, any_protocol,
+                               int_codec<int, true>>
+    send_low_watermark{};
+/// SO_RCVTIMEO: a blocking receive fails with would_block after this long; zero = forever.
+inline constexpr socket_option<"SO_RCVTIMEO", SOL_SOCKET, SO_RCVTIMEO, std::chrono::microseconds,
+                               get_set, any_protocol, timeval_codec>
+    receive_timeout{};
+/// SO_SNDTIMEO: a blocking send fails with would_block after this long; zero = forever.
+inline constexpr socket_option<"SO_SNDTIMEO", SOL_SOCKET, SO_SNDTIMEO, std::chrono::microseconds,
+                               get_set, any_protocol, timeval_codec>
+    send_timeout{};
+/// SO_BROADCAST: allow sending to broadcast addresses.
+inline constexpr socket_option<"SO_BROADCAST", SOL_SOCKET, SO_BROADCAST, bool, get_set, udp_only>
+    broadcast{};
+/// SO_DONTROUTE: only to directly connected networks.
+inline constexpr socket_option<"SO_DONTROUTE", SOL_SOCKET, SO_DONTROUTE, bool, get_set,
+                               ip_protocols>
+    dont_route{};
+/// SO_OOBINLINE: urgent data stays in the normal stream.
+inline constexpr socket_option<"SO_OOBINLINE", SOL_SOCKET, SO_OOBINLINE, bool, get_set, tcp_only>
+    oob_inline{};
+/// SO_PRIORITY: the queueing priority of outgoing packets (0-6 without CAP_NET_ADMIN).
+inline constexpr socket_option<"SO_PRIORITY", SOL_SOCKET, SO_PRIORITY, int, get_set, any_protocol,
+                               int_codec<int, true>>
+    priority{};
+/// SO_MARK: the firewall mark of outgoing packets (needs CAP_NET_ADMIN).
+inline constexpr socket_option<"SO_MARK", SOL_SOCKET, SO_MARK, std::uint32_t, get_set, ip_protocols>
+    mark{};
+/// SO_BINDTODEVICE: send and receive only through this interface ("" unbinds).
+inline constexpr socket_option<"SO_BINDTODEVICE", SOL_SOCKET, SO_BINDTODEVICE, std::string, get_set,
+                               ip_protocols, string_codec<IFNAMSIZ>>
+    bind_to_device{};
+/// SO_TIMESTAMP: receive timestamps (microseconds) as control messages.
+inline constexpr socket_option<"SO_TIMESTAMP", SOL_SOCKET, SO_TIMESTAMP, bool> timestamp{};
+/// SO_TIMESTAMPNS: receive timestamps (nanoseconds) as control messages.
+inline constexpr socket_option<"SO_TIMESTAMPNS", SOL_SOCKET, SO_TIMESTAMPNS, bool> timestamp_ns{};
+/// SO_BUSY_POLL: busy-poll the device queue this long on a blocking receive.
+inline constexpr socket_option<"SO_BUSY_POLL", SOL_SOCKET, SO_BUSY_POLL, std::chrono::microseconds,
+                               get_set, ip_protocols, duration_codec<std::chrono::microseconds>>
+    busy_poll{};
+/// SO_INCOMING_CPU: the CPU that handles this socket's packets (-1: none yet).
+inline constexpr socket_option<"SO_INCOMING_CPU", SOL_SOCKET, SO_INCOMING_CPU, int, get_set,
+                               ip_protocols>
+    incoming_cpu{};
+/// SO_ZEROCOPY: allow MSG_ZEROCOPY sends.
+inline constexpr socket_option<"SO_ZEROCOPY", SOL_SOCKET, SO_ZEROCOPY, bool, get_set, ip_protocols>
+    zero_copy{};
+/// SO_RXQ_OVFL: report the count of dropped datagrams as a control message.
+inline constexpr socket_option<"SO_RXQ_OVFL", SOL_SOCKET, SO_RXQ_OVFL, bool>
+    receive_queue_overflow{};
+/// SO_PASSCRED: receive the sender's credentials (SCM_CREDENTIALS) with each message.
+inline constexpr socket_option<"SO_PASSCRED", SOL_SOCKET, SO_PASSCRED, bool, get_set,
+                               local_protocols>
+    pass_credentials{};
+
+/// SO_ERROR (read-only): the pending error, cleared by reading it (0 if none). This is how a
+/// non-blocking connect reports its outcome.
+inline constexpr socket_option<"SO_ERROR", SOL_SOCKET, SO_ERROR, int, get> error{};
+/// SO_TYPE (read-only): SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET.
+inline constexpr socket_option<"SO_TYPE", SOL_SOCKET, SO_TYPE, int, get> type{};
+/// SO_DOMAIN (read-only): AF_INET, AF_INET6 or AF_UNIX.
+inline constexpr socket_option<"SO_DOMAIN", SOL_SOCKET, SO_DOMAIN, int, get> domain{};
+/// SO_PROTOCOL (read-only): IPPROTO_TCP, IPPROTO_UDP, or 0 for Unix sockets.
+inline constexpr socket_option<"SO_PROTOCOL", SOL_SOCKET, SO_PROTOCOL, int, get> protocol_number{};
+/// SO_ACCEPTCONN (read-only): whether the socket is listening.
+inline constexpr socket_option<"SO_ACCEPTCONN", SOL_SOCKET, SO_ACCEPTCONN, bool, get>
+    accepting_connections{};
+/// SO_PEERCRED (read-only, Unix sockets): the peer's pid, uid and gid at connect time.
+inline constexpr socket_option<"SO_PEERCRED", SOL_SOCKET, SO_PEERCRED, credentials, get,
+                               local_protocols, credentials_codec>
+    peer_credentials{};
+} // namespace so
+
+} // namespace netkit
