@@ -4,6 +4,7 @@
 #include <netkit/detail/refusal.hpp>
 #include <netkit/detail/syscall.hpp>
 #include <netkit/fd.hpp>
+#include <netkit/flags.hpp>
 #include <netkit/option.hpp>
 #include <netkit/result.hpp>
 
@@ -16,6 +17,11 @@
 #include <sys/socket.h>
 
 namespace netkit::detail {
+
+/// The socket(2)/accept4(2) type flag for `mode`.
+constexpr int type_flags(io_mode mode) noexcept {
+    return mode == io_mode::non_blocking ? SOCK_NONBLOCK : 0;
+}
 
 /// Opens a socket of protocol P for the family of `endpoint` (`type_flags`: SOCK_NONBLOCK).
 template <protocol_tag P>
