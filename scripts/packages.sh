@@ -30,10 +30,11 @@ declare -gA netkit_probe=(
   [clang]="command:clang++"
   [libclang-rt-14-dev]="dpkg"                         # clang's TSan and libFuzzer runtimes
   [clang-format]="command:clang-format"
+  [python3]="command:python3"                         # the echo_server test's peer, benchmarks/echo/run.py
 )
 
-netkit_packages_bench=(cmake ninja-build g++ libfmt-dev libasio-dev)
-netkit_packages_test=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev pkg-config doxygen)
+netkit_packages_bench=(cmake ninja-build g++ libfmt-dev libasio-dev python3)
+netkit_packages_test=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev pkg-config doxygen python3)
 netkit_packages_ci=("${netkit_packages_test[@]}" clang libclang-rt-14-dev clang-format)
 
 # netkit_has PACKAGE: succeeds if the package (or what its probe names) is present.

@@ -3,6 +3,7 @@
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/refusal.hpp>
+#include <netkit/msg/flags.hpp>
 #include <netkit/option/access.hpp>
 #include <netkit/protocol/concepts.hpp>
 #include <netkit/sys/syscall.hpp>
@@ -16,6 +17,11 @@
 #include <sys/socket.h>
 
 namespace netkit::detail {
+
+/// The socket(2)/accept4(2) type flag for `mode`.
+constexpr int type_flags(io_mode mode) noexcept {
+    return mode == io_mode::non_blocking ? SOCK_NONBLOCK : 0;
+}
 
 /// Opens a socket of protocol P for the family of `endpoint` (`type_flags`: SOCK_NONBLOCK).
 template <protocol_tag P>

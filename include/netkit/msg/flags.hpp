@@ -121,6 +121,14 @@ private:
     int bits_ = 0;
 };
 
+/// How a socket waits, chosen when it is opened or accepted (SOCK_NONBLOCK, accept4's flag), so a
+/// readiness loop gets a non-blocking socket without a second system call (`fcntl`).
+enum class io_mode : unsigned char {
+    blocking,    ///< calls wait for room or data (the default)
+    non_blocking ///< a call that would wait fails at once with an error whose `would_block()`
+                 ///< is true (`connect`: `std::errc::operation_in_progress`)
+};
+
 /// Which directions `shutdown` ends.
 enum class shutdown_type : int {
     read = SHUT_RD,   ///< no more receiving: queued and future data is discarded, receive gives 0

@@ -26,6 +26,10 @@ struct listen_options {
     /// old connections sit in TIME_WAIT. On by default, as in most servers; set false to get
     /// EADDRINUSE instead.
     bool reuse_address = true;
+    /// `io_mode::non_blocking` opens the listening socket with SOCK_NONBLOCK, as a readiness
+    /// loop wants it: `accept` with nothing queued is then `would_block()` instead of a wait.
+    /// (The sockets it accepts take their mode from `accept`'s argument, not from this.)
+    io_mode mode = io_mode::blocking;
 };
 
 /// A listening socket of a connection-oriented protocol (`tcp::acceptor`,
@@ -57,7 +61,7 @@ public:
     /// socket(2), SO_REUSEADDR (see `listen_options`), bind(2), listen(2).
     static result<basic_acceptor> listen(const endpoint_type& local,
                                          listen_options options = {}) noexcept {
-        auto fd = detail::open_for<P>(local);
+        auto fd = detail::open_for<P>(local, detail::type_flags(options.mode));
         if (!fd) {
             return failure{fd.error()};
         }
@@ -82,13 +86,19 @@ public:
 
     /// socket(2) alone, for an acceptor set up step by step: `open`, options (SO_REUSEPORT,
     /// IPV6_V6ONLY, TCP_DEFER_ACCEPT, ...), `bind`, then `listen_now`.
-    static result<basic_acceptor> open(ip::family family) noexcept requires opens_by_family<P> {
-        return adopt(
-            detail::open_socket(static_cast<int>(family), P::socket_type, P::protocol_number));
+    /// `io_mode::non_blocking` opens it with SOCK_NONBLOCK.
+    static result<basic_acceptor>
+    open(ip::family family, io_mode mode = io_mode::blocking) noexcept requires opens_by_family<P> {
+        return adopt(detail::open_socket(static_cast<int>(family),
+                                         P::socket_type | detail::type_flags(mode),
+                                         P::protocol_number));
     }
-    /// socket(2) alone, for a Unix-domain acceptor set up step by step.
-    static result<basic_acceptor> open() noexcept requires can_pair<P> {
-        return adopt(detail::open_socket(AF_UNIX, P::socket_type, P::protocol_number));
+    /// socket(2) alone, for a Unix-domain acceptor set up step by step (`io_mode::non_blocking`:
+    /// SOCK_NONBLOCK).
+    static result<basic_acceptor>
+    open(io_mode mode = io_mode::blocking) noexcept requires can_pair<P> {
+        return adopt(detail::open_socket(AF_UNIX, P::socket_type | detail::type_flags(mode),
+                                         P::protocol_number));
     }
     /// bind(2). Errors name the endpoint.
     result<void> bind(const endpoint_type& local) noexcept {
@@ -101,11 +111,14 @@ public:
 
     /// accept4(2) with SOCK_CLOEXEC: the next connection and its peer's address. Retries EINTR
     /// and ECONNABORTED. On a non-blocking acceptor with nothing queued: `would_block()`.
-    /// Out of descriptors: EMFILE/ENFILE, after which the acceptor still works.
-    result<accepted<P>> accept() noexcept {
+    /// Out of descriptors: EMFILE/ENFILE, after which the acceptor still works. The socket it
+    /// returns is opened in `mode` (accept4's SOCK_NONBLOCK): a readiness loop accepts
+    /// non-blocking sockets in one call.
+    result<accepted<P>> accept(io_mode mode = io_mode::blocking) noexcept {
         sockaddr_storage storage{};
         socklen_t length = sizeof storage;
-        auto fd = detail::accept(fd_.get(), reinterpret_cast<sockaddr*>(&storage), &length);
+        auto fd = detail::accept(fd_.get(), reinterpret_cast<sockaddr*>(&storage), &length,
+                                 detail::type_flags(mode));
         if (!fd) {
             return failure{fd.error()};
         }
@@ -119,7 +132,7 @@ public:
     /// stays queued until accepted (even if its peer resets), so the accept that follows does not
     /// block, unless another thread or process accepts from the same socket: then make the
     /// acceptor non-blocking.
-    result<accepted<P>> accept(deadline until) noexcept {
+    result<accepted<P>> accept(deadline until, io_mode mode = io_mode::blocking) noexcept {
         if (!until.is_never()) {
             auto ready = detail::poll_one(fd_.get(), POLLIN, until);
             if (!ready) {
@@ -129,7 +142,7 @@ public:
                 return detail::errc_failure(std::errc::timed_out, "accept");
             }
         }
-        return accept();
+        return accept(mode);
     }
 
     /// @cond NETKIT_REFUSALS

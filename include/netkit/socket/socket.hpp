@@ -65,14 +65,19 @@ public:
 
     // ---- opening ------------------------------------------------------------------------------
 
-    /// socket(2) for an IP protocol, in the given family (`netkit::ip::v4` or `v6`).
-    static result<basic_socket> open(ip::family family) noexcept requires opens_by_family<P> {
-        return wrap(
-            detail::open_socket(static_cast<int>(family), P::socket_type, P::protocol_number));
+    /// socket(2) for an IP protocol, in the given family (`netkit::ip::v4` or `v6`), blocking
+    /// or, with `io_mode::non_blocking`, opened with SOCK_NONBLOCK.
+    static result<basic_socket>
+    open(ip::family family, io_mode mode = io_mode::blocking) noexcept requires opens_by_family<P> {
+        return wrap(detail::open_socket(static_cast<int>(family),
+                                        P::socket_type | detail::type_flags(mode),
+                                        P::protocol_number));
     }
-    /// socket(2) for a Unix-domain protocol.
-    static result<basic_socket> open() noexcept requires can_pair<P> {
-        return wrap(detail::open_socket(AF_UNIX, P::socket_type, P::protocol_number));
+    /// socket(2) for a Unix-domain protocol, blocking or (`io_mode::non_blocking`) not.
+    static result<basic_socket>
+    open(io_mode mode = io_mode::blocking) noexcept requires can_pair<P> {
+        return wrap(detail::open_socket(AF_UNIX, P::socket_type | detail::type_flags(mode),
+                                        P::protocol_number));
     }
     /// Opens a socket for the endpoint's family and connects it. On a datagram protocol this
     /// fixes the peer: plain send/receive then go to and come from it only.
@@ -107,9 +112,11 @@ public:
         return basic_socket(std::move(*fd));
     }
 
-    /// socketpair(2): two connected Unix-domain sockets.
-    static result<std::pair<basic_socket, basic_socket>> pair() noexcept requires can_pair<P> {
-        auto fds = detail::open_socket_pair(AF_UNIX, P::socket_type, P::protocol_number);
+    /// socketpair(2): two connected Unix-domain sockets, both blocking or both not (`mode`).
+    static result<std::pair<basic_socket, basic_socket>>
+    pair(io_mode mode = io_mode::blocking) noexcept requires can_pair<P> {
+        auto fds = detail::open_socket_pair(AF_UNIX, P::socket_type | detail::type_flags(mode),
+                                            P::protocol_number);
         if (!fds) {
             return failure{fds.error()};
         }
@@ -505,7 +512,8 @@ private:
 /// `auto [sock, peer] = acceptor.accept().value();`
 template <protocol_tag P>
 struct accepted {
-    basic_socket<P> socket;         ///< the connected socket (blocking, CLOEXEC)
+    basic_socket<P> socket;         ///< the connected socket (CLOEXEC; blocking unless
+                                    ///< accepted with `io_mode::non_blocking`)
     typename P::endpoint_type peer; ///< the peer's address as the kernel reported it
 };
 

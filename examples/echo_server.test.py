@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Runs example_echo_server the way a supervisor would and talks to it with Python's own sockets,
+an independent peer: reads the endpoint from its first line, checks echoes (small, 1 MiB while
+reading concurrently, a half-close), that an idle client is closed at its deadline, and that
+SIGTERM shuts it down cleanly. Every wait is bounded."""
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+server = subprocess.Popen([sys.argv[1], "127.0.0.1:0", "300"], stdout=subprocess.PIPE, text=True)
+try:
+    first = server.stdout.readline().strip()
+    host, _, port = first.rpartition(":")
+    address = (host, int(port))
+    assert host == "127.0.0.1" and int(port) > 0, first
+
+    def client():
+        sock = socket.create_connection(address, timeout=10)
+        sock.settimeout(10)
+        return sock
+
+    def receive_exact(sock, size):
+        data = b""
+        while len(data) < size:
+            chunk = sock.recv(size - len(data))
+            assert chunk, f"end of stream after {len(data)} of {size} bytes"
+            data += chunk
+        return data
+
+    with client() as sock:
+        sock.sendall(b"hello, netkit")
+        assert receive_exact(sock, 13) == b"hello, netkit"
+
+    # 1 MiB, sent by another thread while this one reads: every byte back, in order.
+    payload = bytes((i * 131 + 7) % 256 for i in range(1 << 20))
+    with client() as sock:
+        sender = threading.Thread(target=sock.sendall, args=(payload,))
+        sender.start()
+        echoed = receive_exact(sock, len(payload))
+        sender.join(10)
+        assert echoed == payload
+
+    # Half-close: what was sent before the FIN comes back, then end of stream.
+    with client() as sock:
+        sock.sendall(b"last words")
+        sock.shutdown(socket.SHUT_WR)
+        assert receive_exact(sock, 10) == b"last words"
+        assert sock.recv(1) == b""
+
+    # Idle: a client that sends nothing is closed at its idle deadline (300 ms here).
+    with client() as sock:
+        assert sock.recv(1) == b""
+
+    server.send_signal(signal.SIGTERM)
+    rest, _ = server.communicate(timeout=10)
+    assert server.returncode == 0, server.returncode
+    assert rest.strip() == "shut down", rest
+    print(f"echo_server on {first}: echoes, half-close, idle close and SIGTERM all as expected")
+finally:
+    if server.poll() is None:
+        server.kill()
+        server.wait()

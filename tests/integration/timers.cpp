@@ -1,0 +1,81 @@
+// timer_queue: earliest first, never early, a passed deadline fires at the next expire, and the
+// queue drives poller::wait's deadline so that many timers need no thread and no descriptor. No
+// test asserts how late a timer was, only that none fired early.
+#include <netkit/io/timer_queue.hpp>
+
+#include "support/catch.hpp"
+
+#include <netkit/io/poller.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+namespace nk = netkit;
+using namespace std::chrono_literals;
+
+TEST_CASE("timer_queue: next is the earliest, expire takes the due ones in order") {
+    nk::timer_queue timers;
+    REQUIRE(timers.empty());
+    REQUIRE(timers.next().is_never());
+    const auto base = nk::deadline::clock::now();
+    timers.schedule(nk::deadline(base + 30ms), 3).value();
+    timers.schedule(nk::deadline(base + 10ms), 1).value();
+    timers.schedule(nk::deadline(base + 20ms), 2).value();
+    timers.schedule(nk::deadline::never(), 99).value(); // never fires: not kept
+    REQUIRE(timers.size() == 3);
+    REQUIRE(timers.next().at() == base + 10ms);
+
+    std::vector<std::uint64_t> fired;
+    auto collect = [&](std::uint64_t token) { fired.push_back(token); };
+    REQUIRE(timers.expire(base, collect) == 0);
+    REQUIRE(timers.expire(base + 20ms, collect) == 2);
+    REQUIRE(fired == std::vector<std::uint64_t>{1, 2});
+    REQUIRE(timers.next().at() == base + 30ms);
+    REQUIRE(timers.expire(base + 1h, collect) == 1);
+    REQUIRE(fired.back() == 3);
+    REQUIRE(timers.empty());
+}
+
+TEST_CASE("timer_queue: a handler that schedules again for now does not loop for ever") {
+    nk::timer_queue timers;
+    const auto now = nk::deadline::clock::now();
+    timers.schedule(nk::deadline(now), 1).value();
+    timers.schedule(nk::deadline(now), 2).value();
+    int calls = 0;
+    const std::size_t taken = timers.expire(now, [&](std::uint64_t token) {
+        ++calls;
+        timers.schedule(nk::deadline(now), token).value();
+    });
+    REQUIRE(taken == 2);
+    REQUIRE(calls == 2);
+    REQUIRE(timers.size() == 2);
+}
+
+TEST_CASE("timer_queue drives poller::wait: 200 expiries, none early") {
+    auto poller = nk::poller::open().value();
+    nk::timer_queue timers;
+    timers.reserve(200).value();
+    std::vector<nk::deadline::clock::time_point> due(200);
+    const auto start = nk::deadline::clock::now();
+    for (std::uint64_t i = 0; i < due.size(); ++i) {
+        // Spread over 0..99 ms, out of order.
+        due[i] = start + std::chrono::microseconds((i * 7919U) % 100'000U);
+        timers.schedule(nk::deadline(due[i]), i).value();
+    }
+    std::array<nk::poller::event, 8> events{};
+    std::size_t fired = 0;
+    std::size_t early = 0;
+    for (int round = 0; round < 100'000 && !timers.empty(); ++round) {
+        REQUIRE(poller.wait(events, timers.next()).value() == 0);
+        const auto now = nk::deadline::clock::now();
+        fired += timers.expire(now, [&](std::uint64_t token) {
+            if (nk::deadline::clock::now() < due[token]) {
+                ++early;
+            }
+        });
+    }
+    REQUIRE(fired == 200);
+    REQUIRE(early == 0);
+}
