@@ -6,6 +6,7 @@
 #include <netkit/io/poller.hpp>
 
 #include "support/catch.hpp"
+#include "support/signals.hpp"
 
 #include <netkit/io/resumable.hpp>
 #include <netkit/io/timer_queue.hpp>
@@ -296,18 +297,6 @@ std::string c_read_to_end(int fd) {
     }
 }
 
-template <class Condition>
-bool spin_until(Condition condition) {
-    const auto limit = std::chrono::steady_clock::now() + 10s;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > limit) {
-            return false;
-        }
-        std::this_thread::yield();
-    }
-    return true;
-}
-
 std::string message_for(std::size_t i, std::size_t size) {
     std::string text(size, ' ');
     for (std::size_t j = 0; j < size; ++j) {
@@ -364,7 +353,7 @@ TEST_CASE("echo loop: 1000 simultaneous connections to one poller thread, each e
     for (std::size_t i = 0; i < count; ++i) {
         REQUIRE(c_send_all(clients[i], message_for(i, 64 + i % 200)));
     }
-    REQUIRE(spin_until([&] { return server.accepted.load() == count; }));
+    REQUIRE(netkit::test::wait_until([&] { return server.accepted.load() == count; }));
     std::size_t echoed = 0;
     for (std::size_t i = 0; i < count; ++i) {
         const std::string expected = message_for(i, 64 + i % 200);
@@ -375,7 +364,7 @@ TEST_CASE("echo loop: 1000 simultaneous connections to one poller thread, each e
     for (const int fd : clients) {
         ::close(fd);
     }
-    REQUIRE(spin_until([&] { return server.open.load() == 0; }));
+    REQUIRE(netkit::test::wait_until([&] { return server.open.load() == 0; }));
     REQUIRE(server.stop());
 }
 
@@ -410,7 +399,7 @@ TEST_CASE("echo loop: a reset, a half-close and an idle client do not disturb th
     REQUIRE(c_send_all(again, "still here"));
     REQUIRE(c_receive_exact(again, 10) == "still here");
     ::close(again);
-    REQUIRE(spin_until([&] { return server.open.load() == 0; }));
+    REQUIRE(netkit::test::wait_until([&] { return server.open.load() == 0; }));
     REQUIRE(server.stop());
 }
 
@@ -455,6 +444,6 @@ TEST_CASE("echo loop: a client that stops reading pauses only itself, and the se
     REQUIRE(back == sent);
     ::close(stuck);
     ::close(other);
-    REQUIRE(spin_until([&] { return server.open.load() == 0; }));
+    REQUIRE(netkit::test::wait_until([&] { return server.open.load() == 0; }));
     REQUIRE(server.stop());
 }

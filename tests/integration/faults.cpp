@@ -5,6 +5,7 @@
 #include <netkit/netkit.hpp>
 
 #include "support/catch.hpp"
+#include "support/signals.hpp"
 #include "support/sockets.hpp"
 
 #include <array>
@@ -43,42 +44,10 @@ void reset(nk::tcp::socket& sock) {
     REQUIRE(sock.close().has_value());
 }
 
-/// Sets a signal's disposition for the life of a scope and puts the old one back.
-class scoped_signal {
-public:
-    scoped_signal(int signal, void (*handler)(int), int flags) : signal_(signal) {
-        struct sigaction action {};
-        action.sa_handler = handler;
-        action.sa_flags = flags;
-        sigemptyset(&action.sa_mask);
-        REQUIRE(::sigaction(signal_, &action, &previous_) == 0);
-    }
-    scoped_signal(const scoped_signal&) = delete;
-    scoped_signal& operator=(const scoped_signal&) = delete;
-    ~scoped_signal() { ::sigaction(signal_, &previous_, nullptr); }
-
-private:
-    int signal_;
-    struct sigaction previous_ {};
-};
-
-std::atomic<int> signals_handled{0};
-extern "C" void count_signal(int /*signal*/) {
-    signals_handled.fetch_add(1, std::memory_order_relaxed);
-}
-
-/// Spins (yielding the core) until `condition` holds or 10 s pass: a bound, not a delay.
-template <class Condition>
-bool wait_until(Condition condition) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            return false;
-        }
-        std::this_thread::yield();
-    }
-    return true;
-}
+using netkit::test::count_signal;
+using netkit::test::scoped_signal;
+using netkit::test::signals_handled;
+using netkit::test::wait_until;
 
 /// Interrupts `thread` with SIGUSR1 until its handler has run `count` more times. Signals are
 /// sent without waiting for each one: a standard signal does not queue, and TSan defers a signal
@@ -137,7 +106,7 @@ TEST_CASE("a reset reaches a blocked receiver as ECONNRESET") {
 
 TEST_CASE("EINTR: signals without SA_RESTART interrupt a blocking receive, netkit resumes and "
           "loses nothing") {
-    const scoped_signal handler(SIGUSR1, count_signal, 0); // no SA_RESTART
+    const scoped_signal handler(SIGUSR1, count_signal); // no SA_RESTART
     auto client_and_server = nk::test::tcp_pair();
     [[maybe_unused]] auto& client = client_and_server.first;
     [[maybe_unused]] auto& server = client_and_server.second;
@@ -184,7 +153,7 @@ TEST_CASE("EINTR: a wait with a deadline that signals keep interrupting still en
     // Were the timeout restarted after each EINTR, signals arriving faster than the timeout would
     // keep the wait alive for ever (until this test's ctest timeout): it must go on with the time
     // that is left instead, and report that nothing became ready.
-    const scoped_signal handler(SIGUSR1, count_signal, 0); // no SA_RESTART
+    const scoped_signal handler(SIGUSR1, count_signal); // no SA_RESTART
     auto client_and_server = nk::test::tcp_pair();
     auto& server = client_and_server.second;
     std::atomic<pthread_t> waiter_thread{};

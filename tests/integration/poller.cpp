@@ -6,6 +6,7 @@
 #include <netkit/io/poller.hpp>
 
 #include "support/catch.hpp"
+#include "support/signals.hpp"
 #include "support/sockets.hpp"
 
 #include <netkit/io/resumable.hpp>
@@ -53,40 +54,10 @@ std::array<int, 2> make_pipe() {
     return fds;
 }
 
-class scoped_signal {
-public:
-    scoped_signal(int signal, void (*handler)(int)) : signal_(signal) {
-        struct sigaction action {};
-        action.sa_handler = handler;
-        action.sa_flags = 0; // no SA_RESTART: the wait must see EINTR
-        sigemptyset(&action.sa_mask);
-        REQUIRE(::sigaction(signal_, &action, &previous_) == 0);
-    }
-    scoped_signal(const scoped_signal&) = delete;
-    scoped_signal& operator=(const scoped_signal&) = delete;
-    ~scoped_signal() { ::sigaction(signal_, &previous_, nullptr); }
+using netkit::test::count_signal;
+using netkit::test::scoped_signal;
+using netkit::test::signals_handled;
 
-private:
-    int signal_;
-    struct sigaction previous_ {};
-};
-
-std::atomic<int> signals_handled{0};
-extern "C" void count_signal(int /*signal*/) {
-    signals_handled.fetch_add(1, std::memory_order_relaxed);
-}
-
-template <class Condition>
-bool spin_until(Condition condition) {
-    const auto limit = std::chrono::steady_clock::now() + 10s;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > limit) {
-            return false;
-        }
-        std::this_thread::yield();
-    }
-    return true;
-}
 } // namespace
 
 TEST_CASE("poller: opened close-on-exec, a passed deadline with nothing ready returns 0") {
@@ -370,7 +341,7 @@ TEST_CASE("poller: wake() from another thread ends a wait that has no deadline")
         t.join();
     }
     REQUIRE(failed_wakes.load() == 0);
-    REQUIRE(spin_until([&] { return rounds.load() > 0; }));
+    REQUIRE(netkit::test::wait_until([&] { return rounds.load() > 0; }));
     stop = true;
     REQUIRE(poller.wake().has_value());
     REQUIRE(waiter.get());
@@ -411,12 +382,13 @@ TEST_CASE("poller: a wait that signals keep interrupting ends at its deadline, n
         done = true;
         return std::pair{got, early};
     });
-    REQUIRE(spin_until([&] { return started.load(); }));
-    REQUIRE(spin_until([&] { return done.load() || ::pthread_kill(waiter_thread, SIGUSR1) != 0; }));
+    REQUIRE(netkit::test::wait_until([&] { return started.load(); }));
+    REQUIRE(netkit::test::wait_until(
+        [&] { return done.load() || ::pthread_kill(waiter_thread, SIGUSR1) != 0; }));
     const auto [got, early] = waiting.get();
     REQUIRE(got.value() == 0);
     REQUIRE_FALSE(early);
-    REQUIRE(spin_until([&] { return signals_handled.load() > before; }));
+    REQUIRE(netkit::test::wait_until([&] { return signals_handled.load() > before; }));
 }
 
 TEST_CASE("stale events: closing the only descriptor ends its registration, so a reused number "
@@ -488,7 +460,7 @@ TEST_CASE("stale events: within one batch, a slot_token generation drops the eve
 
     events_array events;
     std::size_t count = 0;
-    REQUIRE(spin_until([&] {
+    REQUIRE(netkit::test::wait_until([&] {
         count = poller.wait(events, 10s).value();
         return count == 2;
     }));
