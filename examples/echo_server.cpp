@@ -111,7 +111,14 @@ private:
         for (;;) {
             auto accepted = acceptor_.accept(nk::io_mode::non_blocking);
             if (!accepted) {
-                return; // would_block: nothing more queued (EMFILE: retried at the next event)
+                if (!accepted.error().would_block()) {
+                    // Out of descriptors (EMFILE, ENFILE): the connection stays queued and the
+                    // listener stays readable, so watching it would spin. Stop watching it until
+                    // a connection closes and frees a descriptor.
+                    (void)poller_.modify(acceptor_, nk::poll_interest(), listener_token);
+                    accepting_paused_ = true;
+                }
+                return;
             }
             const std::uint32_t index = take_slot();
             connection& c = *slots_[index];
@@ -205,9 +212,14 @@ private:
         ++c.generation; // events and timers still carrying the old token are now stale
         interests_[index] = nk::interest::readable;
         free_.push_back(index);
+        if (accepting_paused_ &&
+            poller_.modify(acceptor_, nk::interest::readable, listener_token)) {
+            accepting_paused_ = false;
+        }
     }
 
     nk::tcp::acceptor acceptor_;
+    bool accepting_paused_ = false; // out of descriptors: the listener is not watched
     nk::poller poller_;
     nk::file_descriptor signals_;
     std::chrono::milliseconds idle_;

@@ -48,8 +48,11 @@ inline result<std::size_t> epoll_wait_until(int epoll_fd, epoll_event* events, s
                                             deadline until) noexcept {
     const int capacity =
         room > static_cast<std::size_t>(INT_MAX) ? INT_MAX : static_cast<int>(room);
-    const int ready = retry_on_interrupt(
-        [&] { return ::epoll_wait(epoll_fd, events, capacity, poll_timeout_until(until)); });
+    int ready = 0;
+    do { // a timeout capped at INT_MAX ms ends before a far deadline: then wait again
+        ready = retry_on_interrupt(
+            [&] { return ::epoll_wait(epoll_fd, events, capacity, poll_timeout_until(until)); });
+    } while (ready == 0 && !until.is_never() && !until.expired());
     if (ready < 0) [[unlikely]] {
         return errno_failure("poller wait");
     }

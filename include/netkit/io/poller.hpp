@@ -251,9 +251,10 @@ public:
     template <class Rep, class Period>
     result<std::size_t> wait(std::span<event> events,
                              std::chrono::duration<Rep, Period> timeout) noexcept {
-        if (timeout < std::chrono::duration<Rep, Period>::zero()) [[unlikely]] {
+        // Written as "not at least zero" so that a NaN duration is refused too.
+        if (!(timeout >= std::chrono::duration<Rep, Period>::zero())) [[unlikely]] {
             return detail::errc_failure(std::errc::invalid_argument,
-                                        "poller wait (negative timeout)");
+                                        "poller wait (negative or NaN timeout)");
         }
         const auto now = deadline::clock::now();
         if (std::chrono::duration<long double>(timeout) >=

@@ -90,9 +90,13 @@ inline int poll_timeout_until(deadline until) noexcept {
     if (until.is_never()) {
         return -1;
     }
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(until.at() - deadline::clock::now());
-    return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, INT_MAX));
+    const auto now = deadline::clock::now();
+    if (until.at() <= now) {
+        return 0; // compared before subtracting: a deadline at time_point::min() must not overflow
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until.at() - now);
+    // Capped at INT_MAX ms (24.8 days): the callers wait again while the deadline is ahead.
+    return static_cast<int>(std::min<std::chrono::milliseconds::rep>(left.count(), INT_MAX));
 }
 
 /// poll(2) on one descriptor until `until` (a deadline or a timeout). After EINTR it waits for
@@ -100,8 +104,10 @@ inline int poll_timeout_until(deadline until) noexcept {
 /// passed first.
 inline result<short> poll_one(int fd, short events, deadline until) noexcept {
     pollfd entry{fd, events, 0};
-    const int ready =
-        retry_on_interrupt([&] { return ::poll(&entry, 1, poll_timeout_until(until)); });
+    int ready = 0;
+    do { // a timeout capped at INT_MAX ms ends before a far deadline: then wait again
+        ready = retry_on_interrupt([&] { return ::poll(&entry, 1, poll_timeout_until(until)); });
+    } while (ready == 0 && !until.is_never() && !until.expired());
     if (ready < 0) [[unlikely]] {
         return errno_failure("poll");
     }
