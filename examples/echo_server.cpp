@@ -1,7 +1,8 @@
 // A TCP echo server on one thread: a poller reports readiness, each connection reads into its own
 // fixed buffer and echoes it with a resumable send, reading pauses while a write is pending
 // (backpressure), an idle connection is closed at its deadline (a timer queue sets the wait's
-// timeout), and SIGINT or SIGTERM (through a signalfd) shuts it down gracefully.
+// timeout), and SIGINT or SIGTERM (through a signalfd) shuts it down gracefully: no new
+// connections, the echoes under way finished within two seconds, then a FIN to each client.
 //
 // Usage: example_echo_server [ENDPOINT] [IDLE_MS]   (default 127.0.0.1:0 and 10000)
 // The first line it prints is the endpoint it listens on; port 0 lets the kernel pick one.
@@ -70,15 +71,63 @@ public:
             timers_.expire(nk::deadline::clock::now(),
                            [this](std::uint64_t token) { on_timer(token); });
         }
-        for (std::uint32_t index = 0; index < slots_.size(); ++index) {
-            if (slots_[index]->socket.is_open()) {
-                close(index);
-            }
-        }
+        drain(std::chrono::seconds(2));
         return 0;
     }
 
 private:
+    // The graceful part of a shutdown: no new connections, each echo under way is finished
+    // (within `limit`), and every connection then ends with a FIN. Data a client sent that was
+    // not read yet is not echoed: reading on would wait for clients that never stop.
+    void drain(std::chrono::milliseconds limit) {
+        (void)poller_.remove(acceptor_);
+        (void)poller_.remove(signals_); // left unread, it would report at every wait
+        std::size_t under_way = 0;
+        for (std::uint32_t index = 0; index < slots_.size(); ++index) {
+            if (!slots_[index]->socket.is_open()) {
+                continue;
+            }
+            if (slots_[index]->out) {
+                ++under_way;
+            } else {
+                finish(index);
+            }
+        }
+        const auto until = nk::deadline::after(limit);
+        std::array<nk::poller::event, 256> events{};
+        while (under_way > 0 && !until.expired()) {
+            auto ready = poller_.wait(events, until);
+            if (!ready) {
+                break;
+            }
+            for (const auto& event : std::span(events).first(*ready)) {
+                const auto token = nk::slot_token::unpack(event.token());
+                connection* c = live(token);
+                if (c == nullptr || !c->out) {
+                    continue;
+                }
+                write_more(token.index, *c);
+                if (!c->socket.is_open() || !c->out) { // echoed, or failed and closed
+                    --under_way;
+                    if (c->socket.is_open()) {
+                        finish(token.index);
+                    }
+                }
+            }
+        }
+        for (std::uint32_t index = 0; index < slots_.size(); ++index) {
+            if (slots_[index]->socket.is_open()) {
+                close(index); // the drain's time is up
+            }
+        }
+    }
+
+    // shutdown(write) first, so the client reads end of stream after its last echo.
+    void finish(std::uint32_t index) {
+        (void)slots_[index]->socket.shutdown(nk::shutdown::write);
+        close(index);
+    }
+
     void dispatch(const nk::poller::event& event) {
         if (event.token() == listener_token) {
             accept_all();

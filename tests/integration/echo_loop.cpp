@@ -66,7 +66,6 @@ public:
     std::atomic<std::size_t> accepted{0};
     std::atomic<std::size_t> idle_closed{0};
     std::atomic<std::size_t> paused_reads{0};
-    std::atomic<std::size_t> most_held{0}; // bytes held for one connection, at most
 
 private:
     static constexpr std::uint64_t listener_token = 0xffff'ffffU; // slot index no table reaches
@@ -148,13 +147,13 @@ private:
             c.socket = std::move(got->socket);
             c.idle_until = nk::deadline::after(idle_);
             const std::uint64_t token = nk::slot_token{index, c.generation}.pack();
+            ++open; // before anything can close it: close() counts it down
             if (!poller_.add(c.socket, nk::interest::readable, token)) {
                 close(index);
                 continue;
             }
             (void)timers_.schedule(c.idle_until, token);
             ++accepted;
-            ++open;
         }
     }
 
@@ -179,7 +178,6 @@ private:
         }
         c.idle_until = nk::deadline::after(idle_);
         c.pending = iovec{c.buffer.data(), *got};
-        most_held = std::max(most_held.load(), *got);
         c.out.emplace(std::span<const iovec>(&c.pending, 1));
         write_more(index, c);
     }
@@ -408,8 +406,9 @@ TEST_CASE("echo loop: a reset, a half-close and an idle client do not disturb th
     REQUIRE(server.stop());
 }
 
-TEST_CASE("echo loop: a client that stops reading pauses only itself, and the server holds at "
-          "most one buffer for it") {
+// The server holds one fixed 16 KiB buffer per connection by construction (no queue grows):
+// what a client that stops reading can make it hold is bounded by its type, not by this test.
+TEST_CASE("echo loop: a client that stops reading pauses only itself, and gets every byte back") {
     echo_server server(10s);
     const auto to = server.endpoint();
     const int stuck = c_client(to);
@@ -436,7 +435,6 @@ TEST_CASE("echo loop: a client that stops reading pauses only itself, and the se
         REQUIRE(c_send_all(other, text));
         REQUIRE(c_receive_exact(other, text.size()) == text);
     }
-    REQUIRE(server.most_held.load() <= 16384);
 
     // Once the stuck client reads again, every byte it sent comes back.
     std::size_t back = 0;

@@ -313,7 +313,9 @@ TEST_CASE("poller: wake() from another thread ends a wait that has no deadline")
     auto poller = nk::poller::open().value();
     std::atomic<bool> stop{false};
     std::atomic<int> rounds{0};
+    std::atomic<pid_t> waiter_tid{0};
     auto waiter = std::async(std::launch::async, [&] {
+        waiter_tid = netkit::test::thread_id();
         events_array events;
         while (!stop.load()) {
             // No deadline: only a wake can end this wait.
@@ -342,12 +344,13 @@ TEST_CASE("poller: wake() from another thread ends a wait that has no deadline")
     }
     REQUIRE(failed_wakes.load() == 0);
     REQUIRE(netkit::test::wait_until([&] { return rounds.load() > 0; }));
+    // The wakes above are drained and the waiter sleeps in a wait with no deadline: only the
+    // next wake can end it, and the test fails (rather than hangs) if it does not.
+    REQUIRE(netkit::test::wait_until_blocked_in(waiter_tid.load(), SYS_epoll_wait));
     stop = true;
     REQUIRE(poller.wake().has_value());
+    REQUIRE(waiter.wait_for(10s) == std::future_status::ready);
     REQUIRE(waiter.get());
-    // Every wake was drained: nothing is pending now.
-    events_array events;
-    REQUIRE(poller.wait(events, 0s).value() == 0);
 }
 
 TEST_CASE("poller: a wake is reported apart from the events, which stay contiguous") {

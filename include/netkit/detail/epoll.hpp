@@ -71,12 +71,15 @@ inline result<file_descriptor> eventfd_open() noexcept {
 
 /// Adds one to an eventfd's counter. EAGAIN (the counter is at its maximum) already means "a wake
 /// is pending", so it is success.
+/// Leaves errno as it found it on success, since a signal handler may call it.
 inline result<void> eventfd_signal(int fd) noexcept {
+    const int saved_errno = errno;
     const std::uint64_t one = 1;
     const ssize_t wrote = retry_on_interrupt([&] { return ::write(fd, &one, sizeof one); });
     if (wrote < 0 && errno != EAGAIN) [[unlikely]] {
         return errno_failure("poller wake");
     }
+    errno = saved_errno;
     return {};
 }
 

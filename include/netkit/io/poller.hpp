@@ -70,7 +70,9 @@ inline constexpr poll_interest edge_triggered =
 /// sharing a poller, no two of them handle the same descriptor at once.
 inline constexpr poll_interest one_shot = poll_interest::from_native(EPOLLONESHOT);
 /// EPOLLEXCLUSIVE: with one descriptor (a listener) in several pollers, wake one of them, not
-/// all. Only `add` takes it; the kernel refuses it in `modify` (`std::errc::invalid_argument`).
+/// all. Only `add` takes it, combined with `readable`, `writable` and `edge_triggered` only (the
+/// kernel refuses `one_shot`, `peer_closed_writing` and `urgent` beside it); a registration added
+/// with it cannot be modified at all, only removed and added again (`std::errc::invalid_argument`).
 inline constexpr poll_interest exclusive = poll_interest::from_native(EPOLLEXCLUSIVE);
 } // namespace interest
 
