@@ -37,4 +37,6 @@
 #include <netkit/socket/acceptor.hpp>
 #include <netkit/socket/socket.hpp>
 
+#include <netkit/io/poller.hpp>
 #include <netkit/io/resumable.hpp>
+#include <netkit/io/timer_queue.hpp>
