@@ -20,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { histogram_us = 200000 }; /* 1 us buckets up to 200 ms, then one overflow bucket */
+enum {
+    histogram_us = 200000
+}; /* 1 us buckets up to 200 ms, then one overflow bucket */
 
 struct connection {
     int fd;
