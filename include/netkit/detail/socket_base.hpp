@@ -1,5 +1,6 @@
 #pragma once
 
+#include <netkit/core/deadline.hpp>
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/refusal.hpp>
@@ -30,6 +31,28 @@ result<file_descriptor> open_for(const typename P::endpoint_type& endpoint,
     sa_family_t family{};
     std::memcpy(&family, endpoint.data(), sizeof family);
     return open_socket(family, P::socket_type | type_flags, P::protocol_number);
+}
+
+/// Opens a socket of protocol P for `peer`'s family and connects it, within `until`. With a
+/// deadline the socket is opened non-blocking, so that connect returns at once and the wait is
+/// poll's, bounded; it is made blocking again once connected. On failure the half-open socket
+/// is closed.
+template <protocol_tag P>
+result<file_descriptor> open_connected(const typename P::endpoint_type& peer,
+                                       deadline until) noexcept {
+    auto fd = open_for<P>(peer, until.is_never() ? 0 : SOCK_NONBLOCK);
+    if (!fd) {
+        return failure{fd.error()};
+    }
+    if (auto done = connect(fd->get(), peer.data(), peer.size(), until); !done) {
+        return failure{done.error()};
+    }
+    if (!until.is_never()) {
+        if (auto blocking = set_non_blocking(fd->get(), false); !blocking) {
+            return failure{blocking.error()};
+        }
+    }
+    return fd;
 }
 
 /// Reads a socket address through `query` (getsockname or getpeername) into an endpoint.

@@ -18,6 +18,15 @@
 
 namespace netkit {
 
+/// A connected socket and the address of its peer, as `accept` returns them:
+/// `auto [sock, peer] = acceptor.accept().value();`
+template <protocol_tag P>
+struct accepted {
+    basic_socket<P> socket;         ///< the connected socket (CLOEXEC; blocking unless
+                                    ///< accepted with `io_mode::non_blocking`)
+    typename P::endpoint_type peer; ///< the peer's address as the kernel reported it
+};
+
 /// How `basic_acceptor::listen` sets up the listening socket.
 struct listen_options {
     /// listen(2)'s backlog; the kernel caps it at net.core.somaxconn.

@@ -7,6 +7,7 @@
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/iovec_io.hpp>
+#include <netkit/detail/message_calls.hpp>
 #include <netkit/detail/readiness_wait.hpp>
 #include <netkit/detail/refusal.hpp>
 #include <netkit/detail/socket_base.hpp>
@@ -82,34 +83,13 @@ public:
     /// Opens a socket for the endpoint's family and connects it. On a datagram protocol this
     /// fixes the peer: plain send/receive then go to and come from it only.
     static result<basic_socket> connect(const endpoint_type& peer) noexcept {
-        auto fd = detail::open_for<P>(peer);
-        if (!fd) {
-            return failure{fd.error()};
-        }
-        if (auto done = detail::connect(fd->get(), peer.data(), peer.size()); !done) {
-            return failure{done.error()};
-        }
-        return basic_socket(std::move(*fd));
+        return wrap(detail::open_connected<P>(peer, deadline::never()));
     }
     /// `connect` within `until` (a deadline or a timeout): `std::errc::timed_out`, naming the
     /// endpoint, when the connection is not made by then; the half-open socket is closed. The
     /// socket returned is blocking, as `connect`'s.
     static result<basic_socket> connect(const endpoint_type& peer, deadline until) noexcept {
-        if (until.is_never()) {
-            return connect(peer);
-        }
-        // Opened non-blocking, so that connect returns at once and the wait is poll's, bounded.
-        auto fd = detail::open_for<P>(peer, SOCK_NONBLOCK);
-        if (!fd) {
-            return failure{fd.error()};
-        }
-        if (auto done = detail::connect(fd->get(), peer.data(), peer.size(), until); !done) {
-            return failure{done.error()}; // *fd closes the attempt
-        }
-        if (auto blocking = detail::set_non_blocking(fd->get(), false); !blocking) {
-            return failure{blocking.error()};
-        }
-        return basic_socket(std::move(*fd));
+        return wrap(detail::open_connected<P>(peer, until));
     }
 
     /// socketpair(2): two connected Unix-domain sockets, both blocking or both not (`mode`).
@@ -153,7 +133,7 @@ public:
     template <sendable_data Data>
     result<std::size_t> send(const Data& data, send_flags flags = {}) noexcept {
         if constexpr (buffer_sequence<Data>) {
-            return send_message_impl(data, nullptr, 0, nullptr, flags);
+            return detail::send_message_from(fd_.get(), data, nullptr, 0, nullptr, flags);
         } else {
             const const_buffer bytes = buffer(data);
             return detail::send(fd_.get(), bytes.data(), bytes.size(), flags.bits());
@@ -197,7 +177,8 @@ public:
     send_to(const Data& data, const endpoint_type& peer,
             send_flags flags = {}) noexcept requires can_send_to<P> && sendable_data<Data> {
         if constexpr (buffer_sequence<Data>) {
-            return send_message_impl(data, peer.data(), peer.size(), nullptr, flags);
+            return detail::send_message_from(fd_.get(), data, peer.data(), peer.size(), nullptr,
+                                             flags);
         } else {
             const const_buffer bytes = buffer(data);
             return detail::send_to(fd_.get(), bytes.data(), bytes.size(), flags.bits(), peer.data(),
@@ -214,11 +195,7 @@ public:
     template <receive_target Data>
     result<receive_result> receive(Data&& data, receive_flags flags = {}) noexcept {
         if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
-            static_assert(
-                mutable_buffer_sequence<std::remove_cvref_t<Data>>,
-                "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
-                "mutable_buffer");
-            auto got = receive_message_impl(data, nullptr, nullptr, flags);
+            auto got = detail::receive_message_into<P>(fd_.get(), data, nullptr, nullptr, flags);
             if constexpr (keeps_boundaries<P>) {
                 return got;
             } else {
@@ -230,11 +207,11 @@ public:
         } else {
             const mutable_buffer bytes = detail::as_mutable_buffer(data);
             auto got = detail::receive(fd_.get(), bytes.data(), bytes.size(),
-                                       flags.bits() | truncation_flag);
+                                       flags.bits() | detail::truncation_flag<P>);
             if (!got) {
                 return failure{got.error()};
             }
-            return make_receive_result(*got, bytes.size());
+            return detail::receive_sizes<P>(*got, bytes.size());
         }
     }
 
@@ -268,10 +245,6 @@ public:
             return detail::errc_failure(std::errc::invalid_argument, "receive_exact with peek");
         }
         if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
-            static_assert(
-                mutable_buffer_sequence<std::remove_cvref_t<Data>>,
-                "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
-                "mutable_buffer");
             if constexpr (std::ranges::contiguous_range<const std::remove_cvref_t<Data>&>) {
                 return detail::receive_exact_iovecs(fd_.get(), as_iovecs(data), flags, until);
             } else {
@@ -302,11 +275,7 @@ public:
         requires can_send_to<P> && receive_target<Data> {
         sockaddr_storage storage{};
         if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
-            static_assert(
-                mutable_buffer_sequence<std::remove_cvref_t<Data>>,
-                "netkit: cannot receive into a sequence of const_buffer; use scatter() or "
-                "mutable_buffer");
-            return receive_message_impl(data, &storage, nullptr, flags);
+            return detail::receive_message_into<P>(fd_.get(), data, &storage, nullptr, flags);
         } else {
             const mutable_buffer bytes = detail::as_mutable_buffer(data);
             socklen_t length = sizeof storage;
@@ -316,7 +285,7 @@ public:
             if (!got) {
                 return failure{got.error()};
             }
-            receive_info<endpoint_type> info = make_receive_result(*got, bytes.size());
+            receive_info<endpoint_type> info = detail::receive_sizes<P>(*got, bytes.size());
             info.sender = detail::decode_sender<P>(&storage, length);
             return info;
         }
@@ -348,7 +317,7 @@ public:
     template <sendable_data Data>
     result<std::size_t> send_message(const Data& data, const control_storage& control,
                                      send_flags flags = {}) noexcept {
-        return send_message_impl(data, nullptr, 0, &control, flags);
+        return detail::send_message_from(fd_.get(), data, nullptr, 0, &control, flags);
     }
     /// sendmsg(2) of a message built by hand (`message_header`): its name, buffers and control
     /// data as they are, in one call. For a message sent many times, or fields netkit has no
@@ -362,14 +331,15 @@ public:
     result<std::size_t>
     send_message_to(const Data& data, const endpoint_type& peer, const control_storage& control,
                     send_flags flags = {}) noexcept requires can_send_to<P> && sendable_data<Data> {
-        return send_message_impl(data, peer.data(), peer.size(), &control, flags);
+        return detail::send_message_from(fd_.get(), data, peer.data(), peer.size(), &control,
+                                         flags);
     }
     /// sendmsg(2) to `peer` without control data.
     template <class Data>
     result<std::size_t>
     send_message_to(const Data& data, const endpoint_type& peer,
                     send_flags flags = {}) noexcept requires can_send_to<P> && sendable_data<Data> {
-        return send_message_impl(data, peer.data(), peer.size(), nullptr, flags);
+        return detail::send_message_from(fd_.get(), data, peer.data(), peer.size(), nullptr, flags);
     }
 
     /// recvmsg(2) with control data. Descriptors that arrive (SCM_RIGHTS) are received
@@ -378,14 +348,14 @@ public:
     result<receive_info<endpoint_type>> receive_message(Data&& data, control_storage& control,
                                                         receive_flags flags = {}) noexcept {
         sockaddr_storage sender{};
-        return receive_message_impl(data, &sender, &control, flags);
+        return detail::receive_message_into<P>(fd_.get(), data, &sender, &control, flags);
     }
     /// recvmsg(2) without control data, for the flags out and the sender.
     template <receive_target Data>
     result<receive_info<endpoint_type>> receive_message(Data&& data,
                                                         receive_flags flags = {}) noexcept {
         sockaddr_storage sender{};
-        return receive_message_impl(data, &sender, nullptr, flags);
+        return detail::receive_message_into<P>(fd_.get(), data, &sender, nullptr, flags);
     }
 
     /// @cond NETKIT_REFUSALS
@@ -436,85 +406,12 @@ public:
     /// @endcond
 
 private:
-    // On message protocols ask the kernel for the real length of a message, so truncation can
-    // be reported (recv(2): MSG_TRUNC).
-    static constexpr int truncation_flag = keeps_boundaries<P> ? MSG_TRUNC : 0;
-
     static result<basic_socket> wrap(result<file_descriptor> fd) noexcept {
         if (!fd) {
             return failure{fd.error()};
         }
         return basic_socket(std::move(*fd));
     }
-
-    static receive_result make_receive_result(std::size_t returned, std::size_t capacity) noexcept {
-        if constexpr (keeps_boundaries<P>) {
-            receive_info<endpoint_type> info;
-            info.size = std::min(returned, capacity);
-            info.message_size = returned;
-            return info;
-        } else {
-            (void)capacity;
-            return returned;
-        }
-    }
-
-    // Every sendmsg: a buffer sequence (or one byte range), an optional destination, optional
-    // control data. One message must be one system call; silently sending a prefix of more
-    // than IOV_MAX buffers would lose data, so that is an error.
-    template <class Data>
-    result<std::size_t> send_message_impl(const Data& data, const void* name, socklen_t name_length,
-                                          const control_storage* control,
-                                          send_flags flags) noexcept {
-        const detail::send_iovecs<Data> iov(data);
-        if (iov.overflow()) [[unlikely]] {
-            return detail::errc_failure(errc::too_many_buffers, "sendmsg");
-        }
-        message_header message(iov.get());
-        message.destination(name, name_length);
-        if (control != nullptr) {
-            message.control(control->bytes());
-        }
-        return detail::send_message(fd_.get(), message.native(), flags.bits());
-    }
-
-    // Every recvmsg into caller's data: the sender's name when `sender` is given, control data
-    // when `control` is. Descriptors that arrive are owned by `control` before anything else.
-    template <class Data>
-    result<receive_info<endpoint_type>> receive_message_impl(Data& data, sockaddr_storage* sender,
-                                                             control_storage* control,
-                                                             receive_flags flags) noexcept {
-        const detail::receive_iovecs<std::remove_reference_t<Data>> iov(data);
-        if (iov.overflow()) [[unlikely]] {
-            return detail::errc_failure(errc::too_many_buffers, "recvmsg");
-        }
-        message_header message(iov.get());
-        int extra = truncation_flag;
-        if (sender != nullptr) {
-            message.sender_storage(*sender);
-        }
-        if (control != nullptr) {
-            message.control_area(control->receive_area());
-            extra |= MSG_CMSG_CLOEXEC;
-        }
-        auto got = detail::receive_message(fd_.get(), message.native(), flags.bits() | extra);
-        if (!got) {
-            return failure{got.error()};
-        }
-        if (control != nullptr) {
-            control->received(message.control_length());
-        }
-        return message.template received<P>(*got);
-    }
-};
-
-/// A connected socket and the address of its peer, as `accept` returns them:
-/// `auto [sock, peer] = acceptor.accept().value();`
-template <protocol_tag P>
-struct accepted {
-    basic_socket<P> socket;         ///< the connected socket (CLOEXEC; blocking unless
-                                    ///< accepted with `io_mode::non_blocking`)
-    typename P::endpoint_type peer; ///< the peer's address as the kernel reported it
 };
 
 namespace tcp {

@@ -1,0 +1,92 @@
+#pragma once
+
+// The one-call message operations of basic_socket, as free functions of a descriptor: every
+// sendmsg and recvmsg a socket makes on caller's data is built here, through message_header.
+
+#include <netkit/buffer/buffer.hpp>
+#include <netkit/core/error.hpp>
+#include <netkit/core/result.hpp>
+#include <netkit/msg/control.hpp>
+#include <netkit/msg/flags.hpp>
+#include <netkit/msg/message.hpp>
+#include <netkit/msg/receive_info.hpp>
+#include <netkit/protocol/concepts.hpp>
+#include <netkit/sys/syscall.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <type_traits>
+
+#include <sys/socket.h>
+
+namespace netkit::detail {
+
+// On message protocols ask the kernel for the real length of a message, so truncation can be
+// reported (recv(2): MSG_TRUNC).
+template <protocol_tag P>
+inline constexpr int truncation_flag = keeps_boundaries<P> ? MSG_TRUNC : 0;
+
+// What a plain recv(2)/recvfrom(2) of `returned` bytes into `capacity` reports: the byte count
+// on a stream, the sizes with truncation on a message protocol.
+template <protocol_tag P>
+auto receive_sizes(std::size_t returned, std::size_t capacity) noexcept {
+    if constexpr (keeps_boundaries<P>) {
+        receive_info<typename P::endpoint_type> info;
+        info.size = std::min(returned, capacity);
+        info.message_size = returned;
+        return info;
+    } else {
+        (void)capacity;
+        return returned;
+    }
+}
+
+// Every sendmsg: a buffer sequence (or one byte range), an optional destination, optional
+// control data. One message must be one system call; silently sending a prefix of more than
+// IOV_MAX buffers would lose data, so that is an error.
+template <class Data>
+result<std::size_t> send_message_from(int fd, const Data& data, const void* name,
+                                      socklen_t name_length, const control_storage* control,
+                                      send_flags flags) noexcept {
+    const send_iovecs<Data> iov(data);
+    if (iov.overflow()) [[unlikely]] {
+        return errc_failure(errc::too_many_buffers, "sendmsg");
+    }
+    message_header message(iov.get());
+    message.destination(name, name_length);
+    if (control != nullptr) {
+        message.control(control->bytes());
+    }
+    return send_message(fd, message.native(), flags.bits());
+}
+
+// Every recvmsg into caller's data: the sender's name when `sender` is given, control data when
+// `control` is. Descriptors that arrive are owned by `control` before anything else.
+template <protocol_tag P, class Data>
+result<receive_info<typename P::endpoint_type>>
+receive_message_into(int fd, Data& data, sockaddr_storage* sender, control_storage* control,
+                     receive_flags flags) noexcept {
+    const receive_iovecs<std::remove_reference_t<Data>> iov(data);
+    if (iov.overflow()) [[unlikely]] {
+        return errc_failure(errc::too_many_buffers, "recvmsg");
+    }
+    message_header message(iov.get());
+    int extra = truncation_flag<P>;
+    if (sender != nullptr) {
+        message.sender_storage(*sender);
+    }
+    if (control != nullptr) {
+        message.control_area(control->receive_area());
+        extra |= MSG_CMSG_CLOEXEC;
+    }
+    auto got = receive_message(fd, message.native(), flags.bits() | extra);
+    if (!got) {
+        return failure{got.error()};
+    }
+    if (control != nullptr) {
+        control->received(message.control_length());
+    }
+    return message.template received<P>(*got);
+}
+
+} // namespace netkit::detail
