@@ -28,15 +28,19 @@
 #include <netkit/option/codecs.hpp>
 #include <netkit/option/descriptor.hpp>
 
+#include <netkit/msg/batch.hpp>
 #include <netkit/msg/cmsg.hpp>
 #include <netkit/msg/control.hpp>
 #include <netkit/msg/flags.hpp>
 #include <netkit/msg/message.hpp>
 #include <netkit/msg/receive_info.hpp>
+#include <netkit/msg/segments.hpp>
 
 #include <netkit/socket/acceptor.hpp>
 #include <netkit/socket/socket.hpp>
 
+#include <netkit/io/batch.hpp>
 #include <netkit/io/poller.hpp>
 #include <netkit/io/resumable.hpp>
 #include <netkit/io/timer_queue.hpp>
+#include <netkit/io/udp_offload.hpp>

@@ -225,6 +225,31 @@ inline result<std::size_t> receive_message(int fd, msghdr& message, int flags) n
                       "recvmsg");
 }
 
+/// sendmmsg(2): returns how many messages went (the first `returned` entries; each entry's msg_len
+/// says how many bytes). A failure after some went is not an error here: the kernel returns the
+/// count, and the next call meets the error. On EINTR nothing went, so the retry is the same call.
+inline result<std::size_t> send_messages(int fd, mmsghdr* messages, unsigned count,
+                                         int flags) noexcept {
+    const int sent = retry_on_interrupt(
+        [&] { return ::sendmmsg(fd, messages, count, flags | always_send_flags); });
+    if (sent < 0) [[unlikely]] {
+        const msghdr& first = messages[0].msg_hdr;
+        return errno_failure("sendmmsg", static_cast<const sockaddr*>(first.msg_name),
+                             first.msg_name != nullptr ? first.msg_namelen : 0);
+    }
+    return static_cast<std::size_t>(sent);
+}
+
+/// recvmmsg(2) with no timeout (its timeout is only checked after a message arrives; deadlines
+/// are poll's). The caller resets every entry's name and control lengths before the call. On
+/// EINTR nothing was received: the kernel returns the count once any message arrived.
+inline result<std::size_t> receive_messages(int fd, mmsghdr* messages, unsigned count,
+                                            int flags) noexcept {
+    return byte_count(
+        retry_on_interrupt([&] { return ::recvmmsg(fd, messages, count, flags, nullptr); }),
+        "recvmmsg");
+}
+
 inline result<void> local_name(int fd, sockaddr* address, socklen_t* length) noexcept {
     if (::getsockname(fd, address, length) != 0) [[unlikely]] {
         return errno_failure("getsockname");

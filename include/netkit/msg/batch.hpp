@@ -1,0 +1,279 @@
+#pragma once
+
+#include <netkit/buffer/buffer.hpp>
+#include <netkit/core/error.hpp>
+#include <netkit/core/result.hpp>
+#include <netkit/msg/control.hpp>
+#include <netkit/msg/message.hpp>
+#include <netkit/msg/receive_info.hpp>
+#include <netkit/protocol/concepts.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <span>
+#include <type_traits>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+namespace netkit {
+
+namespace detail {
+
+/// The control slots of a batch that carries no control data: none, and no bytes for them.
+struct no_control_slots {};
+
+} // namespace detail
+
+/// A fixed-capacity batch of messages for sendmmsg(2) and recvmmsg(2): the headers, the iovecs
+/// (up to `BuffersPerMessage` per message), a name per message and, when `ControlCapacity` is not
+/// zero, a control buffer of that many bytes per message, all inside the object. Nothing is
+/// allocated, and one batch is meant to be reused call after call (`clear()`, or a receive, which
+/// starts over by itself).
+///
+/// The payload bytes are never copied: a message points at the caller's buffers, which must
+/// outlive the call that sends or fills them. Destinations and control data to send *are*
+/// copied in, so the caller's endpoint and control buffer may go at once.
+///
+/// `send_batch`/`send_batch_all` and `receive_batch`/`receive_batch_all` (`<netkit/io/batch.hpp>`)
+/// move it. The batch remembers how many of its messages are done (`completed()`): a send carries
+/// on from the first message not yet sent, so no datagram goes twice.
+///
+/// Headers point into the object itself, so it can be neither copied nor moved; keep it where it
+/// is used, or allocate it once. `udp::batch<32>` is `message_batch<udp::protocol, 32>`.
+///
+/// @par Example
+/// @code
+/// netkit::udp::batch<32> batch;
+/// for (const auto& reply : replies) {
+///     batch.add(reply.bytes, reply.peer).value(); // an iovec and a copy of the name
+/// }
+/// netkit::send_batch_all(sock, batch).value(); // one sendmmsg(2), or more after a partial one
+/// @endcode
+template <protocol_tag P, std::size_t Capacity, std::size_t BuffersPerMessage = 1,
+          std::size_t ControlCapacity = 0>
+class message_batch {
+    static_assert(keeps_boundaries<P>,
+                  "netkit: a message batch is for message protocols (udp, local::datagram, "
+                  "local::seqpacket): on a stream sendmmsg sends bytes, not messages");
+    static_assert(Capacity > 0 && Capacity <= UIO_MAXIOV,
+                  "netkit: a batch holds 1 to UIO_MAXIOV (1024) messages, as sendmmsg allows");
+    static_assert(BuffersPerMessage > 0 && BuffersPerMessage <= max_buffers_per_call,
+                  "netkit: a message has 1 to IOV_MAX (1024) buffers");
+
+public:
+    /// The protocol whose messages the batch holds.
+    using protocol_type = P;
+    /// The protocol's endpoint: a destination, or a sender.
+    using endpoint_type = typename P::endpoint_type;
+
+    /// An empty batch.
+    message_batch() noexcept = default;
+    message_batch(const message_batch&) = delete;
+    message_batch& operator=(const message_batch&) = delete;
+    ~message_batch() = default;
+
+    /// The most messages the batch holds.
+    [[nodiscard]] static constexpr std::size_t capacity() noexcept { return Capacity; }
+    /// Messages added.
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    /// True when no message has been added.
+    [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+    /// True when no more messages fit.
+    [[nodiscard]] bool full() const noexcept { return size_ == Capacity; }
+    /// Messages the kernel has moved: sent since the batch was filled, or received by the last
+    /// receive. They are always the first ones.
+    [[nodiscard]] std::size_t completed() const noexcept { return completed_; }
+
+    /// Empties the batch for reuse (closing any received descriptor not taken).
+    void clear() noexcept {
+        for (std::size_t i = 0; i < size_; ++i) {
+            clear_control(i);
+        }
+        size_ = 0;
+        completed_ = 0;
+    }
+
+    // ---- to send ----------------------------------------------------------------------------
+
+    /// Adds a message of `data` (a byte range or a buffer sequence) with no destination: for a
+    /// connected socket. Errors: `no_buffer_space` when the batch is full, `too_many_buffers`
+    /// when `data` has more than `BuffersPerMessage` buffers.
+    template <sendable_data Data>
+    result<void> add(const Data& data) noexcept {
+        return add_send(data, nullptr, nullptr);
+    }
+    /// Adds a message of `data` to `destination` (the endpoint is copied).
+    template <sendable_data Data>
+    result<void> add(const Data& data, const endpoint_type& destination) noexcept {
+        return add_send(data, &destination, nullptr);
+    }
+    /// Adds a message of `data` to `destination` with `control`'s messages (copied). Errors as
+    /// above, and `no_buffer_space` when they exceed `ControlCapacity`.
+    template <sendable_data Data>
+    result<void> add(const Data& data, const endpoint_type& destination,
+                     const control_storage& control) noexcept requires(ControlCapacity > 0) {
+        return add_send(data, &destination, &control);
+    }
+    /// Adds a message of `data` with `control`'s messages (copied), for a connected socket.
+    template <sendable_data Data>
+    result<void> add(const Data& data, const control_storage& control) noexcept
+        requires(ControlCapacity > 0) {
+        return add_send(data, nullptr, &control);
+    }
+
+    // ---- to receive -------------------------------------------------------------------------
+
+    /// Adds a message to receive into `data` (a writable byte range or buffer sequence, which
+    /// must outlive the batch's receives). Errors as for `add`.
+    template <receive_target Data>
+    result<void> add_receive(Data&& data) noexcept {
+        const detail::receive_iovecs<std::remove_reference_t<Data>> iov(data);
+        return add_entry(iov.get(), iov.overflow());
+    }
+    /// Cuts `area` into slots of `slot_size` bytes and adds one message to receive into each,
+    /// as many as fit in the area and in the batch; returns how many. Error: `invalid_argument`
+    /// for a slot size of 0.
+    result<std::size_t> add_receive_slots(std::span<std::byte> area,
+                                          std::size_t slot_size) noexcept {
+        if (slot_size == 0) {
+            return detail::errc_failure(std::errc::invalid_argument,
+                                        "message_batch::add_receive_slots (slot size 0)");
+        }
+        std::size_t added = 0;
+        while (!full() && area.size() >= slot_size) {
+            const iovec slot{area.data(), slot_size};
+            (void)add_entry({&slot, 1}, false);
+            area = area.subspan(slot_size);
+            ++added;
+        }
+        return added;
+    }
+
+    // ---- after a receive --------------------------------------------------------------------
+
+    /// What the receive reported for message `i` (`i < completed()`): its size, its real size
+    /// (truncation), the flags out and the sender.
+    [[nodiscard]] receive_info<endpoint_type> info(std::size_t i) const noexcept {
+        const message_header& h = headers_[i];
+        return h.template received<P>(h.transferred());
+    }
+    /// The bytes message `i` received in its first buffer: the whole datagram when a message has
+    /// one buffer (`i < completed()`).
+    [[nodiscard]] std::span<std::byte> bytes(std::size_t i) const noexcept {
+        const message_header& h = headers_[i];
+        if (h.buffers().empty()) {
+            return {};
+        }
+        const iovec& first = h.buffers().front();
+        return {static_cast<std::byte*>(first.iov_base), std::min(h.transferred(), first.iov_len)};
+    }
+    /// The control data message `i` received, and any descriptors in it, owned until taken.
+    [[nodiscard]] control_storage& control(std::size_t i) noexcept requires(ControlCapacity > 0) {
+        return controls_[i];
+    }
+
+    // ---- the kernel's view ------------------------------------------------------------------
+
+    /// Message `i`'s header, as sendmmsg(2)/recvmmsg(2) see it.
+    [[nodiscard]] message_header& header(std::size_t i) noexcept { return headers_[i]; }
+    /// The messages not yet completed: what the next call moves.
+    [[nodiscard]] std::span<message_header> pending() noexcept {
+        return std::span(headers_).subspan(completed_, size_ - completed_);
+    }
+    /// Marks the next `count` pending messages done; a receive records their control data.
+    void mark_completed(std::size_t count, bool received) noexcept {
+        if constexpr (ControlCapacity > 0) {
+            if (received) {
+                for (std::size_t i = completed_; i < completed_ + count; ++i) {
+                    controls_[i].received(headers_[i].control_length());
+                }
+            }
+        }
+        (void)received;
+        completed_ += count;
+    }
+    /// Makes every message ready to be received into again: room for the sender's name and for
+    /// control data, no flags or length from a previous receive, nothing completed.
+    void prepare_receive() noexcept {
+        for (std::size_t i = 0; i < size_; ++i) {
+            message_header& h = headers_[i];
+            h.sender_storage(names_[i]);
+            if constexpr (ControlCapacity > 0) {
+                h.control_area(controls_[i].receive_area());
+            }
+            h.native().msg_flags = 0;
+            h.native_entry().msg_len = 0;
+        }
+        completed_ = 0;
+    }
+
+private:
+    template <class Data>
+    result<void> add_send(const Data& data, const endpoint_type* destination,
+                          const control_storage* control) noexcept {
+        const detail::send_iovecs<Data> iov(data);
+        if (auto added = add_entry(iov.get(), iov.overflow()); !added) {
+            return added;
+        }
+        message_header& h = headers_[size_ - 1];
+        if (destination != nullptr) {
+            std::memcpy(&names_[size_ - 1], destination->data(), destination->size());
+            h.destination(&names_[size_ - 1], destination->size());
+        }
+        if constexpr (ControlCapacity > 0) {
+            if (control != nullptr) {
+                control_storage& slot = controls_[size_ - 1];
+                for (const control_message m : control->messages()) {
+                    if (auto copied = slot.add_raw(m.level(), m.type(), m.data()); !copied) {
+                        clear_control(--size_);
+                        return copied;
+                    }
+                }
+                h.control(slot.bytes());
+            }
+        }
+        (void)control;
+        return {};
+    }
+
+    result<void> add_entry(std::span<const iovec> iov, bool overflow) noexcept {
+        if (full()) {
+            return detail::errc_failure(std::errc::no_buffer_space, "message_batch::add (full)");
+        }
+        if (overflow || iov.size() > BuffersPerMessage) {
+            return detail::errc_failure(errc::too_many_buffers, "message_batch::add");
+        }
+        iovec* slots = &iovecs_[size_ * BuffersPerMessage];
+        std::copy(iov.begin(), iov.end(), slots);
+        headers_[size_] = message_header(std::span<const iovec>(slots, iov.size()));
+        ++size_;
+        return {};
+    }
+
+    void clear_control(std::size_t i) noexcept {
+        if constexpr (ControlCapacity > 0) {
+            controls_[i].clear();
+        }
+        (void)i;
+    }
+
+    std::array<message_header, Capacity> headers_{};
+    std::array<iovec, Capacity * BuffersPerMessage> iovecs_{};
+    std::array<sockaddr_storage, Capacity> names_{};
+    [[no_unique_address]] std::conditional_t<ControlCapacity == 0, detail::no_control_slots,
+                                             std::array<control_buffer<ControlCapacity>, Capacity>>
+        controls_{};
+    std::size_t size_ = 0;
+    std::size_t completed_ = 0;
+};
+
+namespace udp {
+/// A batch of UDP datagrams: `Capacity` of them, each of up to `BuffersPerMessage` buffers, with
+/// `ControlCapacity` bytes of control data each.
+template <std::size_t Capacity, std::size_t BuffersPerMessage = 1, std::size_t ControlCapacity = 0>
+using batch = message_batch<protocol, Capacity, BuffersPerMessage, ControlCapacity>;
+} // namespace udp
+
+} // namespace netkit

@@ -1,0 +1,102 @@
+#pragma once
+
+#include <netkit/msg/cmsg.hpp>
+#include <netkit/msg/control.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <iterator>
+#include <optional>
+#include <span>
+
+namespace netkit::udp {
+
+/// The datagrams of one coalesced receive, as views into the buffer: a socket with `udp::gro` on
+/// may get several datagrams of one flow in one receive, all of the size the kernel reports but
+/// the last, which may be shorter. Nothing is copied.
+class segments {
+public:
+    /// A forward iterator over the datagrams; each is a span of the receive buffer.
+    class iterator {
+    public:
+        using value_type = std::span<const std::byte>;       ///< one datagram
+        using difference_type = std::ptrdiff_t;              ///< as forward iterators require
+        using iterator_category = std::forward_iterator_tag; ///< a forward iterator
+
+        /// The end of every walk.
+        iterator() noexcept = default;
+        /// The first datagram of `rest`.
+        iterator(std::span<const std::byte> rest, std::size_t datagram_size) noexcept
+            : rest_(rest),
+              datagram_size_(datagram_size) {}
+
+        /// The current datagram.
+        value_type operator*() const noexcept {
+            return rest_.first(std::min(datagram_size_, rest_.size()));
+        }
+        /// Moves to the next datagram, or to the end.
+        iterator& operator++() noexcept {
+            rest_ = rest_.subspan(std::min(datagram_size_, rest_.size()));
+            return *this;
+        }
+        /// Moves to the next datagram; returns the iterator as it was.
+        iterator operator++(int) noexcept {
+            iterator before = *this;
+            ++*this;
+            return before;
+        }
+        /// True at the same position (every walk ends with nothing left).
+        friend bool operator==(const iterator& a, const iterator& b) noexcept {
+            return a.rest_.size() == b.rest_.size();
+        }
+
+    private:
+        std::span<const std::byte> rest_{};
+        std::size_t datagram_size_ = 0;
+    };
+
+    /// The datagrams of `bytes` (what one receive placed in its buffer), cut every
+    /// `datagram_size` bytes; a segment size of 0, or one at least as large as `bytes`, makes the
+    /// whole one datagram.
+    segments(std::span<const std::byte> bytes, std::size_t datagram_size) noexcept
+        : bytes_(bytes),
+          datagram_size_(datagram_size == 0 || datagram_size > bytes.size() ? bytes.size()
+                                                                            : datagram_size) {}
+
+    /// The first datagram.
+    [[nodiscard]] iterator begin() const noexcept { return {bytes_, datagram_size_}; }
+    /// The end of the walk.
+    [[nodiscard]] iterator end() const noexcept { return {}; }
+    /// How many datagrams (0 for an empty receive).
+    [[nodiscard]] std::size_t size() const noexcept {
+        return datagram_size_ == 0 ? 0 : (bytes_.size() + datagram_size_ - 1) / datagram_size_;
+    }
+    /// True for an empty receive.
+    [[nodiscard]] bool empty() const noexcept { return bytes_.empty(); }
+    /// The size of every datagram but the last.
+    [[nodiscard]] std::size_t datagram_size() const noexcept { return datagram_size_; }
+
+private:
+    std::span<const std::byte> bytes_;
+    std::size_t datagram_size_;
+};
+
+/// The segment size the kernel reported for a coalesced receive (the UDP_GRO control message),
+/// or none when the receive holds one datagram as sent.
+[[nodiscard]] inline std::optional<std::size_t>
+coalesced_datagram_size(const control_messages& control) noexcept {
+    if (auto reported = control.find<cmsg::udp_gro>(); reported && reported->value > 0) {
+        return static_cast<std::size_t>(reported->value);
+    }
+    return std::nullopt;
+}
+
+/// The datagrams of one receive of `bytes` whose control data is `control`: cut at the segment
+/// size the kernel reported, or the whole as one datagram when it reported none. For a receive
+/// into a batch: `udp::datagrams_of(batch.bytes(i), batch.control(i).messages())`.
+[[nodiscard]] inline segments datagrams_of(std::span<const std::byte> bytes,
+                                           const control_messages& control) noexcept {
+    return {bytes, coalesced_datagram_size(control).value_or(0)};
+}
+
+} // namespace netkit::udp

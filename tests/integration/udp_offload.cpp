@@ -1,0 +1,286 @@
+// UDP segmentation (GSO) and coalescing (GRO): every datagram checked at a peer written with
+// the C API, and the fallback driven by a real refusal of the kernel (a socket with UDP
+// checksums off cannot segment: the kernel answers EINVAL).
+#include <netkit/io/batch.hpp>
+#include <netkit/io/udp_offload.hpp>
+#include <netkit/msg/segments.hpp>
+#include <netkit/netkit.hpp>
+
+#include "support/catch.hpp"
+#include "support/sockets.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace nk = netkit;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A byte that depends on its datagram and its place in it, so that a datagram cut at the wrong
+// place, or sent twice, cannot check.
+std::byte pattern(std::size_t datagram, std::size_t offset) {
+    return static_cast<std::byte>((datagram * 31 + offset * 7) & 0xff);
+}
+
+std::vector<std::byte> datagrams(std::size_t count, std::size_t size, std::size_t last_size) {
+    std::vector<std::byte> bytes;
+    for (std::size_t d = 0; d < count; ++d) {
+        const std::size_t n = d + 1 == count ? last_size : size;
+        for (std::size_t i = 0; i < n; ++i) {
+            bytes.push_back(pattern(d, i));
+        }
+    }
+    return bytes;
+}
+
+// The receiving end in plain C: a socket bound to loopback, read with recv(2).
+struct c_receiver {
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    nk::ip::endpoint where;
+
+    c_receiver() {
+        sockaddr_in at{};
+        at.sin_family = AF_INET;
+        at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t length = sizeof at;
+        const int big = 8 << 20;
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+        nk::test::bound_blocking_calls(fd);
+        REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&at), sizeof at) == 0);
+        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&at), &length) == 0);
+        where =
+            nk::ip::endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&at), length).value();
+    }
+    ~c_receiver() { ::close(fd); }
+    c_receiver(const c_receiver&) = delete;
+    c_receiver& operator=(const c_receiver&) = delete;
+
+    // Reads `count` datagrams and checks each against the pattern; returns how many checked.
+    std::size_t expect(std::size_t count, std::size_t size, std::size_t last_size) const {
+        std::vector<std::byte> buf(65536);
+        std::size_t good = 0;
+        for (std::size_t d = 0; d < count; ++d) {
+            const ssize_t got = ::recv(fd, buf.data(), buf.size(), 0);
+            const std::size_t want = d + 1 == count ? last_size : size;
+            if (got != static_cast<ssize_t>(want)) {
+                return good;
+            }
+            for (std::size_t i = 0; i < want; ++i) {
+                if (buf[i] != pattern(d, i)) {
+                    return good;
+                }
+            }
+            ++good;
+        }
+        // Nothing more: no datagram was sent twice.
+        return ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT) < 0 ? good : 0;
+    }
+};
+
+void checksums_off(const nk::udp::socket& sock) {
+    const int on = 1;
+    REQUIRE(::setsockopt(sock.native_handle(), SOL_SOCKET, SO_NO_CHECK, &on, sizeof on) == 0);
+}
+
+nk::udp::socket sender() {
+    auto sock = nk::test::bounded(nk::udp::socket::open(nk::ip::v4).value());
+    sock.bind(nk::ip::endpoint(nk::ip::address_v4::loopback(), 0)).value();
+    return sock;
+}
+
+} // namespace
+
+TEST_CASE("offload() is found once and says what a segmenter starts with") {
+    const auto& support = nk::udp::offload();
+    REQUIRE(&support == &nk::udp::offload());
+    if (support.segmentation) {
+        REQUIRE((support.max_segments == 64 || support.max_segments == 128));
+    } else {
+        REQUIRE(support.max_segments == 0);
+    }
+    const nk::udp::segmenter segmenter;
+    REQUIRE(segmenter.offloading() == support.segmentation);
+    REQUIRE(segmenter.fallback_sends() == 0);
+}
+
+TEST_CASE("a segmented send puts every datagram on the wire, cut at the segment size") {
+    c_receiver peer;
+    auto sock = sender();
+    nk::udp::segmenter segmenter;
+    // 300 datagrams of 100 bytes and a short last one: more than one send's limit (128 at
+    // most), from buffers whose edges fall inside datagrams.
+    const auto bytes = datagrams(301, 100, 37);
+    const std::span<const std::byte> all(bytes);
+    const std::array<nk::const_buffer, 4> pieces{
+        nk::buffer(all.first(3)), nk::buffer(all.subspan(3, 250)),
+        nk::buffer(all.subspan(253, 20000)), nk::buffer(all.subspan(20253))};
+    REQUIRE(segmenter.send_to(sock, pieces, 100, peer.where).value() == bytes.size());
+    REQUIRE(peer.expect(301, 100, 37) == 301);
+    REQUIRE(segmenter.offloading() == nk::udp::offload().segmentation);
+    REQUIRE(segmenter.fallback_sends() == (nk::udp::offload().segmentation ? 0 : 1));
+
+    // On a connected socket, with datagrams as large as one send allows.
+    sock.connect_to(peer.where).value();
+    const auto large = datagrams(3, 1472, 1472);
+    REQUIRE(segmenter.send(sock, large, 1472).value() == large.size());
+    REQUIRE(peer.expect(3, 1472, 1472) == 3);
+}
+
+TEST_CASE("when the path refuses to segment, the same datagrams go by sendmmsg, from then on") {
+    if (!nk::udp::offload().segmentation) {
+        WARN("skipped: this kernel has no UDP_SEGMENT");
+        return;
+    }
+    c_receiver peer;
+    auto sock = sender();
+    checksums_off(sock); // the kernel refuses UDP_SEGMENT on such a socket (EINVAL)
+    nk::udp::segmenter segmenter;
+
+    // One datagram never carries UDP_SEGMENT, so the refusal is not met yet.
+    const auto one = datagrams(1, 500, 500);
+    REQUIRE(segmenter.send_to(sock, one, 1000, peer.where).value() == one.size());
+    REQUIRE(peer.expect(1, 500, 500) == 1);
+    REQUIRE(segmenter.offloading());
+    REQUIRE(segmenter.fallback_sends() == 0);
+
+    const auto bytes = datagrams(200, 1200, 1);
+    REQUIRE(segmenter.send_to(sock, bytes, 1200, peer.where).value() == bytes.size());
+    REQUIRE(peer.expect(200, 1200, 1) == 200);
+    REQUIRE_FALSE(segmenter.offloading());
+    REQUIRE(segmenter.max_segments() == 1);
+    REQUIRE(segmenter.fallback_sends() == 1);
+
+    REQUIRE(segmenter.send_to(sock, bytes, 1200, peer.where).value() == bytes.size());
+    REQUIRE(peer.expect(200, 1200, 1) == 200);
+    REQUIRE(segmenter.fallback_sends() == 2);
+}
+
+TEST_CASE("a segmenter refuses segment sizes no datagram can have, and sends nothing for none") {
+    auto sock = sender();
+    nk::udp::segmenter segmenter;
+    const auto peer = nk::ip::endpoint(nk::ip::address_v4::loopback(), 9);
+    const auto bytes = datagrams(2, 10, 10);
+    REQUIRE(segmenter.send_to(sock, bytes, 0, peer).error() == std::errc::invalid_argument);
+    REQUIRE(segmenter.send_to(sock, bytes, 65508, peer).error() == std::errc::invalid_argument);
+    REQUIRE(segmenter.send_to(sock, std::span<const std::byte>(), 100, peer).value() == 0);
+    REQUIRE(segmenter.fallback_sends() == 0);
+}
+
+namespace {
+
+// One GSO send from the C API (an independent sender): `count` datagrams of `size` bytes.
+void c_send_segmented(int fd, const std::vector<std::byte>& bytes, std::uint16_t size) {
+    iovec iov{const_cast<std::byte*>(bytes.data()), bytes.size()};
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> control{};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control.data();
+    m.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = IPPROTO_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof size);
+    std::memcpy(CMSG_DATA(c), &size, sizeof size);
+    REQUIRE(::sendmsg(fd, &m, 0) == static_cast<ssize_t>(bytes.size()));
+}
+
+bool matches(std::span<const std::byte> datagram, std::size_t d) {
+    for (std::size_t i = 0; i < datagram.size(); ++i) {
+        if (datagram[i] != pattern(d, i)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+TEST_CASE("coalesced receives are split into the datagrams that were sent") {
+    if (!nk::udp::offload().segmentation || !nk::udp::offload().coalescing) {
+        WARN("skipped: this kernel has no UDP_SEGMENT or UDP_GRO");
+        return;
+    }
+    auto [tx, rx] = nk::test::udp_sockets();
+    rx.set(nk::udp::gro, true).value();
+    tx.connect_to(rx.local_endpoint().value()).value();
+    const auto bytes = datagrams(40, 1000, 999);
+    c_send_segmented(tx.native_handle(), bytes, 1000);
+
+    std::vector<std::byte> buf(65535);
+    nk::control_buffer<nk::control_space<nk::cmsg::udp_gro>> control;
+    std::size_t seen = 0;
+    std::size_t most_in_one = 0;
+    while (seen < 40) {
+        const auto got = rx.receive_message(std::span(buf), control).value();
+        REQUIRE_FALSE(got.truncated());
+        const auto parts =
+            nk::udp::datagrams_of(std::span(buf).first(got.size), control.messages());
+        most_in_one = std::max(most_in_one, parts.size());
+        for (const auto datagram : parts) {
+            REQUIRE(datagram.size() == (seen == 39 ? 999U : 1000U));
+            REQUIRE(matches(datagram, seen));
+            ++seen;
+        }
+    }
+    REQUIRE(seen == 40);
+    // On loopback a segmented send reaches a coalescing socket whole.
+    REQUIRE(most_in_one > 1);
+}
+
+TEST_CASE("coalesced receives inside a recvmmsg batch") {
+    if (!nk::udp::offload().segmentation || !nk::udp::offload().coalescing) {
+        WARN("skipped: this kernel has no UDP_SEGMENT or UDP_GRO");
+        return;
+    }
+    auto [tx, rx] = nk::test::udp_sockets();
+    rx.set(nk::udp::gro, true).value();
+    const auto tx_at = tx.local_endpoint().value();
+    tx.connect_to(rx.local_endpoint().value()).value();
+    const auto first = datagrams(10, 700, 700);
+    c_send_segmented(tx.native_handle(), first, 700);
+    c_send_segmented(tx.native_handle(), first, 700);
+
+    std::vector<std::byte> area(4 * 65535);
+    nk::udp::batch<4, 1, nk::control_space<nk::cmsg::udp_gro>> batch;
+    REQUIRE(batch.add_receive_slots(area, 65535).value() == 4);
+    std::size_t seen = 0;
+    while (seen < 20) {
+        const std::size_t n = nk::receive_batch(rx, batch, {}, 10s).value();
+        for (std::size_t i = 0; i < n; ++i) {
+            REQUIRE(batch.info(i).sender == tx_at);
+            for (const auto datagram :
+                 nk::udp::datagrams_of(batch.bytes(i), batch.control(i).messages())) {
+                REQUIRE(datagram.size() == 700);
+                REQUIRE(matches(datagram, seen % 10));
+                ++seen;
+            }
+        }
+    }
+    REQUIRE(seen == 20);
+}
+
+TEST_CASE("segments cuts a buffer at the segment size, the last one short") {
+    std::array<std::byte, 10> bytes{};
+    const nk::udp::segments three(bytes, 4);
+    REQUIRE(three.size() == 3);
+    std::vector<std::size_t> sizes;
+    for (const auto part : three) {
+        sizes.push_back(part.size());
+    }
+    REQUIRE(sizes == std::vector<std::size_t>{4, 4, 2});
+    REQUIRE(nk::udp::segments(bytes, 0).size() == 1);
+    REQUIRE(nk::udp::segments(bytes, 100).size() == 1);
+    REQUIRE(nk::udp::segments(std::span<const std::byte>(), 4).size() == 0);
+    REQUIRE(nk::udp::segments(std::span<const std::byte>(), 4).begin() ==
+            nk::udp::segments(std::span<const std::byte>(), 4).end());
+}
