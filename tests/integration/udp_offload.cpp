@@ -11,13 +11,23 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <cerrno>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace nk = netkit;
@@ -283,4 +293,158 @@ TEST_CASE("segments cuts a buffer at the segment size, the last one short") {
     REQUIRE(nk::udp::segments(std::span<const std::byte>(), 4).size() == 0);
     REQUIRE(nk::udp::segments(std::span<const std::byte>(), 4).begin() ==
             nk::udp::segments(std::span<const std::byte>(), 4).end());
+}
+
+namespace {
+
+// In a network namespace of its own, a TUN device, 10.9.9.1/24: a device without checksum
+// offload (a TUN device has none until its reader asks for it), on which the kernel refuses a
+// segmented send with EIO, as on real hardware without it. What the stack sends to 10.9.9.0/24
+// is read back from the device as IP packets, so the test sees the datagrams as they left.
+// Returns the device's descriptor, or -1 with the reason to skip (no privilege, no /dev/net/tun).
+int tun_without_checksum_offload(std::string& why) {
+    if (::unshare(CLONE_NEWNET) != 0) {
+        why = std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
+        return -1;
+    }
+    const int tun = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (tun < 0) {
+        why = std::string("/dev/net/tun: ") + std::strerror(errno);
+        return -1;
+    }
+    ifreq request{};
+    std::strncpy(request.ifr_name, "nk0", IFNAMSIZ - 1);
+    request.ifr_flags = IFF_TUN | IFF_NO_PI;
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    auto set_address = [&](unsigned long which, const char* dotted) {
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        ::inet_pton(AF_INET, dotted, &address.sin_addr);
+        std::memcpy(&request.ifr_addr, &address, sizeof address);
+        return ::ioctl(fd, which, &request) == 0;
+    };
+    bool ok = ::ioctl(tun, TUNSETIFF, &request) == 0 && set_address(SIOCSIFADDR, "10.9.9.1") &&
+              set_address(SIOCSIFNETMASK, "255.255.255.0") &&
+              ::ioctl(fd, SIOCGIFFLAGS, &request) == 0;
+    request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
+    ok = ok && ::ioctl(fd, SIOCSIFFLAGS, &request) == 0;
+    if (!ok) {
+        why = std::string("configuring a TUN device: ") + std::strerror(errno);
+    }
+    ::close(fd);
+    if (!ok) {
+        ::close(tun);
+        return -1;
+    }
+    return tun;
+}
+
+// The UDP payload of the next IPv4 packet the stack sent out of `tun`, or nothing after 10 s.
+std::vector<std::byte> next_udp_payload(int tun) {
+    pollfd ready{tun, POLLIN, 0};
+    std::vector<std::byte> packet(65536);
+    while (::poll(&ready, 1, 10'000) == 1) {
+        const ssize_t got = ::read(tun, packet.data(), packet.size());
+        if (got < 28) {
+            return {};
+        }
+        const std::size_t header = (std::to_integer<std::size_t>(packet[0]) & 0x0f) * 4;
+        if (std::to_integer<int>(packet[9]) != IPPROTO_UDP) {
+            continue; // anything else the stack sends (none expected) is not ours
+        }
+        const auto first = packet.begin() + static_cast<std::ptrdiff_t>(header + 8);
+        return std::vector<std::byte>(first, packet.begin() + got);
+    }
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("through a device without checksum offload every datagram leaves once") {
+    if (!nk::udp::offload().segmentation) {
+        WARN("skipped: this kernel has no UDP_SEGMENT");
+        return;
+    }
+    enum step : int {
+        ok = 0,
+        skipped = 77,
+        setup = 10,
+        unexpected_error,
+        send_failed,
+        delivery,
+        not_counted
+    };
+    int pipe_fds[2];
+    REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // The child changes its own network namespace only; it reports through its exit status,
+        // and why it skipped through the pipe.
+        ::close(pipe_fds[0]);
+        std::string why;
+        const int tun = tun_without_checksum_offload(why);
+        if (tun < 0) {
+            (void)!::write(pipe_fds[1], why.data(), why.size());
+            ::_exit(skipped);
+        }
+        auto sock = nk::udp::socket::connect(nk::ip::endpoint::parse("10.9.9.2:9").value());
+        if (!sock) {
+            ::_exit(setup);
+        }
+        // Older kernels refuse a segmented send on such a device with EIO before anything is
+        // queued; newer ones checksum the segments in software. Either way every datagram must
+        // leave the device once: first a plain segmented send, to learn which kernel this is.
+        const auto bytes = datagrams(60, 1000, 10); // one send: under 64 segments and 65,507 bytes
+        iovec all{const_cast<std::byte*>(bytes.data()), bytes.size()};
+        const nk::detail::send_target to{sock->native_handle(), nullptr, 0, 0};
+        auto plain = nk::detail::send_offloaded(to, {&all, 1}, 1000);
+        const bool refused = !plain;
+        if (refused && plain.error() != std::errc::io_error) {
+            std::fprintf(stderr, "%s\n", plain.error().message().c_str());
+            ::_exit(unexpected_error);
+        }
+        auto left_once = [&] {
+            for (std::size_t d = 0; d < 60; ++d) {
+                const auto payload = next_udp_payload(tun);
+                if (payload.size() != (d == 59 ? 10U : 1000U) || !matches(payload, d)) {
+                    return false;
+                }
+            }
+            pollfd more{tun, POLLIN, 0};
+            return ::poll(&more, 1, 0) == 0; // nothing more: no datagram sent twice
+        };
+        if (!refused && !left_once()) {
+            ::_exit(delivery);
+        }
+        nk::udp::segmenter segmenter;
+        auto sent = segmenter.send(*sock, bytes, 1000);
+        if (!sent || *sent != bytes.size()) {
+            ::_exit(send_failed);
+        }
+        if (!left_once()) {
+            ::_exit(delivery);
+        }
+        const bool counted =
+            segmenter.offloading() == !refused && segmenter.fallback_sends() == (refused ? 1U : 0U);
+        ::_exit(counted ? ok : not_counted);
+    }
+    ::close(pipe_fds[1]);
+    std::array<char, 256> why{};
+    const ssize_t why_length = ::read(pipe_fds[0], why.data(), why.size());
+    ::close(pipe_fds[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    const int result = WEXITSTATUS(status);
+    if (result == skipped) {
+        WARN("skipped: no network namespace with a TUN device here ("
+             << std::string(why.data(), static_cast<std::size_t>(std::max<ssize_t>(why_length, 0)))
+             << ")");
+        return;
+    }
+    INFO("child failed at step " << result
+                                 << " (10 setup, 11 an error other than EIO, 12 send failed, "
+                                    "13 delivery, 14 fallback not counted)");
+    REQUIRE(result == ok);
 }

@@ -85,9 +85,9 @@ inline offload_support detect_offload() noexcept {
 ///
 /// With segmentation one sendmsg(2) carries up to `max_segments()` datagrams (and at most 65,507
 /// bytes) with a UDP_SEGMENT control message; more data takes more sends; a send of one datagram
-/// never carries the control message. When the path refuses to segment (EIO: the device has no
-/// checksum offload; EINVAL: the socket has UDP checksums off or the kernel another limit;
-/// ENOPROTOOPT: no GSO) nothing of that send went, so the same datagrams go by sendmmsg(2),
+/// never carries the control message. When the path refuses to segment (EINVAL: the socket has
+/// UDP checksums off, or the kernel another limit; EIO on older kernels: the device has no
+/// checksum offload; ENOPROTOOPT: no GSO) nothing of that send went, so the same datagrams go by sendmmsg(2),
 /// 64 per call, and so does every later send of this segmenter: `offloading()` turns false and
 /// `fallback_sends()` counts them. The wire sees the same datagrams either way, none twice.
 ///
