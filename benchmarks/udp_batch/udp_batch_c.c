@@ -60,7 +60,7 @@ enum {
     drain_timeout_ms = 200,    /* the receiver stops after this long with nothing arriving */
     wanted_rcvbuf = 8 << 20,   /* SO_RCVBUFFORCE, then SO_RCVBUF */
     probe_segments = 128,      /* the GSO probe: 128 one-byte segments */
-    fallback_max_segments = 64 /* UDP_MAX_SEGMENTS before Linux 6.9 */
+    fallback_max_segments = 64 /* UDP_MAX_SEGMENTS of older kernels */
 };
 
 enum send_mode {

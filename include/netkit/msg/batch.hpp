@@ -95,6 +95,10 @@ public:
         completed_ = 0;
     }
 
+    /// Makes every message pending again, to send the same messages once more (their bytes
+    /// refilled in place) without adding them anew; a receive starts over by itself.
+    void restart() noexcept { completed_ = 0; }
+
     // ---- to send ----------------------------------------------------------------------------
 
     /// Adds a message of `data` (a byte range or a buffer sequence) with no destination: for a
