@@ -90,11 +90,14 @@ nk::result<tally> receive_datagrams(nk::udp::socket& sock, std::uint64_t count) 
             return nk::failure{received.error()};
         }
         for (std::size_t i = 0; i < *received; ++i) {
-            if (batch->info(i).truncated()) {
-                ++got.malformed; // cannot happen with 64 KiB receives; never hidden if it does
+            // A receive cut short (cannot happen with 64 KiB receives and room for UDP_GRO) is
+            // counted, never hidden.
+            auto datagrams = nk::udp::datagrams_of(*batch, i);
+            if (!datagrams || batch->info(i).truncated()) {
+                ++got.malformed;
+                continue;
             }
-            for (const auto datagram :
-                 nk::udp::datagrams_of(batch->bytes(i), batch->control(i).messages())) {
+            for (const auto datagram : *datagrams) {
                 ++got.datagrams;
                 got.bytes += datagram.size();
                 got.malformed += well_formed(datagram) ? 0U : 1U;

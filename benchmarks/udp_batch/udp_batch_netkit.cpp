@@ -201,8 +201,11 @@ bool receive_batched(run& r, Batch& batch, std::uint64_t& calls) {
     for (std::size_t k = 0; k < *got; ++k) {
         const bool truncated = batch.info(k).truncated();
         if constexpr (std::is_same_v<Batch, gro_batch_type>) {
-            for (const auto datagram :
-                 nk::udp::datagrams_of(batch.bytes(k), batch.control(k).messages())) {
+            auto datagrams = nk::udp::datagrams_of(batch, k);
+            if (!datagrams) {
+                die("recvmmsg (UDP_GRO)", datagrams.error());
+            }
+            for (const auto datagram : *datagrams) {
                 account(r, datagram, truncated);
             }
         } else {
@@ -248,8 +251,12 @@ void receiver(run& r) {
                 if (got) {
                     r.last_receive_ns = now_ns();
                     ++calls;
-                    for (const auto datagram :
-                         nk::udp::datagrams_of(one.first(got->size), control.messages())) {
+                    auto datagrams =
+                        nk::udp::datagrams_of(one.first(got->size), control.messages(), got->flags);
+                    if (!datagrams) {
+                        die("recvmsg (UDP_GRO)", datagrams.error());
+                    }
+                    for (const auto datagram : *datagrams) {
                         account(r, datagram, got->truncated());
                     }
                     continue;

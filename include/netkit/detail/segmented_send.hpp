@@ -74,13 +74,28 @@ private:
 /// limit for both keeps a segmented send's cutting independent of the family.
 inline constexpr std::size_t max_udp_payload = 65507;
 
-/// Errors of a segmented send that mean the path cannot segment (the device has no checksum
-/// offload, the socket has UDP checksums off, the kernel has no GSO): the same datagrams can
-/// still go one by one.
+/// Errors of a segmented send that mean the kernel would not segment it, though the same
+/// datagrams can go one by one: EINVAL (UDP checksums off on the socket; on older kernels also a
+/// segment over the path MTU), EIO (older kernels: a device without checksum offload, or IPsec on
+/// the route) and ENOPROTOOPT (no GSO).
 inline bool segmentation_refused(const error& failed) noexcept {
     const std::error_code code = failed.code();
     return code == std::errc::io_error || code == std::errc::invalid_argument ||
            code == std::errc::no_protocol_option;
+}
+
+/// Whether a refusal will meet every later segmented send of this socket: a kernel or device
+/// that cannot (EIO, ENOPROTOOPT), or a socket with UDP checksums off (EINVAL with SO_NO_CHECK,
+/// asked of the socket only when it happens). Any other EINVAL may belong to this send alone (a
+/// segment over a path MTU that later sends avoid), so it does not end segmentation.
+inline bool refused_for_good(int fd, const error& failed) noexcept {
+    if (failed.code() != std::errc::invalid_argument) {
+        return true;
+    }
+    int no_check = 0;
+    socklen_t length = sizeof no_check;
+    return get_option(fd, SOL_SOCKET, SO_NO_CHECK, &no_check, &length, "getsockopt") &&
+           no_check != 0;
 }
 
 /// Where a segmented send goes: a connected socket (no name) or a destination.

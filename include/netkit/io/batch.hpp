@@ -103,13 +103,15 @@ result<std::size_t> send_batch_all(basic_socket<P>& sock, message_batch<P, N, B,
     return send_batch_all(sock, batch, flags, deadline::after(timeout));
 }
 
-/// Receives up to the batch's size of messages in one recvmmsg(2) with MSG_WAITFORONE: waits for
-/// the first (until `until`; not at all with `receive_flag::dont_wait`), then takes every one
-/// already queued, up to the batch's size. Returns how many arrived; message `i` is then read with
-/// `info(i)`, `bytes(i)` and `control(i)`. Every message added is received into anew: the
-/// previous receive's results are gone.
-/// Errors: `timed_out` when the deadline passes with nothing received; `would_block` on a
-/// non-blocking socket with nothing queued (without a deadline); those of recvmmsg.
+/// Receives up to the batch's size of messages in one recvmmsg(2) with MSG_WAITFORONE: the first
+/// is waited for, then every one already queued is taken, up to the batch's size. Returns how
+/// many arrived; message `i` is then read with `info(i)`, `bytes(i)` and `control(i)`. Every
+/// message added is received into anew: the previous receive's results are gone.
+///
+/// Like every one-call operation it waits as the socket does: a blocking socket blocks for the
+/// first message, a non-blocking one (or `receive_flag::dont_wait`) returns `would_block` when
+/// none is queued. With a deadline it waits for the first until then, whatever the mode.
+/// Errors: `timed_out` when the deadline passes with nothing received; those of recvmmsg.
 template <protocol_tag P, std::size_t N, std::size_t B, std::size_t K>
 result<std::size_t> receive_batch(basic_socket<P>& sock, message_batch<P, N, B, K>& batch,
                                   receive_flags flags = {},
@@ -118,12 +120,22 @@ result<std::size_t> receive_batch(basic_socket<P>& sock, message_batch<P, N, B, 
     if (batch.empty()) {
         return std::size_t{0};
     }
-    detail::readiness_wait wait(sock.native_handle(), POLLIN, flags.bits(), until, "recvmmsg");
+    const int fd = sock.native_handle();
+    const int call_flags = flags.bits() | detail::batch_receive_flags<P> | MSG_WAITFORONE;
+    const auto pending = batch.pending();
+    if (until.is_never()) {
+        auto got = detail::receive_messages(fd, detail::native_entries(pending),
+                                            detail::entry_count(pending), call_flags);
+        if (got) {
+            batch.mark_completed(*got, true);
+        }
+        return got;
+    }
+    detail::readiness_wait wait(fd, POLLIN, flags.bits(), until, "recvmmsg");
     for (;;) {
-        const auto pending = batch.pending();
-        auto got = detail::receive_messages(
-            sock.native_handle(), detail::native_entries(pending), detail::entry_count(pending),
-            flags.bits() | detail::batch_receive_flags<P> | MSG_WAITFORONE | wait.step_flags());
+        auto got =
+            detail::receive_messages(fd, detail::native_entries(pending),
+                                     detail::entry_count(pending), call_flags | wait.step_flags());
         if (got) {
             batch.mark_completed(*got, true);
             return got;
@@ -143,8 +155,11 @@ result<std::size_t> receive_batch(basic_socket<P>& sock, message_batch<P, N, B, 
 }
 
 /// Receives until every message the batch holds has arrived, by `until`; returns how many
-/// (the batch's size). Errors: `timed_out` when the deadline passes first, with `completed()`
-/// saying how many arrived (they are there to read); those of recvmmsg.
+/// (the batch's size). Like `send_all` it finishes what it promised: on a non-blocking socket it
+/// waits with poll. Each call is made with MSG_WAITFORONE, so the kernel never sleeps after a
+/// message arrived, where a signal would leave an error behind for the next call.
+/// Errors: `timed_out` when the deadline passes first, with `completed()` saying how many
+/// arrived (they are there to read); those of recvmmsg.
 template <protocol_tag P, std::size_t N, std::size_t B, std::size_t K>
 result<std::size_t> receive_batch_all(basic_socket<P>& sock, message_batch<P, N, B, K>& batch,
                                       receive_flags flags = {},
@@ -155,7 +170,7 @@ result<std::size_t> receive_batch_all(basic_socket<P>& sock, message_batch<P, N,
         const auto pending = batch.pending();
         auto got = detail::receive_messages(
             sock.native_handle(), detail::native_entries(pending), detail::entry_count(pending),
-            flags.bits() | detail::batch_receive_flags<P> | wait.step_flags());
+            flags.bits() | detail::batch_receive_flags<P> | MSG_WAITFORONE | wait.step_flags());
         if (got) {
             batch.mark_completed(*got, true);
             continue;

@@ -85,13 +85,16 @@ inline offload_support detect_offload() noexcept {
 ///
 /// With segmentation one sendmsg(2) carries up to `max_segments()` datagrams (and at most 65,507
 /// bytes) with a UDP_SEGMENT control message; more data takes more sends; a send of one datagram
-/// never carries the control message. When the path refuses to segment (EINVAL: the socket has
-/// UDP checksums off, or the kernel another limit; EIO on older kernels: the device has no
-/// checksum offload; ENOPROTOOPT: no GSO) nothing of that send went, so the same datagrams go by sendmmsg(2),
-/// 64 per call, and so does every later send of this segmenter: `offloading()` turns false and
-/// `fallback_sends()` counts them. The wire sees the same datagrams either way, none twice.
+/// never carries the control message. When the kernel refuses to segment (EINVAL, EIO or
+/// ENOPROTOOPT) nothing of that send went, so the same datagrams go by sendmmsg(2), 64 per call.
+/// When the refusal belongs to the socket or the kernel (EIO, ENOPROTOOPT, or EINVAL on a socket
+/// with UDP checksums off) every later send goes that way too: `offloading()` turns false.
+/// `fallback_sends()` counts the sends made one by one. The wire sees the same datagrams either
+/// way, none twice. A segment larger than the path MTU is EMSGSIZE on current kernels, returned.
 ///
-/// Keep one segmenter per socket, used from one thread at a time.
+/// Keep one segmenter per socket and path, used from one thread at a time: EIO comes from the
+/// route's device, so an unconnected socket sending to peers on different routes wants one per
+/// route.
 ///
 /// @par Example
 /// @code
@@ -103,9 +106,13 @@ class segmenter {
 public:
     /// A segmenter that offloads as far as this kernel allows (`offload()`).
     segmenter() noexcept : segmenter(offload()) {}
-    /// A segmenter that assumes `support` (without segmentation it sends by sendmmsg).
+    /// A segmenter that segments no more than `support` says (without segmentation it sends by
+    /// sendmmsg), and never more than this kernel offers: a kernel without UDP_SEGMENT would
+    /// ignore the control message and send one large datagram.
     explicit segmenter(const offload_support& support) noexcept
-        : max_segments_(support.segmentation ? support.max_segments : 0) {}
+        : max_segments_(support.segmentation && offload().segmentation
+                            ? std::min(support.max_segments, offload().max_segments)
+                            : 0) {}
 
     /// Sends `data` on a connected socket as datagrams of `datagram_size` bytes (the last may be
     /// shorter); returns the bytes sent (all of them). Empty data sends nothing.
@@ -184,12 +191,20 @@ private:
                             : netkit::detail::send_one(to, chunk);
             if (!went) {
                 if (bytes > datagram_size && netkit::detail::segmentation_refused(went.error())) {
-                    max_segments_ = 0; // nothing of this send went: the same bytes go one by one
+                    // Nothing of this send went: the same bytes go one by one, and so do those
+                    // of every later send when the refusal is the socket's or the kernel's.
                     slicer = before;
-                    continue;
+                    if (netkit::detail::refused_for_good(to.fd, went.error())) {
+                        max_segments_ = 0;
+                        continue;
+                    }
+                    ++fallback_sends_;
+                    went = netkit::detail::send_one_by_one(to, slicer, bytes, datagram_size);
                 }
+            }
+            if (!went) {
                 error failed = went.error();
-                return failure{failed.with_bytes_transferred(sent)};
+                return failure{failed.with_bytes_transferred(sent + failed.bytes_transferred())};
             }
             sent += *went;
         }

@@ -3,14 +3,17 @@
 #include <netkit/buffer/buffer.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/refusal.hpp>
 #include <netkit/msg/control.hpp>
 #include <netkit/msg/message.hpp>
 #include <netkit/msg/receive_info.hpp>
 #include <netkit/protocol/concepts.hpp>
 
 #include <array>
+#include <cassert>
 #include <cstddef>
 #include <cstring>
+#include <ranges>
 #include <span>
 #include <type_traits>
 
@@ -23,6 +26,14 @@ namespace detail {
 
 /// The control slots of a batch that carries no control data: none, and no bytes for them.
 struct no_control_slots {};
+
+/// Data a batch must not take: a temporary that owns its bytes (a std::string, a vector, an
+/// array) would be gone before the batch is sent or received into. Views (a span, a
+/// string_view, a buffer) and buffer sequences, whose iovecs the batch copies, are fine.
+template <class Data>
+concept owning_temporary =
+    !std::is_lvalue_reference_v<Data> && !std::ranges::borrowed_range<Data> &&
+    !buffer_sequence<std::remove_cvref_t<Data>> && !buffer_type<std::remove_cvref_t<Data>>;
 
 } // namespace detail
 
@@ -127,15 +138,35 @@ public:
         return add_send(data, nullptr, &control);
     }
 
+    /// @cond NETKIT_REFUSALS
+    // Refused (see detail/refusal.hpp): the batch keeps a pointer to the data until it is sent,
+    // and a temporary that owns its bytes is destroyed first.
+    template <class Data, class... Rest>
+        requires(detail::owning_temporary<Data>)
+    NETKIT_REFUSED("netkit: a batch points at its data until the batch is sent: a temporary "
+                   "container would be destroyed first; add a named object or a view")
+    add(Data&&, Rest&&...) noexcept NETKIT_REFUSAL_END;
+    /// @endcond
+
     // ---- to receive -------------------------------------------------------------------------
 
     /// Adds a message to receive into `data` (a writable byte range or buffer sequence, which
     /// must outlive the batch's receives). Errors as for `add`.
     template <receive_target Data>
-    result<void> add_receive(Data&& data) noexcept {
+        requires(!detail::owning_temporary<Data>)
+    result<void> add_receive(Data&& data)
+    noexcept {
         const detail::receive_iovecs<std::remove_reference_t<Data>> iov(data);
         return add_entry(iov.get(), iov.overflow());
     }
+    /// @cond NETKIT_REFUSALS
+    // Refused: the kernel would write into a temporary destroyed before the receive.
+    template <class Data>
+        requires(detail::owning_temporary<Data>)
+    NETKIT_REFUSED("netkit: a batch points at its data until the batch is received into: a "
+                   "temporary container would be destroyed first; add a named object or a view")
+    add_receive(Data&&) noexcept NETKIT_REFUSAL_END;
+    /// @endcond
     /// Cuts `area` into slots of `slot_size` bytes and adds one message to receive into each,
     /// as many as fit in the area and in the batch; returns how many. Error: `invalid_argument`
     /// for a slot size of 0.
@@ -160,12 +191,14 @@ public:
     /// What the receive reported for message `i` (`i < completed()`): its size, its real size
     /// (truncation), the flags out and the sender.
     [[nodiscard]] receive_info<endpoint_type> info(std::size_t i) const noexcept {
+        assert(i < size_ && "message_batch::info: no such message");
         const message_header& h = headers_[i];
         return h.template received<P>(h.transferred());
     }
     /// The bytes message `i` received in its first buffer: the whole datagram when a message has
     /// one buffer (`i < completed()`).
     [[nodiscard]] std::span<std::byte> bytes(std::size_t i) const noexcept {
+        assert(i < size_ && "message_batch::bytes: no such message");
         const message_header& h = headers_[i];
         if (h.buffers().empty()) {
             return {};
@@ -175,19 +208,30 @@ public:
     }
     /// The control data message `i` received, and any descriptors in it, owned until taken.
     [[nodiscard]] control_storage& control(std::size_t i) noexcept requires(ControlCapacity > 0) {
+        assert(i < size_ && "message_batch::control: no such message");
+        return controls_[i];
+    }
+    /// The control data message `i` received.
+    [[nodiscard]] const control_storage& control(std::size_t i) const noexcept
+        requires(ControlCapacity > 0) {
+        assert(i < size_ && "message_batch::control: no such message");
         return controls_[i];
     }
 
     // ---- the kernel's view ------------------------------------------------------------------
 
     /// Message `i`'s header, as sendmmsg(2)/recvmmsg(2) see it.
-    [[nodiscard]] message_header& header(std::size_t i) noexcept { return headers_[i]; }
+    [[nodiscard]] message_header& header(std::size_t i) noexcept {
+        assert(i < size_ && "message_batch::header: no such message");
+        return headers_[i];
+    }
     /// The messages not yet completed: what the next call moves.
     [[nodiscard]] std::span<message_header> pending() noexcept {
         return std::span(headers_).subspan(completed_, size_ - completed_);
     }
     /// Marks the next `count` pending messages done; a receive records their control data.
     void mark_completed(std::size_t count, bool received) noexcept {
+        assert(count <= size_ - completed_ && "message_batch: more completed than pending");
         if constexpr (ControlCapacity > 0) {
             if (received) {
                 for (std::size_t i = completed_; i < completed_ + count; ++i) {

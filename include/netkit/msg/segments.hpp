@@ -1,7 +1,11 @@
 #pragma once
 
+#include <netkit/core/error.hpp>
+#include <netkit/core/result.hpp>
+#include <netkit/msg/batch.hpp>
 #include <netkit/msg/cmsg.hpp>
 #include <netkit/msg/control.hpp>
+#include <netkit/msg/flags.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -84,19 +88,38 @@ private:
 /// The segment size the kernel reported for a coalesced receive (the UDP_GRO control message),
 /// or none when the receive holds one datagram as sent.
 [[nodiscard]] inline std::optional<std::size_t>
-coalesced_datagram_size(const control_messages& control) noexcept {
+coalesced_segment_size(const control_messages& control) noexcept {
     if (auto reported = control.find<cmsg::udp_gro>(); reported && reported->value > 0) {
         return static_cast<std::size_t>(reported->value);
     }
     return std::nullopt;
 }
 
-/// The datagrams of one receive of `bytes` whose control data is `control`: cut at the segment
-/// size the kernel reported, or the whole as one datagram when it reported none. For a receive
-/// into a batch: `udp::datagrams_of(batch.bytes(i), batch.control(i).messages())`.
-[[nodiscard]] inline segments datagrams_of(std::span<const std::byte> bytes,
-                                           const control_messages& control) noexcept {
-    return {bytes, coalesced_datagram_size(control).value_or(0)};
+/// The datagrams of one receive of `bytes` whose control data is `control` and flags out `flags`
+/// (`receive_info::flags`): cut at the segment size the kernel reported, or the whole as one
+/// datagram when it reported none.
+/// Error: `no_buffer_space` when the control data was cut short (MSG_CTRUNC) and holds no segment
+/// size: the receive may hold many datagrams whose edges are lost. Give the control buffer room
+/// for every control message the socket has enabled (a timestamp comes before UDP_GRO).
+[[nodiscard]] inline result<segments> datagrams_of(std::span<const std::byte> bytes,
+                                                   const control_messages& control,
+                                                   message_flags flags) noexcept {
+    const auto reported = coalesced_segment_size(control);
+    if (!reported && flags.control_truncated()) {
+        return netkit::detail::errc_failure(
+            std::errc::no_buffer_space,
+            "udp::datagrams_of (control data truncated: the segment size was lost)");
+    }
+    return segments(bytes, reported.value_or(0));
+}
+
+/// The datagrams message `i` of a batch received (`i < completed()`), as `datagrams_of` above:
+/// `for (auto datagram : udp::datagrams_of(batch, i).value())`.
+template <std::size_t N, std::size_t B, std::size_t K>
+    requires(K > 0)
+[[nodiscard]] result<segments> datagrams_of(const message_batch<protocol, N, B, K>& batch,
+                                            std::size_t i) noexcept {
+    return datagrams_of(batch.bytes(i), batch.control(i).messages(), batch.info(i).flags);
 }
 
 } // namespace netkit::udp

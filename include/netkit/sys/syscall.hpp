@@ -241,8 +241,11 @@ inline result<std::size_t> send_messages(int fd, mmsghdr* messages, unsigned cou
 }
 
 /// recvmmsg(2) with no timeout (its timeout is only checked after a message arrives; deadlines
-/// are poll's). The caller resets every entry's name and control lengths before the call. On
-/// EINTR nothing was received: the kernel returns the count once any message arrived.
+/// are poll's). The caller resets every entry's name and control lengths before the call, and
+/// passes MSG_WAITFORONE or MSG_DONTWAIT: a call that sleeps after a message arrived and is then
+/// interrupted returns the count but leaves the interruption (ERESTARTSYS, which no caller can
+/// interpret) as the socket's error for the next call. With those flags EINTR means nothing was
+/// received, and the retry is the same call.
 inline result<std::size_t> receive_messages(int fd, mmsghdr* messages, unsigned count,
                                             int flags) noexcept {
     return byte_count(
