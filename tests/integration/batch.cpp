@@ -105,11 +105,22 @@ TEST_CASE("receive_batch takes every queued datagram in one recvmmsg, with sizes
     REQUIRE(last.truncated());
     REQUIRE(last.size == 64);
     REQUIRE(last.message_size == 100);
+    REQUIRE(batch.truncated(9));
+    REQUIRE_FALSE(batch.truncated(8));
+    REQUIRE(batch.bytes(9).size() == 64);
 
     // The same batch is received into again: the old results are gone.
     REQUIRE(a.send_to("again"sv, b_at).value() == 5);
     REQUIRE(nk::receive_batch(b, batch).value() == 1);
     REQUIRE(batch.info(0).size == 5);
+    REQUIRE(batch.info(0).sender == a_at);
+
+    // Without senders' names (a connected socket knows its peer): the data, and no sender.
+    batch.receive_senders(false);
+    REQUIRE(a.send_to("nameless"sv, b_at).value() == 8);
+    REQUIRE(nk::receive_batch(b, batch).value() == 1);
+    REQUIRE(batch.info(0).size == 8);
+    REQUIRE_FALSE(batch.info(0).sender.has_value());
 }
 
 TEST_CASE("receive_batch: deadlines and non-blocking calls end with an error value") {

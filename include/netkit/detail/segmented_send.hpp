@@ -133,7 +133,7 @@ inline result<std::size_t> send_one(const send_target& to, std::span<const iovec
                                                              std::size_t segment_size) noexcept {
     constexpr std::size_t per_call = 64;
     std::array<message_header, per_call> headers{};
-    std::array<iovec, max_buffers_per_call + per_call> pool{};
+    std::array<iovec, max_buffers_per_call + per_call> pool; // NOLINT(*-member-init): written first
     std::size_t sent = 0;
     while (sent < bytes) {
         std::size_t count = 0;

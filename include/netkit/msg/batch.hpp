@@ -186,6 +186,12 @@ public:
         return added;
     }
 
+    /// Whether receives ask the kernel for each sender's name (they do unless told otherwise).
+    /// A connected socket knows its peer: without names the kernel writes one address less per
+    /// datagram, which is a few percent of a receive-bound batch (benchmarks/udp_batch), and
+    /// `info(i).sender` is empty.
+    void receive_senders(bool wanted) noexcept { receive_senders_ = wanted; }
+
     // ---- after a receive --------------------------------------------------------------------
 
     /// What the receive reported for message `i` (`i < completed()`): its size, its real size
@@ -194,6 +200,13 @@ public:
         assert(i < size_ && "message_batch::info: no such message");
         const message_header& h = headers_[i];
         return h.template received<P>(h.transferred());
+    }
+    /// Whether message `i` did not fit its buffers, its tail lost (MSG_TRUNC): the part of
+    /// `info(i)` a loop over `bytes(i)` needs, without building the sender (`i < completed()`).
+    [[nodiscard]] bool truncated(std::size_t i) const noexcept {
+        assert(i < size_ && "message_batch::truncated: no such message");
+        const message_header& h = headers_[i];
+        return h.flags().truncated() || h.transferred() > h.capacity();
     }
     /// The bytes message `i` received in its first buffer: the whole datagram when a message has
     /// one buffer (`i < completed()`).
@@ -225,6 +238,11 @@ public:
         assert(i < size_ && "message_batch::header: no such message");
         return headers_[i];
     }
+    /// Message `i`'s header: after a receive, its flags out, lengths and `transferred()`.
+    [[nodiscard]] const message_header& header(std::size_t i) const noexcept {
+        assert(i < size_ && "message_batch::header: no such message");
+        return headers_[i];
+    }
     /// The messages not yet completed: what the next call moves.
     [[nodiscard]] std::span<message_header> pending() noexcept {
         return std::span(headers_).subspan(completed_, size_ - completed_);
@@ -247,12 +265,16 @@ public:
     void prepare_receive() noexcept {
         for (std::size_t i = 0; i < size_; ++i) {
             message_header& h = headers_[i];
-            h.sender_storage(names_[i]);
+            if (receive_senders_) {
+                h.sender_storage(names_[i]);
+            } else {
+                h.destination(nullptr, 0);
+            }
             if constexpr (ControlCapacity > 0) {
                 h.control_area(controls_[i].receive_area());
             }
-            h.native().msg_flags = 0;
-            h.native_entry().msg_len = 0;
+            // msg_flags and msg_len need no reset: the kernel writes both for every message it
+            // fills, and only those (the first `completed()`) are read.
         }
         completed_ = 0;
     }
@@ -315,6 +337,7 @@ private:
         controls_{};
     std::size_t size_ = 0;
     std::size_t completed_ = 0;
+    bool receive_senders_ = true;
 };
 
 namespace udp {

@@ -119,7 +119,7 @@ template <std::size_t N, std::size_t B, std::size_t K>
     requires(K > 0)
 [[nodiscard]] result<segments> datagrams_of(const message_batch<protocol, N, B, K>& batch,
                                             std::size_t i) noexcept {
-    return datagrams_of(batch.bytes(i), batch.control(i).messages(), batch.info(i).flags);
+    return datagrams_of(batch.bytes(i), batch.control(i).messages(), batch.header(i).flags());
 }
 
 } // namespace netkit::udp
