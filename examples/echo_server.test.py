@@ -54,11 +54,45 @@ try:
     with client() as sock:
         assert sock.recv(1) == b""
 
+    # SIGTERM while an echo is under way: a client that sends 8 MiB and stops reading after the
+    # first KiB leaves the server with an echo it cannot finish (its writes back are blocked).
+    # The drain finishes that echo as the client reads again, then ends the stream: the client
+    # gets a prefix of what it sent, exactly, then end of stream. An idle client gets its FIN.
+    idle = client()
+    busy = client()
+    big = bytes((i * 17 + 3) % 256 for i in range(8 << 20))
+
+    def send_big():
+        try:
+            busy.sendall(big)
+        except OSError:
+            pass  # the server stops reading at the shutdown: the rest is refused, not lost
+
+    sending = threading.Thread(target=send_big)
+    sending.start()
+    first_kib = receive_exact(busy, 1024)
+    assert first_kib == big[:1024]
+
     server.send_signal(signal.SIGTERM)
+    echoed = bytearray(first_kib)
+    try:
+        while True:
+            chunk = busy.recv(1 << 16)
+            if not chunk:
+                break
+            echoed += chunk
+    except ConnectionResetError:
+        pass  # data the server never read is discarded with a reset, after the echo and FIN
+    assert len(echoed) > 1024 and echoed == big[:len(echoed)], len(echoed)
+    assert idle.recv(1) == b""
+    sending.join(10)
+    idle.close()
+    busy.close()
     rest, _ = server.communicate(timeout=10)
     assert server.returncode == 0, server.returncode
     assert rest.strip() == "shut down", rest
-    print(f"echo_server on {first}: echoes, half-close, idle close and SIGTERM all as expected")
+    print(f"echo_server on {first}: echoes, half-close, idle close, and a SIGTERM that finished "
+          f"an echo under way ({len(echoed)} bytes) all as expected")
 finally:
     if server.poll() is None:
         server.kill()

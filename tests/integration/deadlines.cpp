@@ -5,6 +5,7 @@
 
 #include "support/catch.hpp"
 #include "support/sockets.hpp"
+#include "support/tun.hpp"
 
 #include <algorithm>
 #include <array>
@@ -15,9 +16,11 @@
 #include <vector>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace nk = netkit;
@@ -170,4 +173,70 @@ TEST_CASE("connect with a timeout to a listener whose queue is full: timed_out n
     for (auto& sock : queued) {
         REQUIRE_FALSE(sock.non_blocking().value());
     }
+}
+
+TEST_CASE("connect with a timeout to a peer that never answers: timed_out, the SYN seen leaving, "
+          "nothing left open") {
+    // In a forked child with a network of its own: 10.9.9.2 lies behind a TUN device that nobody
+    // answers from, so a SYN goes out and nothing ever comes back, as with a host that drops it.
+    enum step : int {
+        ok = 0,
+        skipped = 77,
+        not_timed_out = 10,
+        no_syn,
+        descriptor_left
+    };
+    int pipe_fds[2];
+    REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(pipe_fds[0]);
+        std::string why;
+        const int tun = nk::test::tun_in_own_network_namespace(why);
+        if (tun < 0) {
+            (void)!::write(pipe_fds[1], why.data(), why.size());
+            ::_exit(skipped);
+        }
+        // The next descriptor number: if the attempt's socket were left open, it would hold it.
+        const int probe = ::dup(tun);
+        ::close(probe);
+        auto sock = nk::tcp::socket::connect(nk::ip::endpoint::parse("10.9.9.2:80").value(), 200ms);
+        if (sock || sock.error() != std::errc::timed_out) {
+            ::_exit(not_timed_out);
+        }
+        // The SYN really left: a TCP segment to 10.9.9.2:80 with SYN set and ACK clear.
+        std::array<unsigned char, 1500> packet{};
+        pollfd ready{tun, POLLIN, 0};
+        bool syn = false;
+        while (!syn && ::poll(&ready, 1, 0) == 1) {
+            const ssize_t got = ::read(tun, packet.data(), packet.size());
+            const std::size_t header = (packet[0] & 0x0fU) * 4U;
+            syn = got >= static_cast<ssize_t>(header + 20) && packet[9] == IPPROTO_TCP &&
+                  packet[19] == 2 && packet[header + 2] == 0 && packet[header + 3] == 80 &&
+                  (packet[header + 13] & 0x12U) == 0x02U;
+        }
+        if (!syn) {
+            ::_exit(no_syn);
+        }
+        const int next = ::dup(tun);
+        ::_exit(next == probe ? ok : descriptor_left);
+    }
+    ::close(pipe_fds[1]);
+    std::array<char, 256> why{};
+    const ssize_t why_length = ::read(pipe_fds[0], why.data(), why.size());
+    ::close(pipe_fds[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    const int result = WEXITSTATUS(status);
+    if (result == skipped) {
+        WARN("skipped: no network namespace with a TUN device here ("
+             << std::string(why.data(), static_cast<std::size_t>(std::max<ssize_t>(why_length, 0)))
+             << ")");
+        return;
+    }
+    INFO("child failed at step " << result
+                                 << " (10 not timed_out, 11 no SYN left, 12 descriptor left open)");
+    REQUIRE(result == ok);
 }

@@ -8,6 +8,7 @@
 
 #include "support/catch.hpp"
 #include "support/sockets.hpp"
+#include "support/tun.hpp"
 
 #include <array>
 #include <cstdint>
@@ -345,48 +346,6 @@ TEST_CASE("segments cuts a buffer at the segment size, the last one short") {
 
 namespace {
 
-// In a network namespace of its own, a TUN device, 10.9.9.1/24: a device without checksum
-// offload (a TUN device has none until its reader asks for it), on which the kernel refuses a
-// segmented send with EIO, as on real hardware without it. What the stack sends to 10.9.9.0/24
-// is read back from the device as IP packets, so the test sees the datagrams as they left.
-// Returns the device's descriptor, or -1 with the reason to skip (no privilege, no /dev/net/tun).
-int tun_without_checksum_offload(std::string& why) {
-    if (::unshare(CLONE_NEWNET) != 0) {
-        why = std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
-        return -1;
-    }
-    const int tun = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-    if (tun < 0) {
-        why = std::string("/dev/net/tun: ") + std::strerror(errno);
-        return -1;
-    }
-    ifreq request{};
-    std::strncpy(request.ifr_name, "nk0", IFNAMSIZ - 1);
-    request.ifr_flags = IFF_TUN | IFF_NO_PI;
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    auto set_address = [&](unsigned long which, const char* dotted) {
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        ::inet_pton(AF_INET, dotted, &address.sin_addr);
-        std::memcpy(&request.ifr_addr, &address, sizeof address);
-        return ::ioctl(fd, which, &request) == 0;
-    };
-    bool ok = ::ioctl(tun, TUNSETIFF, &request) == 0 && set_address(SIOCSIFADDR, "10.9.9.1") &&
-              set_address(SIOCSIFNETMASK, "255.255.255.0") &&
-              ::ioctl(fd, SIOCGIFFLAGS, &request) == 0;
-    request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
-    ok = ok && ::ioctl(fd, SIOCSIFFLAGS, &request) == 0;
-    if (!ok) {
-        why = std::string("configuring a TUN device: ") + std::strerror(errno);
-    }
-    ::close(fd);
-    if (!ok) {
-        ::close(tun);
-        return -1;
-    }
-    return tun;
-}
-
 // The UDP payload of the next IPv4 packet the stack sent out of `tun`, or nothing after 10 s.
 std::vector<std::byte> next_udp_payload(int tun) {
     pollfd ready{tun, POLLIN, 0};
@@ -431,7 +390,7 @@ TEST_CASE("through a device without checksum offload every datagram leaves once"
         // and why it skipped through the pipe.
         ::close(pipe_fds[0]);
         std::string why;
-        const int tun = tun_without_checksum_offload(why);
+        const int tun = nk::test::tun_in_own_network_namespace(why);
         if (tun < 0) {
             (void)!::write(pipe_fds[1], why.data(), why.size());
             ::_exit(skipped);
