@@ -1,11 +1,17 @@
 /* The echo benchmark's baseline: the same server as examples/echo_server.cpp written against raw
  * epoll by hand. One thread, level-triggered, a 16 KiB buffer per connection, one recv per
  * readiness event, the echo sent at once and, when the socket is full, reading paused (interest
- * EPOLLOUT only) until the rest has gone. No idle timer (the load never idles), and the
- * connection table is indexed by descriptor, which is safe here only because nothing but the
- * loop closes a descriptor and it handles one event at a time.
- * Usage: echo_c_server HOST:PORT (port 0 allowed); prints the bound endpoint first, stops on
- * SIGTERM or SIGINT. */
+ * EPOLLOUT only) until the rest has gone. The connection table is indexed by descriptor, which
+ * is safe here only because nothing but the loop closes a descriptor and it handles one event at
+ * a time.
+ * With IDLE_MS it also keeps an idle deadline per connection the way examples/echo_server.cpp
+ * does, so that the two do the same work: the deadline moves on every read or write (a clock
+ * read), a min-heap holds one entry per connection, re-armed when it fires on a connection that
+ * was active since, epoll_wait's timeout is the heap's earliest, and every round of events ends
+ * with one clock read and the expiry of what is due. Without it, no timer at all (the load never
+ * idles).
+ * Usage: echo_c_server HOST:PORT [IDLE_MS] (port 0 allowed); prints the bound endpoint first,
+ * stops on SIGTERM or SIGINT. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,17 +25,73 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 struct connection {
     unsigned char buffer[16384];
-    size_t len, off; /* pending echo */
-    int writing;     /* registered for EPOLLOUT only */
+    size_t len, off;     /* pending echo */
+    int writing;         /* registered for EPOLLOUT only */
+    uint64_t idle_until; /* ns on CLOCK_MONOTONIC */
+    uint32_t generation; /* tells a timer entry of a closed connection from its successor's */
 };
+
+struct timer {
+    uint64_t due;
+    int fd;
+    uint32_t generation;
+};
+
+static struct timer* heap;
+static size_t heap_size, heap_capacity;
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void heap_push(struct timer t) {
+    if (heap_size == heap_capacity) {
+        heap_capacity = heap_capacity ? heap_capacity * 2 : 1024;
+        heap = realloc(heap, heap_capacity * sizeof *heap);
+    }
+    size_t i = heap_size++;
+    while (i > 0 && heap[(i - 1) / 2].due > t.due) {
+        heap[i] = heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    heap[i] = t;
+}
+
+static struct timer heap_pop(void) {
+    struct timer top = heap[0];
+    struct timer last = heap[--heap_size];
+    size_t i = 0;
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= heap_size) {
+            break;
+        }
+        if (child + 1 < heap_size && heap[child + 1].due < heap[child].due) {
+            ++child;
+        }
+        if (heap[child].due >= last.due) {
+            break;
+        }
+        heap[i] = heap[child];
+        i = child;
+    }
+    if (heap_size > 0) {
+        heap[i] = last;
+    }
+    return top;
+}
 
 int main(int argc, char** argv) {
     char host[64] = "127.0.0.1";
     int port = 0;
+    const uint64_t idle_ns = argc > 2 ? (uint64_t)atol(argv[2]) * 1000000u : 0;
     if (argc > 1) {
         const char* colon = strrchr(argv[1], ':');
         if (colon == NULL || (size_t)(colon - argv[1]) >= sizeof host) {
@@ -74,7 +136,12 @@ int main(int argc, char** argv) {
     struct connection** conns = calloc(capacity, sizeof *conns);
     struct epoll_event events[256];
     for (int running = 1; running;) {
-        int n = epoll_wait(ep, events, 256, -1);
+        int timeout = -1;
+        if (idle_ns != 0 && heap_size > 0) {
+            const uint64_t now = now_ns();
+            timeout = heap[0].due <= now ? 0 : (int)((heap[0].due - now + 999999u) / 1000000u);
+        }
+        int n = epoll_wait(ep, events, 256, timeout);
         for (int k = 0; k < n; ++k) {
             int fd = events[k].data.fd;
             if (fd == sfd) {
@@ -96,6 +163,12 @@ int main(int argc, char** argv) {
                     }
                     conns[cfd]->len = conns[cfd]->off = 0;
                     conns[cfd]->writing = 0;
+                    if (idle_ns != 0) {
+                        conns[cfd]->idle_until = now_ns() + idle_ns;
+                        ++conns[cfd]->generation;
+                        heap_push(
+                            (struct timer){conns[cfd]->idle_until, cfd, conns[cfd]->generation});
+                    }
                     struct epoll_event ce = {.events = EPOLLIN, .data.fd = cfd};
                     epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &ce);
                 }
@@ -113,6 +186,9 @@ int main(int argc, char** argv) {
                 } else {
                     c->len = (size_t)got;
                     c->off = 0;
+                    if (idle_ns != 0) {
+                        c->idle_until = now_ns() + idle_ns;
+                    }
                 }
             }
             while (!close_it && c->off < c->len) {
@@ -124,10 +200,14 @@ int main(int argc, char** argv) {
                     break;
                 }
                 c->off += (size_t)sent;
+                if (idle_ns != 0) {
+                    c->idle_until = now_ns() + idle_ns; /* progress, even if not done */
+                }
             }
             if (close_it) {
                 epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
                 close(fd);
+                ++c->generation;
                 continue;
             }
             /* Backpressure: EPOLLOUT only while an echo is pending, EPOLLIN again once it went. */
@@ -136,6 +216,23 @@ int main(int argc, char** argv) {
                 struct epoll_event ce = {.events = pending ? EPOLLOUT : EPOLLIN, .data.fd = fd};
                 epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ce);
                 c->writing = pending;
+            }
+        }
+        if (idle_ns != 0) {
+            const uint64_t now = now_ns();
+            while (heap_size > 0 && heap[0].due <= now) {
+                struct timer t = heap_pop();
+                struct connection* c = conns[t.fd];
+                if (c == NULL || c->generation != t.generation) {
+                    continue; /* closed since */
+                }
+                if (c->idle_until <= now) {
+                    epoll_ctl(ep, EPOLL_CTL_DEL, t.fd, NULL);
+                    close(t.fd);
+                    ++c->generation;
+                } else {
+                    heap_push((struct timer){c->idle_until, t.fd, t.generation});
+                }
             }
         }
     }

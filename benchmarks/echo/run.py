@@ -20,6 +20,7 @@ import itertools
 import json
 import os
 import platform
+import shlex
 import signal
 import statistics
 import subprocess
@@ -44,8 +45,11 @@ def pinned(cpu, command):
 
 
 def start(server):
-    process = subprocess.Popen(pinned(0, [server, "127.0.0.1:0"]), stdout=subprocess.PIPE,
-                               text=True)
+    # NAME=PATH or NAME="PATH ARGS...": the endpoint goes first, the rest after it
+    # (c_idle="./echo_c_server 10000" is the C server with the idle timer netkit's has).
+    program, *rest = shlex.split(server)
+    process = subprocess.Popen(pinned(0, [program, "127.0.0.1:0", *rest]),
+                               stdout=subprocess.PIPE, text=True)
     endpoint = process.stdout.readline().strip()
     host, _, port = endpoint.rpartition(":")
     return process, host, port
@@ -162,7 +166,7 @@ def main():
     parser.add_argument("--load")
     parser.add_argument("--json")
     parser.add_argument("--syscalls", action="store_true")
-    parser.add_argument("servers", nargs="*", help="NAME=PATH")
+    parser.add_argument("servers", nargs="*", help="NAME=PATH or NAME='PATH ARGS'")
     args = parser.parse_args()
     if args.summarize:
         summarize(json.load(open(args.summarize))["records"])
