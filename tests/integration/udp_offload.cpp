@@ -455,3 +455,48 @@ TEST_CASE("through a device without checksum offload every datagram leaves once"
                                     "13 delivery, 14 fallback not counted)");
     REQUIRE(result == ok);
 }
+
+TEST_CASE("over IPv6: segmented sends, and a recvmmsg batch that names each sender") {
+    auto rx = nk::udp::socket::open(nk::ip::v6);
+    auto tx = nk::udp::socket::open(nk::ip::v6);
+    const auto loopback = nk::ip::endpoint::parse("[::1]:0").value();
+    if (!rx || !tx || !rx->bind(loopback) || !tx->bind(loopback)) {
+        WARN("skipped: no IPv6 loopback here");
+        return;
+    }
+    nk::test::bound_blocking_calls(rx->native_handle());
+    // Room for one whole segmented send (128 datagrams arrive at once) whatever the receiving
+    // thread is doing: the kernel caps this at net.core.rmem_max, doubled, which holds them.
+    rx->set(nk::so::receive_buffer_size, 1 << 20).value();
+    const auto rx_at = rx->local_endpoint().value();
+    const auto tx_at = tx->local_endpoint().value();
+
+    // 130 datagrams of 500 bytes: more than one send's limit, the last one short.
+    const auto bytes = datagrams(130, 500, 7);
+    nk::udp::segmenter segmenter;
+    std::vector<std::byte> area(64 * 512);
+    nk::udp::batch<64> batch;
+    REQUIRE(batch.add_receive_slots(area, 512).value() == 64);
+    std::size_t seen = 0;
+    auto receiving = std::async(std::launch::async, [&] {
+        while (seen < 130) {
+            auto got = nk::receive_batch(*rx, batch, {}, 10s);
+            if (!got) {
+                return false;
+            }
+            for (std::size_t i = 0; i < *got; ++i) {
+                const auto info = batch.info(i);
+                if (info.sender != tx_at || info.truncated() ||
+                    info.size != (seen == 129 ? 7U : 500U) || !matches(batch.bytes(i), seen)) {
+                    return false;
+                }
+                ++seen;
+            }
+        }
+        return true;
+    });
+    REQUIRE(segmenter.send_to(*tx, bytes, 500, rx_at).value() == bytes.size());
+    REQUIRE(receiving.get());
+    REQUIRE(seen == 130);
+    REQUIRE(segmenter.fallback_sends() == (nk::udp::offload().segmentation ? 0U : 1U));
+}
