@@ -271,6 +271,30 @@ TEST_CASE("transform maps the value, to another type or to void") {
     REQUIRE(nk::result<void>().transform([] { return 8; }) == 8);
 }
 
+TEST_CASE("transform and and_then take pointers to member functions, as std::invoke does") {
+    struct reply {
+        int code = 0;
+        [[nodiscard]] int doubled() const { return code * 2; }
+        [[nodiscard]] nk::result<int> checked() const {
+            return code > 0 ? nk::result<int>(code) : nk::result<int>(refused());
+        }
+    };
+    const nk::result<reply> ok = reply{21};
+    // (A pointer to a data member yields a reference, which transform refuses, as
+    // std::expected's does; and_then and or_else would take one that returns a result.)
+    REQUIRE(ok.transform(&reply::doubled) == 42);
+    REQUIRE(ok.and_then(&reply::checked) == 21);
+    REQUIRE(nk::result<reply>(reply{0}).and_then(&reply::checked).error() ==
+            std::errc::connection_refused);
+    auto moved = nk::result<std::string>(std::string("text")).transform(&std::string::size);
+    REQUIRE(moved == 4U);
+    struct step {
+        nk::result<int> next;
+    };
+    const nk::result<step> chained = step{nk::result<int>(7)};
+    REQUIRE(chained.and_then(&step::next) == 7);
+}
+
 TEST_CASE("or_else recovers from an error, transform_error rewrites it") {
     auto recovered = nk::result<int>(refused()).or_else([](const nk::error& e) -> nk::result<int> {
         if (e == std::errc::connection_refused) {

@@ -9,7 +9,6 @@
 #include <compare>
 #include <cstddef>
 #include <cstring>
-#include <functional>
 #include <string>
 #include <string_view>
 

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -96,7 +95,19 @@ inline result<std::vector<ip::endpoint>> get_address_info(const char* host, cons
         return failure{error::for_host_service(code, "resolve", host == nullptr ? "" : host,
                                                service == nullptr ? "" : service)};
     }
-    const std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(found, &::freeaddrinfo);
+    // Freed on every way out; a guard of its own rather than std::unique_ptr, whose header
+    // (<memory>) would cost every includer of netkit more to compile than this whole file.
+    class freed_at_exit {
+    public:
+        explicit freed_at_exit(addrinfo* list) noexcept : list_(list) {}
+        freed_at_exit(const freed_at_exit&) = delete;
+        freed_at_exit& operator=(const freed_at_exit&) = delete;
+        ~freed_at_exit() { ::freeaddrinfo(list_); }
+
+    private:
+        addrinfo* list_;
+    };
+    const freed_at_exit owner(found);
     std::vector<ip::endpoint> endpoints;
     for (const addrinfo* entry = found; entry != nullptr; entry = entry->ai_next) {
         auto endpoint = ip::endpoint::from_sockaddr(entry->ai_addr, entry->ai_addrlen);

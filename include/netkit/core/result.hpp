@@ -3,8 +3,6 @@
 #include <netkit/core/error.hpp>
 #include <netkit/detail/result_storage.hpp>
 
-#include <functional>
-#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -257,7 +255,7 @@ private:
                       "transform for a plain value)");
         if constexpr (detail::and_then_returns_result<R>) {
             if (self.has_value_) {
-                return R(std::invoke(std::forward<F>(f), *std::forward<Self>(self)));
+                return R(detail::invoke(std::forward<F>(f), *std::forward<Self>(self)));
             }
             return R(failure{self.error_});
         }
@@ -273,11 +271,11 @@ private:
                 return result<U>(failure{self.error_});
             }
             if constexpr (std::is_void_v<U>) {
-                std::invoke(std::forward<F>(f), *std::forward<Self>(self));
+                detail::invoke(std::forward<F>(f), *std::forward<Self>(self));
                 return result<U>();
             } else {
                 return result<U>(std::in_place,
-                                 std::invoke(std::forward<F>(f), *std::forward<Self>(self)));
+                                 detail::invoke(std::forward<F>(f), *std::forward<Self>(self)));
             }
         }
     }
@@ -291,7 +289,7 @@ private:
             if (self.has_value_) {
                 return std::forward<Self>(self);
             }
-            return std::invoke(std::forward<F>(f), self.error_);
+            return detail::invoke(std::forward<F>(f), self.error_);
         } else {
             return failure{self.error_};
         }
@@ -306,7 +304,7 @@ private:
             if (self.has_value_) {
                 return std::forward<Self>(self);
             }
-            return failure{std::invoke(std::forward<F>(f), self.error_)};
+            return failure{detail::invoke(std::forward<F>(f), self.error_)};
         } else {
             return failure{self.error_};
         }
@@ -362,7 +360,7 @@ public:
                       "transform for a plain value)");
         if constexpr (detail::and_then_returns_result<R>) {
             if (has_value_) {
-                return R(std::invoke(std::forward<F>(f)));
+                return R(detail::invoke(std::forward<F>(f)));
             }
             return R(failure{error_});
         }
@@ -379,10 +377,10 @@ public:
                 return result<U>(failure{error_});
             }
             if constexpr (std::is_void_v<U>) {
-                std::invoke(std::forward<F>(f));
+                detail::invoke(std::forward<F>(f));
                 return result<U>();
             } else {
-                return result<U>(std::in_place, std::invoke(std::forward<F>(f)));
+                return result<U>(std::in_place, detail::invoke(std::forward<F>(f)));
             }
         }
     }
@@ -397,7 +395,7 @@ public:
             if (has_value_) {
                 return *this;
             }
-            return std::invoke(std::forward<F>(f), error_);
+            return detail::invoke(std::forward<F>(f), error_);
         } else {
             return *this;
         }
@@ -413,7 +411,7 @@ public:
             if (has_value_) {
                 return *this;
             }
-            return failure{std::invoke(std::forward<F>(f), error_)};
+            return failure{detail::invoke(std::forward<F>(f), error_)};
         } else {
             return *this;
         }

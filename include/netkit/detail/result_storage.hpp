@@ -5,7 +5,7 @@
 
 #include <netkit/core/error.hpp>
 
-#include <memory>
+#include <new>
 #include <type_traits>
 #include <utility>
 
@@ -15,6 +15,32 @@ template <class T>
 class result;
 
 namespace detail {
+
+// What result needs of <functional> and <memory>, without their weight (together about a third
+// of what <netkit/netkit.hpp> costs to compile): std::invoke, for callables and for pointers to
+// members of the value, and std::construct_at.
+template <class F, class... Args>
+constexpr decltype(auto) invoke(F&& f,
+                                Args&&... args) noexcept(std::is_nothrow_invocable_v<F, Args...>) {
+    if constexpr (std::is_member_function_pointer_v<std::remove_cvref_t<F>>) {
+        return [&](auto&& object, auto&&... rest) -> decltype(auto) {
+            return (std::forward<decltype(object)>(object).*
+                    f)(std::forward<decltype(rest)>(rest)...);
+        }(std::forward<Args>(args)...);
+    } else if constexpr (std::is_member_object_pointer_v<std::remove_cvref_t<F>>) {
+        return [&](auto&& object) -> decltype(auto) {
+            return (std::forward<decltype(object)>(object).*f);
+        }(std::forward<Args>(args)...);
+    } else {
+        return std::forward<F>(f)(std::forward<Args>(args)...);
+    }
+}
+
+template <class T, class... Args>
+void construct(T* where, Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args...>) {
+    ::new (static_cast<void*>(where)) T(std::forward<Args>(args)...);
+}
+
 template <class R>
 inline constexpr bool is_result = false;
 template <class T>
@@ -65,7 +91,7 @@ struct result_base {
     // Only called where nothing is alive (a constructor) or T is nothrow-constructible.
     template <class... Args>
     void emplace(Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
-        std::construct_at(&value_, std::forward<Args>(args)...);
+        detail::construct(&value_, std::forward<Args>(args)...);
         has_value_ = true;
     }
 
@@ -88,17 +114,17 @@ struct result_base<T, false> {
     result_base(const result_base& other) noexcept(std::is_nothrow_copy_constructible_v<T>)
         : has_value_(other.has_value_) {
         if (has_value_) {
-            std::construct_at(&value_, other.value_);
+            detail::construct(&value_, other.value_);
         } else {
-            std::construct_at(&error_, other.error_);
+            detail::construct(&error_, other.error_);
         }
     }
     result_base(result_base&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
         : has_value_(other.has_value_) {
         if (has_value_) {
-            std::construct_at(&value_, std::move(other.value_));
+            detail::construct(&value_, std::move(other.value_));
         } else {
-            std::construct_at(&error_, other.error_);
+            detail::construct(&error_, other.error_);
         }
     }
     // Assignment keeps *this valid if copying T throws: the new value is made before the old
@@ -137,7 +163,7 @@ struct result_base<T, false> {
     void emplace(Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args&&...>) {
         destroy();
         has_value_ = false;
-        std::construct_at(&value_, std::forward<Args>(args)...);
+        detail::construct(&value_, std::forward<Args>(args)...);
         has_value_ = true;
     }
 
@@ -148,20 +174,20 @@ struct result_base<T, false> {
             return;
         }
         if constexpr (std::is_nothrow_constructible_v<T, U&&>) {
-            std::construct_at(&value_, std::forward<U>(value));
+            detail::construct(&value_, std::forward<U>(value));
         } else {
             // Build it aside first: a throwing copy must leave the error in place.
             T made(std::forward<U>(value));
             static_assert(std::is_nothrow_move_constructible_v<T>,
                           "netkit: result<T> needs T to be nothrow-move-constructible or "
                           "nothrow-constructible from what is assigned");
-            std::construct_at(&value_, std::move(made));
+            detail::construct(&value_, std::move(made));
         }
         has_value_ = true;
     }
     void assign_error(const netkit::error& e) noexcept {
         destroy();
-        std::construct_at(&error_, e);
+        detail::construct(&error_, e);
         has_value_ = false;
     }
 

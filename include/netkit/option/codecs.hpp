@@ -3,6 +3,7 @@
 #include <netkit/core/result.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
