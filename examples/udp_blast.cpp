@@ -71,11 +71,26 @@ constexpr std::size_t largest_receive = 65535; // one coalesced receive holds up
 using receive_batch_type =
     nk::udp::batch<receives_per_call, 1, nk::control_space<nk::cmsg::udp_gro>>;
 
-nk::result<tally> receive_datagrams(nk::udp::socket& sock, std::uint64_t count) {
-    const bool coalescing = nk::udp::offload().coalescing && sock.set(nk::udp::gro, true);
-    // A deep queue rides out the moments this thread is not receiving; the kernel caps it at
+// The receiving socket, set up before it is bound: datagrams may arrive from the moment it is.
+nk::result<nk::udp::socket> open_receiver(const nk::ip::endpoint& where) {
+    auto sock = nk::udp::socket::open(where.family());
+    if (!sock) {
+        return sock;
+    }
+    if (nk::udp::offload().coalescing) {
+        (void)sock->set(nk::udp::gro, true); // where it is refused, datagrams come one by one
+    }
+    // A deep queue rides out the moments the receiver is not receiving; the kernel caps it at
     // net.core.rmem_max, which is why the result is not checked.
-    (void)sock.set(nk::so::receive_buffer_size, 4 << 20);
+    (void)sock->set(nk::so::receive_buffer_size, 4 << 20);
+    if (auto bound = sock->bind(where); !bound) {
+        return nk::failure{bound.error()};
+    }
+    return sock;
+}
+
+nk::result<tally> receive_datagrams(nk::udp::socket& sock, std::uint64_t count) {
+    const bool coalescing = sock.get(nk::udp::gro).value_or(false);
     std::vector<std::byte> area(receives_per_call * largest_receive);
     auto batch = std::make_unique<receive_batch_type>(); // 16 headers and control areas: reused
     batch->add_receive_slots(area, largest_receive).value();
@@ -144,11 +159,14 @@ nk::result<tally> send_datagrams(nk::udp::socket& sock, std::uint64_t count, std
 // ---- the command line -----------------------------------------------------------------------
 
 int receive_on(const nk::ip::endpoint& where, std::uint64_t count) {
-    auto sock = nk::udp::socket::open(where.family()).value();
-    sock.bind(where).value();
-    fmt::print("{}\n", sock.local_endpoint().value().to_string());
+    auto sock = open_receiver(where);
+    if (!sock) {
+        fmt::print(stderr, "{}\n", sock.error().message());
+        return 1;
+    }
+    fmt::print("{}\n", sock->local_endpoint().value().to_string());
     std::fflush(stdout); // the first line is how a caller learns the port
-    auto got = receive_datagrams(sock, count);
+    auto got = receive_datagrams(*sock, count);
     if (!got) {
         fmt::print(stderr, "{}\n", got.error().message());
         return 1;
@@ -171,8 +189,7 @@ int send_to(const nk::ip::endpoint& peer, std::uint64_t count, std::size_t size)
 }
 
 int both_ends() {
-    auto receiver = nk::udp::socket::open(nk::ip::v4).value();
-    receiver.bind(nk::ip::endpoint(nk::ip::address_v4::loopback(), 0)).value();
+    auto receiver = open_receiver(nk::ip::endpoint(nk::ip::address_v4::loopback(), 0)).value();
     const auto where = receiver.local_endpoint().value();
     constexpr std::uint64_t count = 100'000;
     nk::result<tally> received = tally{};

@@ -7,7 +7,6 @@
 #include <climits>
 #include <cstddef>
 #include <iterator>
-#include <ranges>
 #include <span>
 #include <type_traits>
 
@@ -102,12 +101,11 @@ static_assert(detail::buffer_layout::matches_iovec<mutable_buffer>(),
 namespace detail {
 template <class R>
 constexpr void check_byte_range() noexcept {
-    static_assert(std::ranges::contiguous_range<R>,
-                  "netkit: a buffer must be a contiguous range (std::string, std::vector, "
+    static_assert(contiguous_sized<R>,
+                  "netkit: a buffer must be a contiguous sized range (std::string, std::vector, "
                   "std::array, std::span, a C array...)");
-    static_assert(std::ranges::sized_range<R>, "netkit: a buffer must be a sized range");
     static_assert(
-        std::is_trivially_copyable_v<std::ranges::range_value_t<R>>,
+        std::is_trivially_copyable_v<std::remove_cv_t<element_of<R>>>,
         "netkit: buffer elements must be trivially copyable: the kernel copies their "
         "bytes, which is wrong for types that own memory (std::string, pointers' targets)");
 }
@@ -117,8 +115,7 @@ constexpr void check_byte_range() noexcept {
 template <class R>
 [[nodiscard]] constexpr const_buffer buffer(const R& range) noexcept {
     detail::check_byte_range<const R&>();
-    return {std::ranges::data(range),
-            std::ranges::size(range) * sizeof(std::ranges::range_value_t<R>)};
+    return {detail::data_of(range), detail::size_of(range) * sizeof(detail::element_of<const R&>)};
 }
 /// A `mutable_buffer` over a writable range; a const range (or string_view) gives a
 /// `const_buffer`, which cannot be received into.
@@ -126,11 +123,11 @@ template <class R>
     requires(!std::is_const_v<R>)
 [[nodiscard]] constexpr auto buffer(R& range) noexcept {
     detail::check_byte_range<R&>();
-    using element = std::remove_reference_t<std::ranges::range_reference_t<R&>>;
+    using element = detail::element_of<R&>;
     if constexpr (std::is_const_v<element>) {
-        return const_buffer(std::ranges::data(range), std::ranges::size(range) * sizeof(element));
+        return const_buffer(detail::data_of(range), detail::size_of(range) * sizeof(element));
     } else {
-        return mutable_buffer(std::ranges::data(range), std::ranges::size(range) * sizeof(element));
+        return mutable_buffer(detail::data_of(range), detail::size_of(range) * sizeof(element));
     }
 }
 [[nodiscard]] constexpr const_buffer buffer(const_buffer b) noexcept { return b; }
@@ -207,7 +204,8 @@ gather(const Pieces&... pieces) noexcept {
 template <class... Pieces>
 [[nodiscard]] constexpr buffer_list<mutable_buffer, sizeof...(Pieces)>
 scatter(Pieces&&... pieces) noexcept {
-    static_assert(((std::is_lvalue_reference_v<Pieces> || std::ranges::borrowed_range<Pieces> ||
+    static_assert(((std::is_lvalue_reference_v<Pieces> ||
+                    std::ranges::enable_borrowed_range<std::remove_cvref_t<Pieces>> ||
                     std::is_same_v<std::remove_cvref_t<Pieces>, mutable_buffer>)&&...),
                   "netkit::scatter: a temporary container would be destroyed before its data is "
                   "read; pass a named object or a view such as std::span");
@@ -244,11 +242,11 @@ template <buffer_sequence S>
 
 /// A contiguous buffer sequence seen as the kernel sees it, with no copy.
 template <buffer_sequence S>
-    requires std::ranges::contiguous_range<const S&>
+    requires detail::contiguous_sized<const S&>
 [[nodiscard]] std::span<const iovec> as_iovecs(const S& buffers) noexcept {
     // Sound because every buffer type is layout-compatible with iovec (asserted above) and only
     // the kernel reads through the result.
-    return {reinterpret_cast<const iovec*>(std::ranges::data(buffers)), std::ranges::size(buffers)};
+    return {reinterpret_cast<const iovec*>(detail::data_of(buffers)), detail::size_of(buffers)};
 }
 
 namespace detail {
@@ -270,7 +268,7 @@ template <class S>
 class iovec_view {
 public:
     explicit iovec_view(const S& buffers) noexcept {
-        if constexpr (std::ranges::contiguous_range<const S&>) {
+        if constexpr (contiguous_sized<const S&>) {
             view_ = as_iovecs(buffers);
         } else {
             std::size_t n = 0;
@@ -292,7 +290,7 @@ private:
     struct empty {};
     std::span<const iovec> view_;
     bool overflow_ = false;
-    [[no_unique_address]] std::conditional_t<std::ranges::contiguous_range<const S&>, empty,
+    [[no_unique_address]] std::conditional_t<contiguous_sized<const S&>, empty,
                                              std::array<iovec, max_buffers_per_call>>
         copy_;
 };

@@ -2,7 +2,7 @@
 
 #include <concepts>
 #include <cstddef>
-#include <ranges>
+#include <iterator>
 #include <type_traits>
 
 #include <sys/uio.h>
@@ -11,6 +11,67 @@ namespace netkit {
 
 class const_buffer;
 class mutable_buffer;
+
+namespace detail {
+
+// What netkit asks of a range, through std::data, std::size and std::begin (<iterator>): the
+// std::ranges concepts would bring <ranges>, which costs every includer more to compile than
+// all of netkit's buffer code. A range is contiguous when it has a data() member (or is an
+// array), or when its iterators are pointers.
+
+template <class R>
+concept has_data_and_size = requires(R& r) {
+    { std::data(r) } -> std::convertible_to<const volatile void*>;
+    { std::size(r) } -> std::convertible_to<std::size_t>;
+};
+
+template <class R>
+concept iterated_by_pointers = requires(R& r) {
+    requires std::is_pointer_v<decltype(std::begin(r))>;
+    { std::end(r) } -> std::same_as<decltype(std::begin(r))>;
+};
+
+/// A range whose elements are one array: a pointer to the first and a count.
+template <class R>
+concept contiguous_sized = has_data_and_size<R> || iterated_by_pointers<R>;
+
+/// A pointer to the first element of a contiguous range.
+template <class R>
+constexpr auto data_of(R& r) noexcept {
+    if constexpr (has_data_and_size<R>) {
+        return std::data(r);
+    } else {
+        return std::begin(r);
+    }
+}
+
+/// How many elements a contiguous range holds.
+template <class R>
+constexpr std::size_t size_of(R& r) noexcept {
+    if constexpr (has_data_and_size<R>) {
+        return static_cast<std::size_t>(std::size(r));
+    } else {
+        return static_cast<std::size_t>(std::end(r) - std::begin(r));
+    }
+}
+
+/// The element type of a contiguous range, const when the range gives const access.
+template <class R>
+using element_of = std::remove_pointer_t<decltype(data_of(std::declval<R&>()))>;
+
+/// A range that can be walked and counted (a buffer sequence need not be contiguous).
+template <class S>
+concept sized_iterable = requires(S& s) {
+    std::begin(s);
+    std::end(s);
+    { std::size(s) } -> std::convertible_to<std::size_t>;
+};
+
+/// The element type of a range that can be walked, without cv or reference.
+template <class S>
+using sequence_element = std::remove_cvref_t<decltype(*std::begin(std::declval<S&>()))>;
+
+} // namespace detail
 
 /// A buffer type layout-compatible with `iovec`.
 template <class B>
@@ -21,25 +82,24 @@ concept buffer_type = std::same_as<std::remove_cv_t<B>, const_buffer> ||
 /// they are (std::string, std::vector<T>, std::array<T, N>, std::span<T>, T[N], ...). A range of
 /// buffers is not one: it is a `buffer_sequence`, whose bytes are elsewhere.
 template <class R>
-concept byte_range = std::ranges::contiguous_range<R> && std::ranges::sized_range<R> &&
-    std::is_trivially_copyable_v<std::ranges::range_value_t<R>> &&
-    !buffer_type<std::ranges::range_value_t<R>>;
+concept byte_range = detail::contiguous_sized<R> &&
+    std::is_trivially_copyable_v<std::remove_cv_t<detail::element_of<R>>> &&
+    !buffer_type<detail::element_of<R>>;
 
 /// A byte range the kernel may write into: its elements are not const (a std::string_view or a
 /// const container is not one).
 template <class R>
-concept mutable_byte_range =
-    byte_range<R> && !std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<R>>>;
+concept mutable_byte_range = byte_range<R> && !std::is_const_v<detail::element_of<R>>;
 
 /// A sequence of buffers: a range whose elements are `const_buffer`, `mutable_buffer` or `iovec`.
 /// A contiguous one goes to the kernel as it is; any other is copied into iovecs on the stack.
 template <class S>
-concept buffer_sequence = std::ranges::sized_range<S> && buffer_type<std::ranges::range_value_t<S>>;
+concept buffer_sequence = detail::sized_iterable<S> && buffer_type<detail::sequence_element<S>>;
 
 /// A sequence of buffers the kernel may write into (no `const_buffer` elements).
 template <class S>
-concept mutable_buffer_sequence = buffer_sequence<S> &&
-    !std::same_as<std::remove_cv_t<std::ranges::range_value_t<S>>, const_buffer>;
+concept mutable_buffer_sequence =
+    buffer_sequence<S> && !std::same_as<detail::sequence_element<S>, const_buffer>;
 
 namespace detail {
 
@@ -60,10 +120,9 @@ consteval data_refusal send_refusal() noexcept {
     if constexpr (buffer_sequence<type> || std::same_as<type, const_buffer> ||
                   std::same_as<type, mutable_buffer>) {
         return data_refusal::none;
-    } else if constexpr (!std::ranges::contiguous_range<const type&> ||
-                         !std::ranges::sized_range<const type&>) {
+    } else if constexpr (!contiguous_sized<const type&>) {
         return data_refusal::not_a_buffer;
-    } else if constexpr (!std::is_trivially_copyable_v<std::ranges::range_value_t<const type&>>) {
+    } else if constexpr (!std::is_trivially_copyable_v<std::remove_cv_t<element_of<const type&>>>) {
         return data_refusal::not_trivially_copyable;
     } else {
         return data_refusal::none;
@@ -84,10 +143,9 @@ consteval data_refusal receive_refusal() noexcept {
         return data_refusal::none;
     } else if constexpr (std::same_as<type, const_buffer>) {
         return data_refusal::read_only_range;
-    } else if constexpr (!std::ranges::contiguous_range<type&> ||
-                         !std::ranges::sized_range<type&>) {
+    } else if constexpr (!contiguous_sized<type&>) {
         return data_refusal::not_a_buffer;
-    } else if constexpr (!std::is_trivially_copyable_v<std::ranges::range_value_t<type&>>) {
+    } else if constexpr (!std::is_trivially_copyable_v<std::remove_cv_t<element_of<type&>>>) {
         return data_refusal::not_trivially_copyable;
     } else if constexpr (!mutable_byte_range<type&>) {
         return data_refusal::read_only_range;

@@ -13,7 +13,6 @@
 #include <cassert>
 #include <cstddef>
 #include <cstring>
-#include <ranges>
 #include <span>
 #include <type_traits>
 
@@ -32,7 +31,8 @@ struct no_control_slots {};
 /// string_view, a buffer) and buffer sequences, whose iovecs the batch copies, are fine.
 template <class Data>
 concept owning_temporary =
-    !std::is_lvalue_reference_v<Data> && !std::ranges::borrowed_range<Data> &&
+    !std::is_lvalue_reference_v<Data> &&
+    !std::ranges::enable_borrowed_range<std::remove_cvref_t<Data>> &&
     !buffer_sequence<std::remove_cvref_t<Data>> && !buffer_type<std::remove_cvref_t<Data>>;
 
 } // namespace detail

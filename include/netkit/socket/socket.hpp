@@ -25,7 +25,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
-#include <ranges>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -149,7 +148,7 @@ public:
     result<std::size_t> send_all(const Data& data, send_flags flags = {}, Until until = {}) noexcept
         requires can_stream<P> && sendable_data<Data> && std::is_convertible_v<Until, deadline> {
         if constexpr (buffer_sequence<Data>) {
-            if constexpr (std::ranges::contiguous_range<const Data&>) {
+            if constexpr (detail::contiguous_sized<const Data&>) {
                 return detail::send_all_iovecs(fd_.get(), as_iovecs(data), flags, until);
             } else {
                 return detail::transfer_in_windows(
@@ -245,7 +244,7 @@ public:
             return detail::errc_failure(std::errc::invalid_argument, "receive_exact with peek");
         }
         if constexpr (buffer_sequence<std::remove_cvref_t<Data>>) {
-            if constexpr (std::ranges::contiguous_range<const std::remove_cvref_t<Data>&>) {
+            if constexpr (detail::contiguous_sized<const std::remove_cvref_t<Data>&>) {
                 return detail::receive_exact_iovecs(fd_.get(), as_iovecs(data), flags, until);
             } else {
                 return detail::transfer_in_windows(
