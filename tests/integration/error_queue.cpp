@@ -192,7 +192,7 @@ TEST_CASE("error queue: a poller reports the entry as an error event, whatever t
     REQUIRE(poller.wait(events, nk::deadline(0s)).value() == 0);
 }
 
-TEST_CASE("error queue: without IP_RECVERR nothing is queued; the pending error is returned") {
+TEST_CASE("error queue: without IP_RECVERR nothing is queued, and a pending error is returned") {
     auto sock = nk::test::bounded(nk::udp::socket::open(nk::ip::v4).value());
     REQUIRE_FALSE(sock.get(nk::ip::receive_errors).value());
     const auto empty = nk::read_error_queue(sock, {}, nk::deadline(0s));
