@@ -104,6 +104,8 @@ std::string type_name() {
         return "ipv6::multicast_membership";
     } else if constexpr (std::is_same_v<T, nk::ip::mtu_discovery>) {
         return "ip::mtu_discovery";
+    } else if constexpr (std::is_same_v<T, nk::timestamping_flags>) {
+        return "timestamping_flags";
     } else {
         static_assert(sizeof(T) == 0, "add this value type to type_name()");
     }
@@ -160,6 +162,7 @@ std::vector<std::string> all_rows() {
         NETKIT_ROW(so::bind_to_device),
         NETKIT_ROW(so::timestamp),
         NETKIT_ROW(so::timestamp_ns),
+        NETKIT_ROW(so::timestamping),
         NETKIT_ROW(so::busy_poll),
         NETKIT_ROW(so::incoming_cpu),
         NETKIT_ROW(so::zero_copy),
@@ -184,6 +187,7 @@ std::vector<std::string> all_rows() {
         NETKIT_ROW(ip::free_bind),
         NETKIT_ROW(ip::transparent),
         NETKIT_ROW(ip::mtu_discover),
+        NETKIT_ROW(ip::receive_errors),
         NETKIT_ROW(ip::mtu),
         NETKIT_ROW(ipv6::v6_only),
         NETKIT_ROW(ipv6::unicast_hops),
@@ -193,6 +197,7 @@ std::vector<std::string> all_rows() {
         NETKIT_ROW(ipv6::multicast_join),
         NETKIT_ROW(ipv6::multicast_leave),
         NETKIT_ROW(ipv6::receive_packet_info),
+        NETKIT_ROW(ipv6::receive_errors),
         NETKIT_ROW(ipv6::traffic_class),
         NETKIT_ROW(ipv6::receive_traffic_class),
         NETKIT_ROW(tcp::no_delay),

@@ -130,7 +130,9 @@ public:
         /// EPOLLHUP: both directions are closed (reported whatever the interest). Data may still
         /// be waiting to be read.
         [[nodiscard]] bool hang_up() const noexcept { return has(EPOLLHUP); }
-        /// EPOLLERR: the socket has a pending error (read it with `so::error` or the next call).
+        /// EPOLLERR: the socket has a pending error (read it with `so::error` or the next call),
+        /// or entries on its error queue (ICMP errors, zero-copy completions, transmit
+        /// timestamps: read them with `read_error_queue`, io/error_queue.hpp).
         [[nodiscard]] bool error() const noexcept { return has(EPOLLERR); }
         /// EPOLLRDHUP: the peer shut down its writing; what it sent before is still readable.
         [[nodiscard]] bool peer_closed_writing() const noexcept { return has(EPOLLRDHUP); }

@@ -125,6 +125,12 @@ inline constexpr socket_option<"IP_TRANSPARENT", IPPROTO_IP, IP_TRANSPARENT, boo
 inline constexpr socket_option<"IP_MTU_DISCOVER", IPPROTO_IP, IP_MTU_DISCOVER, mtu_discovery,
                                option_access::get_set, ip_protocols>
     mtu_discover{};
+/// IP_RECVERR: queue ICMP errors and local send errors on the socket's error queue, read with
+/// `read_error_queue` (io/error_queue.hpp). Without it a UDP socket learns of a refused port
+/// only as a bare ECONNREFUSED on a later call, and only when connected.
+inline constexpr socket_option<"IP_RECVERR", IPPROTO_IP, IP_RECVERR, bool, option_access::get_set,
+                               ip_protocols>
+    receive_errors{};
 /// IP_MTU (read-only, connected sockets): the path MTU the kernel knows.
 inline constexpr socket_option<"IP_MTU", IPPROTO_IP, IP_MTU, int, option_access::get, ip_protocols>
     mtu{};

@@ -70,6 +70,11 @@ inline constexpr socket_option<"IPV6_LEAVE_GROUP", IPPROTO_IPV6, IPV6_LEAVE_GROU
 inline constexpr socket_option<"IPV6_RECVPKTINFO", IPPROTO_IPV6, IPV6_RECVPKTINFO, bool,
                                option_access::get_set, udp_only>
     receive_packet_info{};
+/// IPV6_RECVERR: queue ICMPv6 errors and local send errors on the socket's error queue, read
+/// with `read_error_queue` (io/error_queue.hpp).
+inline constexpr socket_option<"IPV6_RECVERR", IPPROTO_IPV6, IPV6_RECVERR, bool,
+                               option_access::get_set, ip_protocols>
+    receive_errors{};
 /// IPV6_TCLASS: the traffic class of outgoing packets (-1: default).
 inline constexpr socket_option<"IPV6_TCLASS", IPPROTO_IPV6, IPV6_TCLASS, int,
                                option_access::get_set, ip_protocols>

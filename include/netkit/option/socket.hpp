@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include <linux/net_tstamp.h>
 #include <net/if.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -21,6 +22,72 @@ struct credentials_codec {
     static result<credentials> decode(const ucred& in, socklen_t /*length*/,
                                       const char* /*operation*/) noexcept {
         return credentials::from_wire(in);
+    }
+};
+
+/// A set of SOF_TIMESTAMPING_* bits, the value of `so::timestamping`. A type of its own, so that
+/// an int of some other meaning cannot be passed by mistake; `from_native` takes bits netkit
+/// has no name for.
+class timestamping_flags {
+public:
+    /// No flag: timestamping off.
+    constexpr timestamping_flags() noexcept = default;
+    /// SOF_TIMESTAMPING_* bits as the kernel takes them, unchecked.
+    [[nodiscard]] static constexpr timestamping_flags from_native(unsigned bits) noexcept {
+        timestamping_flags f;
+        f.bits_ = bits;
+        return f;
+    }
+    /// The SOF_TIMESTAMPING_* bits.
+    [[nodiscard]] constexpr unsigned bits() const noexcept { return bits_; }
+    /// True if every flag of `other` is set here.
+    [[nodiscard]] constexpr bool contains(timestamping_flags other) const noexcept {
+        return (bits_ & other.bits_) == other.bits_;
+    }
+    /// The flags of both.
+    friend constexpr timestamping_flags operator|(timestamping_flags a,
+                                                  timestamping_flags b) noexcept {
+        return from_native(a.bits_ | b.bits_);
+    }
+    /// True if both hold the same bits.
+    friend constexpr bool operator==(timestamping_flags, timestamping_flags) noexcept = default;
+
+private:
+    unsigned bits_ = 0;
+};
+
+/// The SOF_TIMESTAMPING_* flags netkit names. Generation flags say which timestamps are taken,
+/// reporting flags which are delivered: a software transmit timestamp needs both `tx_software`
+/// and `software`.
+namespace timestamping_flag {
+/// SOF_TIMESTAMPING_TX_SOFTWARE: take a timestamp when a packet leaves for the device.
+inline constexpr auto tx_software = timestamping_flags::from_native(SOF_TIMESTAMPING_TX_SOFTWARE);
+/// SOF_TIMESTAMPING_RX_SOFTWARE: take a timestamp when a packet enters the stack.
+inline constexpr auto rx_software = timestamping_flags::from_native(SOF_TIMESTAMPING_RX_SOFTWARE);
+/// SOF_TIMESTAMPING_SOFTWARE: report software timestamps (SCM_TIMESTAMPING's first time).
+inline constexpr auto software = timestamping_flags::from_native(SOF_TIMESTAMPING_SOFTWARE);
+/// SOF_TIMESTAMPING_OPT_ID: number the sends, as zero-copy does, in the entry's `data`.
+inline constexpr auto opt_id = timestamping_flags::from_native(SOF_TIMESTAMPING_OPT_ID);
+/// SOF_TIMESTAMPING_OPT_TSONLY: queue the timestamp without a copy of the packet.
+inline constexpr auto opt_tsonly = timestamping_flags::from_native(SOF_TIMESTAMPING_OPT_TSONLY);
+/// SOF_TIMESTAMPING_OPT_CMSG: add IP_PKTINFO to transmit timestamps of IPv4 packets.
+inline constexpr auto opt_cmsg = timestamping_flags::from_native(SOF_TIMESTAMPING_OPT_CMSG);
+} // namespace timestamping_flag
+
+/// timestamping_flags <-> int (SO_TIMESTAMPING).
+struct timestamping_codec {
+    /// The kernel's storage for the option: an int.
+    using kernel_type = int;
+    /// Stores the bits; returns sizeof(int). Unknown bits are the kernel's to refuse (EINVAL).
+    static result<socklen_t> encode(timestamping_flags value, int& out,
+                                    const char* /*operation*/) noexcept {
+        out = static_cast<int>(value.bits());
+        return socklen_t{sizeof(int)};
+    }
+    /// The bits read back. Never fails.
+    static result<timestamping_flags> decode(const int& in, socklen_t /*length*/,
+                                             const char* /*operation*/) noexcept {
+        return timestamping_flags::from_native(static_cast<unsigned>(in));
     }
 };
 
@@ -101,6 +168,11 @@ inline constexpr socket_option<"SO_BINDTODEVICE", SOL_SOCKET, SO_BINDTODEVICE, s
 inline constexpr socket_option<"SO_TIMESTAMP", SOL_SOCKET, SO_TIMESTAMP, bool> timestamp{};
 /// SO_TIMESTAMPNS: receive timestamps (nanoseconds) as control messages.
 inline constexpr socket_option<"SO_TIMESTAMPNS", SOL_SOCKET, SO_TIMESTAMPNS, bool> timestamp_ns{};
+/// SO_TIMESTAMPING: software (or hardware) timestamps for sent packets, read from the error
+/// queue, and for received ones, as `cmsg::timestamping` control messages.
+inline constexpr socket_option<"SO_TIMESTAMPING", SOL_SOCKET, SO_TIMESTAMPING, timestamping_flags,
+                               get_set, ip_protocols, timestamping_codec>
+    timestamping{};
 /// SO_BUSY_POLL: busy-poll the device queue this long on a blocking receive.
 inline constexpr socket_option<"SO_BUSY_POLL", SOL_SOCKET, SO_BUSY_POLL, std::chrono::microseconds,
                                get_set, ip_protocols, duration_codec<std::chrono::microseconds>>

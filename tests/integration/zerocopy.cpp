@@ -1,0 +1,298 @@
+// MSG_ZEROCOPY sends and their completions, after the kernel's selftest
+// (tools/testing/selftests/net/msg_zerocopy.c): every send's completion accounted for once,
+// within a bounded wait, the bytes checked at a peer reading with plain recv(2).
+#include <netkit/io/error_queue.hpp>
+#include <netkit/io/zerocopy.hpp>
+#include <netkit/netkit.hpp>
+
+#include "support/catch.hpp"
+#include "support/sockets.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <future>
+#include <vector>
+
+#include <linux/capability.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace nk = netkit;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::byte pattern(std::size_t send, std::size_t offset) {
+    return static_cast<std::byte>((send * 31 + offset * 7) & 0xff);
+}
+
+std::vector<std::vector<std::byte>> blocks(std::size_t count, std::size_t size) {
+    std::vector<std::vector<std::byte>> out(count, std::vector<std::byte>(size));
+    for (std::size_t s = 0; s < count; ++s) {
+        for (std::size_t i = 0; i < size; ++i) {
+            out[s][i] = pattern(s, i);
+        }
+    }
+    return out;
+}
+
+// The tracker, or nothing (with a warning) where this kernel or sandbox refuses SO_ZEROCOPY.
+template <class Socket>
+std::optional<nk::zerocopy_tracker> tracker_or_skip(Socket& sock) {
+    auto tracker = nk::zerocopy_tracker::enable(sock);
+    if (!tracker) {
+        const auto code = tracker.error().code();
+        REQUIRE((code == std::errc::operation_not_permitted ||
+                 code == std::errc::no_protocol_option || code == std::errc::invalid_argument));
+        WARN("skipped: SO_ZEROCOPY refused: " << tracker.error().message());
+        return std::nullopt;
+    }
+    return std::move(*tracker);
+}
+
+// What the test itself knows of the completions, apart from the tracker: how often each send
+// was reported, and how many reports were read.
+struct ledger {
+    std::vector<int> seen;
+    std::uint64_t reported = 0;
+    std::uint64_t copied = 0;
+
+    explicit ledger(std::size_t sends) : seen(sends, 0) {}
+
+    void account(nk::zerocopy_tracker& tracker, const nk::error_queue_entry& entry) {
+        REQUIRE(entry.error.has_value());
+        REQUIRE(entry.error->origin == nk::error_origin::zerocopy);
+        REQUIRE(entry.size == 0);
+        const auto range = tracker.record(*entry.error);
+        REQUIRE(range.has_value());
+        REQUIRE(range->first == entry.error->info); // fewer than 2^32 sends: the same numbers
+        REQUIRE(range->last == entry.error->data);
+        REQUIRE(range->last < seen.size());
+        for (std::uint64_t id = range->first; id <= range->last; ++id) {
+            ++seen[id];
+        }
+        reported += range->count();
+        copied += range->copied ? range->count() : 0;
+        // No buffer is ever declared free before its completion was read.
+        REQUIRE(tracker.complete_below() <= reported);
+        REQUIRE(tracker.completed() == reported);
+    }
+
+    // Whatever is queued now, without waiting.
+    void drain(nk::zerocopy_tracker& tracker, auto& sock) {
+        for (;;) {
+            auto entry = nk::read_error_queue(sock);
+            if (!entry) {
+                REQUIRE(entry.error().would_block());
+                return;
+            }
+            account(tracker, *entry);
+        }
+    }
+
+    // Until every send is complete, within one deadline for all of them.
+    void wait_all(nk::zerocopy_tracker& tracker, auto& sock) {
+        const nk::deadline until(10s);
+        while (tracker.complete_below() < seen.size()) {
+            account(tracker, nk::read_error_queue(sock, {}, until).value());
+        }
+    }
+
+    void check_every_send_once(const nk::zerocopy_tracker& tracker) const {
+        for (std::size_t id = 0; id < seen.size(); ++id) {
+            INFO("send " << id);
+            REQUIRE(seen[id] == 1); // no gap, no repeat
+        }
+        REQUIRE(tracker.in_flight() == 0);
+        REQUIRE(tracker.anomalies() == 0);
+        REQUIRE(tracker.copied() == copied);
+        REQUIRE(tracker.enobufs_copies() == 0);
+        REQUIRE(tracker.window_copies() == 0);
+    }
+};
+
+} // namespace
+
+TEST_CASE("zerocopy: N sends over TCP, every completion once, copied on loopback") {
+    auto [client, server] = nk::test::tcp_pair();
+    auto tracker = tracker_or_skip(client);
+    if (!tracker) {
+        return;
+    }
+    constexpr std::size_t count = 64;
+    constexpr std::size_t size = 16384;
+    const auto data = blocks(count, size);
+    // The peer reads with plain recv(2) on its own thread, so the sender never stalls on a full
+    // window, and checks every byte: a buffer sent twice or cut short cannot pass.
+    auto received = std::async(std::launch::async, [fd = server.native_handle()] {
+        std::vector<std::byte> all(count * size);
+        std::size_t at = 0;
+        while (at < all.size()) {
+            const ssize_t got = ::recv(fd, all.data() + at, all.size() - at, 0);
+            if (got <= 0) {
+                return false;
+            }
+            at += static_cast<std::size_t>(got);
+        }
+        for (std::size_t s = 0; s < count; ++s) {
+            for (std::size_t i = 0; i < size; ++i) {
+                if (all[s * size + i] != pattern(s, i)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    });
+
+    ledger book(count);
+    for (std::size_t s = 0; s < count; ++s) {
+        const auto sent = nk::send_zerocopy(client, *tracker, data[s]).value();
+        REQUIRE(sent.bytes == size); // a blocking TCP send takes the whole buffer
+        REQUIRE(sent.id == s);
+        REQUIRE(tracker->sent() == s + 1);
+        book.drain(*tracker, client);
+    }
+    book.wait_all(*tracker, client);
+    REQUIRE(received.get());
+    book.check_every_send_once(*tracker);
+    REQUIRE(tracker->completed() == count);
+    REQUIRE(tracker->complete_below() == count);
+    REQUIRE(tracker->copied() == count); // loopback always copies
+}
+
+TEST_CASE("zerocopy: N datagrams over UDP, every completion once, copied on loopback") {
+    auto [sender, receiver] = nk::test::udp_sockets();
+    auto tracker = tracker_or_skip(sender);
+    if (!tracker) {
+        return;
+    }
+    constexpr std::size_t count = 32;
+    constexpr std::size_t size = 4000;
+    const auto data = blocks(count, size);
+    const auto peer = receiver.local_endpoint().value();
+
+    ledger book(count);
+    std::vector<std::byte> got(size + 1);
+    for (std::size_t s = 0; s < count; ++s) {
+        const auto sent = nk::send_zerocopy_to(sender, *tracker, data[s], peer).value();
+        REQUIRE(sent.bytes == size);
+        REQUIRE(sent.id == s);
+        // Loopback delivers within the send: the peer checks each datagram before the next.
+        REQUIRE(::recv(receiver.native_handle(), got.data(), got.size(), 0) ==
+                static_cast<ssize_t>(size));
+        for (std::size_t i = 0; i < size; ++i) {
+            REQUIRE(got[i] == pattern(s, i));
+        }
+        book.drain(*tracker, sender);
+    }
+    REQUIRE(::recv(receiver.native_handle(), got.data(), got.size(), MSG_DONTWAIT) < 0);
+    book.wait_all(*tracker, sender);
+    book.check_every_send_once(*tracker);
+    REQUIRE(tracker->copied() == count);
+}
+
+TEST_CASE("zerocopy: a full window copies instead, and nothing is declared free unread") {
+    auto [sender, receiver] = nk::test::udp_sockets();
+    auto tracker = tracker_or_skip(sender);
+    if (!tracker) {
+        return;
+    }
+    sender.connect_to(receiver.local_endpoint().value()).value();
+    const std::array<std::byte, 16> small{};
+    for (std::size_t s = 0; s < nk::zerocopy_tracker::window; ++s) {
+        REQUIRE(nk::send_zerocopy(sender, *tracker, small).value().id == s);
+        // Completed or not in the kernel, nothing is complete until a completion is read.
+        REQUIRE(tracker->complete_below() == 0);
+    }
+    const auto over = nk::send_zerocopy(sender, *tracker, small).value();
+    REQUIRE(over.bytes == small.size());
+    REQUIRE_FALSE(over.id.has_value()); // copied: the buffer is free at once
+    REQUIRE(tracker->window_copies() == 1);
+    REQUIRE(tracker->sent() == nk::zerocopy_tracker::window);
+
+    const auto reaped = tracker->reap_until(sender, tracker->sent(), 10s).value();
+    REQUIRE(reaped.completed == nk::zerocopy_tracker::window);
+    REQUIRE(reaped.foreign == 0);
+    REQUIRE(tracker->complete_below() == nk::zerocopy_tracker::window);
+    REQUIRE(tracker->anomalies() == 0);
+    // The kernel numbered only the zero-copy sends: the next one is the window's number.
+    REQUIRE(nk::send_zerocopy(sender, *tracker, small).value().id == nk::zerocopy_tracker::window);
+    tracker->reap_until(sender, tracker->sent(), 10s).value();
+    REQUIRE(tracker->anomalies() == 0);
+    REQUIRE(tracker->in_flight() == 0);
+}
+
+TEST_CASE("zerocopy: a tracker refuses another socket's sends") {
+    auto [a, b] = nk::test::udp_sockets();
+    auto tracker = tracker_or_skip(a);
+    if (!tracker) {
+        return;
+    }
+    const std::array<std::byte, 4> bytes{};
+    const auto wrong = nk::send_zerocopy_to(b, *tracker, bytes, a.local_endpoint().value());
+    REQUIRE_FALSE(wrong);
+    REQUIRE(wrong.error() == std::errc::invalid_argument);
+    REQUIRE(tracker->sent() == 0);
+}
+
+TEST_CASE("zerocopy: ENOBUFS falls back to one ordinary send of the same bytes") {
+    // Pinned pages are charged to RLIMIT_MEMLOCK unless the process has CAP_IPC_LOCK: a child
+    // without both has every zero-copy send refused with ENOBUFS.
+    auto [probe, receiver] = nk::test::udp_sockets();
+    if (!tracker_or_skip(probe)) {
+        return;
+    }
+    const auto peer = receiver.local_endpoint().value();
+    const auto data = blocks(1, 3000);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+        std::array<__user_cap_data_struct, 2> caps{};
+        if (::syscall(SYS_capget, &header, caps.data()) != 0) {
+            ::_exit(10);
+        }
+        caps[0].effective &= ~(1U << CAP_IPC_LOCK);
+        const rlimit none{0, 0};
+        if (::syscall(SYS_capset, &header, caps.data()) != 0 ||
+            ::setrlimit(RLIMIT_MEMLOCK, &none) != 0) {
+            ::_exit(10);
+        }
+        auto sock = nk::udp::socket::open(nk::ip::v4);
+        if (!sock) {
+            ::_exit(11);
+        }
+        auto tracker = nk::zerocopy_tracker::enable(*sock);
+        if (!tracker) {
+            ::_exit(11);
+        }
+        auto sent = nk::send_zerocopy_to(*sock, *tracker, data[0], peer);
+        if (!sent || sent->bytes != data[0].size()) {
+            ::_exit(12);
+        }
+        if (sent->id.has_value()) {
+            ::_exit(20); // the kernel did not refuse: nothing to show here
+        }
+        ::_exit(tracker->enobufs_copies() == 1 && tracker->sent() == 0 ? 0 : 13);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 10 || WEXITSTATUS(status) == 20) {
+        WARN("skipped: could not provoke ENOBUFS here (status " << WEXITSTATUS(status) << ")");
+        return;
+    }
+    REQUIRE(WEXITSTATUS(status) == 0);
+    // Exactly one datagram, the same bytes.
+    std::vector<std::byte> got(4000);
+    REQUIRE(::recv(receiver.native_handle(), got.data(), got.size(), 0) == 3000);
+    for (std::size_t i = 0; i < 3000; ++i) {
+        REQUIRE(got[i] == pattern(0, i));
+    }
+    REQUIRE(::recv(receiver.native_handle(), got.data(), got.size(), MSG_DONTWAIT) < 0);
+}
