@@ -31,6 +31,7 @@
 #include <netkit/msg/batch.hpp>
 #include <netkit/msg/cmsg.hpp>
 #include <netkit/msg/control.hpp>
+#include <netkit/msg/extended_error.hpp>
 #include <netkit/msg/flags.hpp>
 #include <netkit/msg/message.hpp>
 #include <netkit/msg/receive_info.hpp>
@@ -40,7 +41,9 @@
 #include <netkit/socket/socket.hpp>
 
 #include <netkit/io/batch.hpp>
+#include <netkit/io/error_queue.hpp>
 #include <netkit/io/poller.hpp>
 #include <netkit/io/resumable.hpp>
 #include <netkit/io/timer_queue.hpp>
 #include <netkit/io/udp_offload.hpp>
+#include <netkit/io/zerocopy.hpp>
