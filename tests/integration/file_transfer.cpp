@@ -101,6 +101,20 @@ void small_send_buffer(int fd) {
     REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
 }
 
+// A call on a datagram socket is refused in the immediate context: generic code can test for it.
+template <class S>
+concept can_send_file = requires(S& s) {
+    nk::send_file(s, 0);
+};
+template <class From, class To>
+concept can_splice_all = requires(From& from, To& to, nk::pipe& p) {
+    nk::splice_all(from, to, p);
+};
+static_assert(can_send_file<nk::tcp::socket> && can_send_file<nk::local::stream_socket>);
+static_assert(!can_send_file<nk::udp::socket> && !can_send_file<nk::local::datagram_socket>);
+static_assert(can_splice_all<nk::tcp::socket, nk::local::stream_socket>);
+static_assert(!can_splice_all<nk::tcp::socket, nk::udp::socket>);
+
 } // namespace
 
 TEST_CASE("send_file sends a whole file, larger than the socket buffers, byte for byte") {
@@ -329,6 +343,11 @@ TEST_CASE("splice_all moves a stream socket to socket until it ends, byte for by
     auto [source_peer, source] = nk::test::tcp_pair();
     auto [destination, destination_peer] = nk::test::local_pair<nk::local::stream_protocol>();
     auto through = nk::pipe::open().value();
+    // Non-blocking sockets are polled; blocking ones sleep inside splice.
+    const bool non_blocking = GENERATE(false, true);
+    REQUIRE(source.set_non_blocking(non_blocking));
+    REQUIRE(destination.set_non_blocking(non_blocking));
+    small_send_buffer(destination.native_handle());
     auto got = reading(destination_peer.native_handle());
     auto writer = std::async(std::launch::async,
                              [&, fd = source_peer.native_handle()] { write_with_send(fd, bytes); });

@@ -3,6 +3,7 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/file_transfer_loops.hpp>
+#include <netkit/detail/refusal.hpp>
 #include <netkit/io/pipe.hpp>
 #include <netkit/protocol/concepts.hpp>
 #include <netkit/socket/socket.hpp>
@@ -96,5 +97,19 @@ result<std::size_t> send_file_spliced(basic_socket<P>& sock, int file, pipe& thr
                                           through.write_end(), through.capacity(),
                                           detail::pipe_access::buffered(through), until);
 }
+
+/// @cond NETKIT_REFUSALS
+template <protocol_tag P, class... Args>
+    requires(!can_stream<P>)
+NETKIT_REFUSED("netkit: send_file() sends a byte stream: it needs a stream socket (TCP or Unix "
+               "stream), not a datagram socket")
+send_file(basic_socket<P>&, int, file_range = {}, const Args&...) noexcept NETKIT_REFUSAL_END;
+template <protocol_tag P, class... Args>
+    requires(!can_stream<P>)
+NETKIT_REFUSED("netkit: send_file_spliced() sends a byte stream: it needs a stream socket (TCP or "
+               "Unix stream), not a datagram socket")
+send_file_spliced(basic_socket<P>&, int, pipe&, file_range = {},
+                  const Args&...) noexcept NETKIT_REFUSAL_END;
+/// @endcond
 
 } // namespace netkit

@@ -3,6 +3,7 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/file_transfer_loops.hpp>
+#include <netkit/detail/refusal.hpp>
 #include <netkit/detail/transfer_guards.hpp>
 #include <netkit/io/pipe.hpp>
 #include <netkit/protocol/concepts.hpp>
@@ -100,5 +101,24 @@ result<std::size_t> splice_all(basic_socket<P>& from, basic_socket<Q>& to, pipe&
         from.native_handle(), to.native_handle(), through.read_end(), through.write_end(),
         through.capacity(), detail::pipe_access::buffered(through), limits.bytes, limits.until);
 }
+
+/// @cond NETKIT_REFUSALS
+template <protocol_tag P>
+    requires(!can_stream<P>)
+NETKIT_REFUSED("netkit: splice() moves a byte stream: it needs a stream socket (TCP or Unix "
+               "stream), not a datagram socket, whose message boundaries a pipe would lose")
+splice(basic_socket<P>&, pipe&, std::size_t, splice_options = {}) noexcept NETKIT_REFUSAL_END;
+template <protocol_tag P>
+    requires(!can_stream<P>)
+NETKIT_REFUSED("netkit: splice() moves a byte stream: it needs a stream socket (TCP or Unix "
+               "stream), not a datagram socket, whose message boundaries a pipe would lose")
+splice(pipe&, basic_socket<P>&, std::size_t, splice_options = {}) noexcept NETKIT_REFUSAL_END;
+template <protocol_tag P, protocol_tag Q>
+    requires(!(can_stream<P> && can_stream<Q>))
+NETKIT_REFUSED("netkit: splice_all() relays a byte stream: both sockets must be stream sockets "
+               "(TCP or Unix stream), not datagram sockets")
+splice_all(basic_socket<P>&, basic_socket<Q>&, pipe&,
+           splice_limits = {}) noexcept NETKIT_REFUSAL_END;
+/// @endcond
 
 } // namespace netkit
