@@ -42,8 +42,11 @@
 
 #include <netkit/io/batch.hpp>
 #include <netkit/io/error_queue.hpp>
+#include <netkit/io/file_transfer.hpp>
+#include <netkit/io/pipe.hpp>
 #include <netkit/io/poller.hpp>
 #include <netkit/io/resumable.hpp>
+#include <netkit/io/splice.hpp>
 #include <netkit/io/timer_queue.hpp>
 #include <netkit/io/udp_offload.hpp>
 #include <netkit/io/zerocopy.hpp>
