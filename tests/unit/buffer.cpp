@@ -2,6 +2,9 @@
 
 #include <netkit/buffer/cursor.hpp>
 
+#include <netkit/addr/endpoint.hpp>
+#include <netkit/addr/local_endpoint.hpp>
+
 #include "support/catch.hpp"
 
 #include <algorithm>
@@ -39,6 +42,28 @@ public:
 private:
     // Both bytes of each sample alike: the same bytes, "00112233", in either byte order.
     std::array<std::uint16_t, 4> samples_{0x3030, 0x3131, 0x3232, 0x3333};
+};
+
+/// A user's own contiguous range over class-type iterators, with no data() member.
+class frame_over_vector {
+public:
+    auto begin() noexcept { return bytes_.begin(); }
+    auto end() noexcept { return bytes_.end(); }
+    [[nodiscard]] auto begin() const noexcept { return bytes_.begin(); }
+    [[nodiscard]] auto end() const noexcept { return bytes_.end(); }
+
+private:
+    std::vector<char> bytes_ = std::vector<char>(8, 'f');
+};
+
+/// begin() walks one array, data() points at another.
+struct mismatched_data {
+    std::array<char, 4> walked{};
+    std::array<int, 4> other{};
+    [[nodiscard]] const char* begin() const noexcept { return walked.data(); }
+    [[nodiscard]] const char* end() const noexcept { return walked.data() + walked.size(); }
+    [[nodiscard]] const int* data() const noexcept { return other.data(); }
+    [[nodiscard]] std::size_t size() const noexcept { return other.size(); }
 };
 
 struct header {
@@ -125,6 +150,23 @@ TEST_CASE("contiguous ranges of trivially copyable elements are byte ranges") {
     STATIC_REQUIRE(nk::mutable_byte_range<std::string&>);
     STATIC_REQUIRE(nk::mutable_byte_range<char(&)[16]>);
     STATIC_REQUIRE(nk::mutable_byte_range<sample_frame&>);
+    STATIC_REQUIRE(nk::byte_range<const frame_over_vector&>);
+    STATIC_REQUIRE(nk::mutable_byte_range<frame_over_vector&>);
+}
+
+TEST_CASE("a data() and a size() alone do not make a byte range") {
+    // An endpoint has both, a sockaddr pointer and a length in bytes: read as an array of
+    // sockaddr they would cover far more than the object.
+    STATIC_REQUIRE_FALSE(nk::byte_range<const nk::ip::endpoint&>);
+    STATIC_REQUIRE_FALSE(nk::byte_range<nk::local::endpoint&>);
+    STATIC_REQUIRE_FALSE(nk::sendable_data<nk::ip::endpoint>);
+    STATIC_REQUIRE_FALSE(nk::receive_target<nk::ip::endpoint&>);
+    // A data() that points elsewhere than the elements begin() walks is not used: the bytes
+    // are the ones the iterators read.
+    const mismatched_data odd{};
+    STATIC_REQUIRE(nk::byte_range<const mismatched_data&>);
+    REQUIRE(nk::buffer(odd).data() == odd.walked.data());
+    REQUIRE(nk::buffer(odd).size() == odd.walked.size());
 }
 
 TEST_CASE("read-only ranges are byte ranges but not mutable ones") {

@@ -2,6 +2,7 @@
 
 #include "support/catch.hpp"
 
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -293,6 +294,23 @@ TEST_CASE("transform and and_then take pointers to member functions, as std::inv
     };
     const nk::result<step> chained = step{nk::result<int>(7)};
     REQUIRE(chained.and_then(&step::next) == 7);
+
+    // Through a pointer, a smart pointer and a reference_wrapper, as std::invoke goes.
+    reply stored{5};
+    REQUIRE(nk::result<reply*>(&stored).transform(&reply::doubled) == 10);
+    REQUIRE(nk::result<std::shared_ptr<reply>>(std::make_shared<reply>(reply{4}))
+                .transform(&reply::doubled) == 8);
+    REQUIRE(
+        nk::result<std::reference_wrapper<reply>>(std::ref(stored)).transform(&reply::doubled) ==
+        10);
+    REQUIRE(nk::result<const reply*>(&stored).and_then(&reply::checked) == 5);
+}
+
+TEST_CASE("a result of a const value copies and moves") {
+    const nk::result<const std::string> text = std::string("fixed");
+    const nk::result<const std::string> copy =
+        text; // NOLINT(performance-unnecessary-copy-initialization)
+    REQUIRE(copy == std::string("fixed"));
 }
 
 TEST_CASE("or_else recovers from an error, transform_error rewrites it") {

@@ -14,34 +14,51 @@ class mutable_buffer;
 
 namespace detail {
 
-// What netkit asks of a range, through std::data, std::size and std::begin (<iterator>): the
-// std::ranges concepts would bring <ranges>, which costs every includer more to compile than
-// all of netkit's buffer code. A range is contiguous when it has a data() member (or is an
-// array), or when its iterators are pointers.
+// What netkit asks of a range, through std::begin, std::end, std::data and std::size
+// (<iterator>): the std::ranges concepts would bring <ranges>, which costs every includer more
+// to compile than all of netkit's buffer code. A range is contiguous when its iterators are
+// contiguous (pointers among them), or when it has a data() that points at the very elements
+// begin() walks: a data() and a size() alone say nothing (an endpoint has both, in bytes of a
+// sockaddr), so they never make a range.
 
+/// Something begin() and end() walk.
 template <class R>
-concept has_data_and_size = requires(R& r) {
-    { std::data(r) } -> std::convertible_to<const volatile void*>;
+concept iterable = requires(R& r) {
+    std::begin(r);
+    std::end(r);
+};
+
+/// The element type an iterable's iterator reads, const when the range gives const access.
+template <class R>
+using iterated_element = std::remove_reference_t<decltype(*std::begin(std::declval<R&>()))>;
+
+/// An iterable whose data() points at the elements its iterators read, and that knows its size.
+template <class R>
+concept has_data_and_size = iterable<R> && requires(R& r) {
+    { std::data(r) } -> std::same_as<std::add_pointer_t<iterated_element<R>>>;
     { std::size(r) } -> std::convertible_to<std::size_t>;
 };
 
+/// An iterable whose iterators are contiguous and can be subtracted.
 template <class R>
-concept iterated_by_pointers = requires(R& r) {
-    requires std::is_pointer_v<decltype(std::begin(r))>;
-    { std::end(r) } -> std::same_as<decltype(std::begin(r))>;
-};
+concept contiguously_iterated =
+    iterable<R> && std::contiguous_iterator<decltype(std::begin(std::declval<R&>()))> &&
+    std::sized_sentinel_for<decltype(std::end(std::declval<R&>())),
+                            decltype(std::begin(std::declval<R&>()))>;
 
 /// A range whose elements are one array: a pointer to the first and a count.
 template <class R>
-concept contiguous_sized = has_data_and_size<R> || iterated_by_pointers<R>;
+concept contiguous_sized = has_data_and_size<R> || contiguously_iterated<R>;
 
-/// A pointer to the first element of a contiguous range.
+/// A pointer to the first element of a contiguous range (null for an empty one without data()).
 template <class R>
-constexpr auto data_of(R& r) noexcept {
+constexpr std::add_pointer_t<iterated_element<R>> data_of(R& r) noexcept {
     if constexpr (has_data_and_size<R>) {
         return std::data(r);
-    } else {
+    } else if constexpr (std::is_pointer_v<decltype(std::begin(r))>) {
         return std::begin(r);
+    } else {
+        return std::begin(r) == std::end(r) ? nullptr : __builtin_addressof(*std::begin(r));
     }
 }
 

@@ -18,27 +18,56 @@ namespace detail {
 
 // What result needs of <functional> and <memory>, without their weight (together about a third
 // of what <netkit/netkit.hpp> costs to compile): std::invoke, for callables and for pointers to
-// members of the value, and std::construct_at.
+// members applied to the value, a pointer to it, a smart pointer or a reference_wrapper, and
+// std::construct_at.
+template <class Member>
+struct member_class;
+template <class M, class C>
+struct member_class<M C::*> {
+    using type = C;
+};
+
+// The object a pointer to a member of C is applied to: the value itself (or one derived from
+// C), what converts to C& (a reference_wrapper), or what dereferences to it (a pointer).
+template <class C, class Object>
+constexpr decltype(auto) member_target(Object&& object) noexcept {
+    if constexpr (std::is_base_of_v<C, std::remove_cvref_t<Object>>) {
+        return std::forward<Object>(object);
+    } else if constexpr (std::is_convertible_v<Object, C&> ||
+                         std::is_convertible_v<Object, const C&>) {
+        using target = std::conditional_t<std::is_convertible_v<Object, C&>, C&, const C&>;
+        return static_cast<target>(object);
+    } else {
+        return *std::forward<Object>(object);
+    }
+}
+
 template <class F, class... Args>
 constexpr decltype(auto) invoke(F&& f,
                                 Args&&... args) noexcept(std::is_nothrow_invocable_v<F, Args...>) {
-    if constexpr (std::is_member_function_pointer_v<std::remove_cvref_t<F>>) {
+    using member = std::remove_cvref_t<F>;
+    if constexpr (std::is_member_function_pointer_v<member>) {
+        using C = typename member_class<member>::type;
         return [&](auto&& object, auto&&... rest) -> decltype(auto) {
-            return (std::forward<decltype(object)>(object).*
+            return (member_target<C>(std::forward<decltype(object)>(object)).*
                     f)(std::forward<decltype(rest)>(rest)...);
         }(std::forward<Args>(args)...);
-    } else if constexpr (std::is_member_object_pointer_v<std::remove_cvref_t<F>>) {
+    } else if constexpr (std::is_member_object_pointer_v<member>) {
+        using C = typename member_class<member>::type;
         return [&](auto&& object) -> decltype(auto) {
-            return (std::forward<decltype(object)>(object).*f);
+            return (member_target<C>(std::forward<decltype(object)>(object)).*f);
         }(std::forward<Args>(args)...);
     } else {
         return std::forward<F>(f)(std::forward<Args>(args)...);
     }
 }
 
+// Placement new through a void pointer with const and volatile cast away, as std::construct_at
+// does, so that a result<const T> can be built too.
 template <class T, class... Args>
 void construct(T* where, Args&&... args) noexcept(std::is_nothrow_constructible_v<T, Args...>) {
-    ::new (static_cast<void*>(where)) T(std::forward<Args>(args)...);
+    ::new (const_cast<void*>(static_cast<const volatile void*>(where)))
+        T(std::forward<Args>(args)...);
 }
 
 template <class R>

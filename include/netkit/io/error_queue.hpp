@@ -15,6 +15,7 @@
 #include <netkit/sys/syscall.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -30,11 +31,13 @@ struct error_queue_entry {
     /// Bytes of the offending packet placed in the caller's buffer (0 with no buffer, and for
     /// zero-copy completions and timestamps taken with `timestamping_flag::opt_tsonly`).
     std::size_t size = 0;
-    /// The packet's real length: larger than `size` when the buffer was too small.
+    /// The length the kernel reports for the packet. On the error queue it reports the bytes it
+    /// copied, not the real length, so this equals `size`; `truncated()` reads the flags.
     std::size_t message_size = 0;
     /// recvmsg's flags out (MSG_ERRQUEUE always; MSG_TRUNC, MSG_CTRUNC when something was cut).
     message_flags flags{};
-    /// The extended error (IP_RECVERR or IPV6_RECVERR), absent only if the kernel sent none.
+    /// The extended error (IP_RECVERR or IPV6_RECVERR), absent only if the kernel sent none (a
+    /// control area cut so short that it was lost is an error of `read_error_queue` instead).
     std::optional<extended_error> error{};
     /// SCM_TIMESTAMPING, for a transmit timestamp (`so::timestamping`).
     std::optional<cmsg::timestamping> timestamps{};
@@ -49,11 +52,12 @@ struct error_queue_entry {
 
 namespace detail {
 // Room for everything one entry carries: the extended error (the IPv6 form is the larger), the
-// three timestamps, IP_PKTINFO with opt_cmsg, and a spare header so that an unexpected message
-// shows as itself rather than as MSG_CTRUNC.
+// three timestamps, IP_PKTINFO with opt_cmsg, and 384 bytes more for what else the socket may
+// have enabled (TTL, TOS, options, the original destination), which the kernel writes before
+// the extended error: cut short, the area would lose the error first.
 inline constexpr std::size_t error_queue_control_space =
     control_space<cmsg::ipv6_extended_error, cmsg::timestamping, cmsg::ip_packet_info> +
-    cmsg_space(64);
+    cmsg_space(384);
 } // namespace detail
 
 /// Reads one entry of the error queue into a typed result: recvmsg(2) with MSG_ERRQUEUE through
@@ -93,6 +97,13 @@ result<error_queue_entry> read_error_queue(basic_socket<P>& sock,
             entry.packet_info = *info;
         }
     }
+    if (!entry.error && entry.flags.control_truncated()) {
+        // The entry is off the queue and its error is lost: say so, never hand over an entry
+        // that looks like one without an error (a completion would be lost unnoticed).
+        return detail::errc_failure(
+            std::errc::no_buffer_space,
+            "read_error_queue (control data cut short: the error was lost)");
+    }
     return entry;
 }
 
@@ -100,7 +111,9 @@ result<error_queue_entry> read_error_queue(basic_socket<P>& sock,
 /// that expects one (a completion, a timestamp) and has nothing else to do meanwhile. POLLERR
 /// also stands for a pending socket error (SO_ERROR: a refused port on a connected UDP socket
 /// without IP_RECVERR); with no entry queued, that error is returned, and cleared as reading
-/// SO_ERROR clears it, rather than waited past.
+/// SO_ERROR clears it, rather than waited past. After a hang-up (POLLHUP, which wakes every
+/// poll) it keeps looking every millisecond until the deadline: completions and timestamps of
+/// data the kernel still holds may come after the connection is down.
 /// Errors: `std::errc::timed_out` when no entry arrived by then; the pending socket error.
 template <protocol_tag P>
 result<error_queue_entry> read_error_queue(basic_socket<P>& sock, std::span<std::byte> payload,
@@ -129,11 +142,15 @@ result<error_queue_entry> read_error_queue(basic_socket<P>& sock, std::span<std:
         if (*ready == 0) {
             return detail::errc_failure(std::errc::timed_out, "read_error_queue");
         }
-        if ((*ready & POLLERR) == 0) {
-            // A hang-up without an entry would wake every poll at once: none can come now.
-            return detail::errc_failure(std::errc::not_connected, "read_error_queue (hang-up)");
-        }
         woken = true;
+        if ((*ready & POLLERR) == 0) {
+            // A hang-up wakes every poll at once, yet entries can still come: the completion of
+            // data the kernel still holds, a timestamp. Look again a millisecond later, until
+            // the deadline, rather than spin or give up.
+            const auto now = deadline::clock::now();
+            const auto next = now + std::chrono::milliseconds(1);
+            (void)detail::poll_one(-1, 0, deadline(until.at() < next ? until.at() : next));
+        }
     }
 }
 

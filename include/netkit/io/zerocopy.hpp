@@ -74,7 +74,7 @@ public:
 
     /// Sets SO_ZEROCOPY on `sock` (without it the kernel ignores MSG_ZEROCOPY and no completion
     /// would ever come) and returns a tracker for it. Errors: the kernel's refusal (ENOPROTOOPT
-    /// before Linux 4.14, or for a protocol without zero-copy; EPERM in some sandboxes).
+    /// before Linux 4.14, EOPNOTSUPP for a protocol without zero-copy, EPERM in some sandboxes).
     template <protocol_tag P>
     static result<zerocopy_tracker> enable(basic_socket<P>& sock) noexcept {
         if (auto on = sock.set(so::zero_copy, true); !on) {
@@ -96,7 +96,8 @@ public:
     /// Sends reported complete so far.
     [[nodiscard]] std::uint64_t completed() const noexcept { return completed_; }
     /// Of those, the sends the kernel reported copied (SO_EE_CODE_ZEROCOPY_COPIED): when it
-    /// equals `completed()`, zero-copy saved nothing (on loopback it always does).
+    /// equals `completed()`, zero-copy saved nothing (on loopback it always does). A hint, as
+    /// the kernel documents it: merging a new range into a queued one keeps the older code.
     [[nodiscard]] std::uint64_t copied() const noexcept { return copied_; }
     /// Sends refused with ENOBUFS (the optmem limit: too many notifications outstanding, or
     /// the locked-pages limit) and then made as ordinary sends of the same bytes.
@@ -108,6 +109,20 @@ public:
     [[nodiscard]] std::uint64_t anomalies() const noexcept { return anomalies_; }
     /// The descriptor this tracker numbers the sends of.
     [[nodiscard]] int native_handle() const noexcept { return fd_; }
+    /// True once a zero-copy send on a datagram socket failed: the kernel may have numbered it
+    /// (a packet built, then dropped by a queue or a firewall) or not (refused before), and no
+    /// call tells which. From then on completions cannot be matched to sends, so the tracker
+    /// declares nothing more complete (`reap_until` fails with `state_not_recoverable`): keep
+    /// the buffers of sends in flight, and make later sends on a new socket with a new tracker.
+    [[nodiscard]] bool numbering_lost() const noexcept { return numbering_lost_; }
+
+    zerocopy_tracker(const zerocopy_tracker&) = delete;
+    zerocopy_tracker& operator=(const zerocopy_tracker&) = delete;
+    /// A tracker moves with the socket it serves; two copies would number the same sends twice.
+    zerocopy_tracker(zerocopy_tracker&&) noexcept = default;
+    /// See the move constructor.
+    zerocopy_tracker& operator=(zerocopy_tracker&&) noexcept = default;
+    ~zerocopy_tracker() = default;
 
     /// Records one error-queue entry, as read by `read_error_queue` from the tracker's socket:
     /// the range it completes, or nothing for an entry of another origin.
@@ -120,9 +135,9 @@ public:
             below_ + static_cast<std::uint32_t>(entry.info - static_cast<std::uint32_t>(below_));
         const zerocopy_range range{
             first, first + static_cast<std::uint32_t>(entry.data - entry.info), entry.copied()};
-        if (range.last >= next_) {
-            ++anomalies_; // numbers never given: nothing in it can be trusted
-            return range;
+        if (range.last >= next_ || numbering_lost_) {
+            ++anomalies_; // numbers never given, or no longer matched: nothing in it is trusted
+            return std::nullopt;
         }
         for (std::uint64_t id = range.first; id <= range.last; ++id) {
             mark(id, range.copied);
@@ -165,6 +180,11 @@ public:
                                        deadline until) noexcept {
         zerocopy_reaped reaped;
         while (below_ < target && below_ < next_) {
+            if (numbering_lost_) {
+                return detail::errc_failure(std::errc::state_not_recoverable,
+                                            "zerocopy reap (numbering lost after a failed "
+                                            "datagram send)");
+            }
             auto entry = read_error_queue(sock, {}, until);
             if (!entry) {
                 return failure{entry.error()};
@@ -180,6 +200,8 @@ public:
     [[nodiscard]] bool has_room() const noexcept { return next_ - below_ < window; }
     /// For the send calls: a send that was copied, and why.
     void copied_send(bool enobufs) noexcept { ++(enobufs ? enobufs_ : window_full_); }
+    /// For the send calls: a datagram send failed, numbered by the kernel or not.
+    void lose_numbering() noexcept { numbering_lost_ = true; }
 
 private:
     explicit zerocopy_tracker(int fd) noexcept : fd_(fd) {}
@@ -216,15 +238,17 @@ private:
     std::uint64_t enobufs_ = 0;
     std::uint64_t window_full_ = 0;
     std::uint64_t anomalies_ = 0;
+    bool numbering_lost_ = false;
     std::bitset<window> done_{};
 };
 
 namespace detail {
 // One zero-copy send through `send` (a call of the socket taking the flags), numbered when the
-// kernel numbered it; ENOBUFS means the kernel took nothing, so the same bytes go again, copied.
+// kernel numbered it; ENOBUFS is answered by the same bytes again, copied (on a datagram socket
+// the packet may also have been built and dropped: the numbering then ends).
 template <class Send>
 result<zerocopy_send> zerocopy_step(int fd, zerocopy_tracker& tracker, send_flags flags,
-                                    Send send) noexcept {
+                                    bool datagram, Send send) noexcept {
     if (fd != tracker.native_handle()) {
         return errc_failure(std::errc::invalid_argument,
                             "send_zerocopy (not the tracker's socket)");
@@ -244,6 +268,12 @@ result<zerocopy_send> zerocopy_step(int fd, zerocopy_tracker& tracker, send_flag
         }
         return zerocopy_send{*sent, tracker.number_send()};
     }
+    if (datagram) {
+        // TCP gives a number back when a send fails; a datagram socket may keep it for a packet
+        // it built and then dropped (ENOBUFS from a full queue with IP_RECVERR, EPERM from a
+        // firewall), and report that packet's completion later.
+        tracker.lose_numbering();
+    }
     if (sent.error().code() != std::error_code(ENOBUFS, std::system_category())) {
         return failure{sent.error()};
     }
@@ -259,14 +289,15 @@ result<zerocopy_send> zerocopy_step(int fd, zerocopy_tracker& tracker, send_flag
 /// One MSG_ZEROCOPY send(2)/sendmsg(2) on a connected socket (TCP, or UDP after `connect_to`):
 /// the kernel sends from `data` in place, so `data` must stay unchanged and alive until the
 /// send is complete (`result.id`, `tracker.is_complete`). ENOBUFS is answered by an ordinary
-/// send of the same bytes, counted in `tracker.enobufs_copies()`. On a stream the count may be
+/// send of the same bytes, counted in `tracker.enobufs_copies()`; on a datagram socket any
+/// failed send also ends the tracker's numbering (`numbering_lost()`). On a stream the count may be
 /// short, as with `send`: send the rest with another call.
 /// Errors: those of `send`; `std::errc::invalid_argument` if `tracker` is another socket's.
 template <protocol_tag P, sendable_data Data>
 result<zerocopy_send> send_zerocopy(basic_socket<P>& sock, zerocopy_tracker& tracker,
                                     const Data& data,
                                     send_flags flags = {}) noexcept requires opens_by_family<P> {
-    return detail::zerocopy_step(sock.native_handle(), tracker, flags,
+    return detail::zerocopy_step(sock.native_handle(), tracker, flags, !can_stream<P>,
                                  [&](send_flags f) noexcept { return sock.send(data, f); });
 }
 
@@ -276,9 +307,9 @@ result<zerocopy_send>
 send_zerocopy_to(basic_socket<P>& sock, zerocopy_tracker& tracker, const Data& data,
                  const typename P::endpoint_type& peer,
                  send_flags flags = {}) noexcept requires opens_by_family<P> && can_send_to<P> {
-    return detail::zerocopy_step(sock.native_handle(), tracker, flags, [&](send_flags f) noexcept {
-        return sock.send_to(data, peer, f);
-    });
+    return detail::zerocopy_step(
+        sock.native_handle(), tracker, flags, !can_stream<P>,
+        [&](send_flags f) noexcept { return sock.send_to(data, peer, f); });
 }
 
 } // namespace netkit

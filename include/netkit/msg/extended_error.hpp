@@ -34,13 +34,13 @@ enum class error_origin : std::uint8_t {
 /// One sock_extended_err, typed. What the numbers mean depends on `origin`: for ICMP, `type`
 /// and `code` are the ICMP header's and `info` the MTU of a "fragmentation needed"; for
 /// zero-copy, `info` to `data` is the inclusive range of completed sends; for timestamping,
-/// `info` is the timestamp's kind (SCM_TSTAMP_SND, ...) and `data` the send it belongs to
-/// (with `timestamping::opt_id`).
+/// `info` is the timestamp's kind (SCM_TSTAMP_SND, ...) and `data`, with `opt_id`, the UDP send
+/// it belongs to or, on TCP, the byte offset of the send's last byte.
 struct extended_error {
     /// ee_origin: who queued the entry.
     error_origin origin = error_origin::none;
     /// ee_errno as an error code: ECONNREFUSED for a port unreachable, EMSGSIZE for a path MTU,
-    /// ENOMSG for zero-copy completions and timestamps (which are not errors).
+    /// ENOMSG for timestamps and 0 for zero-copy completions (neither is an error).
     std::error_code error{};
     /// ee_type: the ICMP type (3: destination unreachable), 0 for other origins.
     std::uint8_t type = 0;

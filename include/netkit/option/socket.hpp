@@ -66,11 +66,13 @@ inline constexpr auto tx_software = timestamping_flags::from_native(SOF_TIMESTAM
 inline constexpr auto rx_software = timestamping_flags::from_native(SOF_TIMESTAMPING_RX_SOFTWARE);
 /// SOF_TIMESTAMPING_SOFTWARE: report software timestamps (SCM_TIMESTAMPING's first time).
 inline constexpr auto software = timestamping_flags::from_native(SOF_TIMESTAMPING_SOFTWARE);
-/// SOF_TIMESTAMPING_OPT_ID: number the sends, as zero-copy does, in the entry's `data`.
+/// SOF_TIMESTAMPING_OPT_ID: tell, in the entry's `data`, what a timestamp belongs to: on UDP the
+/// send (counted from 0 once set), on TCP the byte offset of its last byte (connected sockets).
 inline constexpr auto opt_id = timestamping_flags::from_native(SOF_TIMESTAMPING_OPT_ID);
 /// SOF_TIMESTAMPING_OPT_TSONLY: queue the timestamp without a copy of the packet.
 inline constexpr auto opt_tsonly = timestamping_flags::from_native(SOF_TIMESTAMPING_OPT_TSONLY);
-/// SOF_TIMESTAMPING_OPT_CMSG: add IP_PKTINFO to transmit timestamps of IPv4 packets.
+/// SOF_TIMESTAMPING_OPT_CMSG: add IP_PKTINFO to transmit timestamps of IPv4 packets, when
+/// `ip::receive_packet_info` is on as well.
 inline constexpr auto opt_cmsg = timestamping_flags::from_native(SOF_TIMESTAMPING_OPT_CMSG);
 } // namespace timestamping_flag
 
