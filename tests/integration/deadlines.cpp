@@ -16,11 +16,9 @@
 #include <vector>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace nk = netkit;
@@ -181,29 +179,17 @@ TEST_CASE("connect with a timeout to a peer that never answers: timed_out, the S
     // answers from, so a SYN goes out and nothing ever comes back, as with a host that drops it.
     enum step : int {
         ok = 0,
-        skipped = 77,
         not_timed_out = 10,
         no_syn,
         descriptor_left
     };
-    int pipe_fds[2];
-    REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
-    const pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        ::close(pipe_fds[0]);
-        std::string why;
-        const int tun = nk::test::tun_in_own_network_namespace(why);
-        if (tun < 0) {
-            (void)!::write(pipe_fds[1], why.data(), why.size());
-            ::_exit(skipped);
-        }
+    const auto child = nk::test::run_in_own_network([](int tun) -> int {
         // The next descriptor number: if the attempt's socket were left open, it would hold it.
         const int probe = ::dup(tun);
         ::close(probe);
         auto sock = nk::tcp::socket::connect(nk::ip::endpoint::parse("10.9.9.2:80").value(), 200ms);
         if (sock || sock.error() != std::errc::timed_out) {
-            ::_exit(not_timed_out);
+            return not_timed_out;
         }
         // The SYN really left: a TCP segment to 10.9.9.2:80 with SYN set and ACK clear.
         std::array<unsigned char, 1500> packet{};
@@ -217,25 +203,16 @@ TEST_CASE("connect with a timeout to a peer that never answers: timed_out, the S
                   (packet[header + 13] & 0x12U) == 0x02U;
         }
         if (!syn) {
-            ::_exit(no_syn);
+            return no_syn;
         }
         const int next = ::dup(tun);
-        ::_exit(next == probe ? ok : descriptor_left);
-    }
-    ::close(pipe_fds[1]);
-    std::array<char, 256> why{};
-    const ssize_t why_length = ::read(pipe_fds[0], why.data(), why.size());
-    ::close(pipe_fds[0]);
-    int status = 0;
-    REQUIRE(::waitpid(child, &status, 0) == child);
-    REQUIRE(WIFEXITED(status));
-    const int result = WEXITSTATUS(status);
-    if (result == skipped) {
-        WARN("skipped: no network namespace with a TUN device here ("
-             << std::string(why.data(), static_cast<std::size_t>(std::max<ssize_t>(why_length, 0)))
-             << ")");
+        return next == probe ? ok : descriptor_left;
+    });
+    if (!child.skipped.empty()) {
+        WARN("skipped: no network namespace with a TUN device here (" << child.skipped << ")");
         return;
     }
+    const int result = child.status;
     INFO("child failed at step " << result
                                  << " (10 not timed_out, 11 no SYN left, 12 descriptor left open)");
     REQUIRE(result == ok);

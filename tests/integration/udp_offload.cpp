@@ -20,7 +20,6 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
-#include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -29,7 +28,6 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace nk = netkit;
@@ -374,30 +372,16 @@ TEST_CASE("through a device without checksum offload every datagram leaves once"
     }
     enum step : int {
         ok = 0,
-        skipped = 77,
         setup = 10,
         unexpected_error,
         send_failed,
         delivery,
         not_counted
     };
-    int pipe_fds[2];
-    REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
-    const pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        // The child changes its own network namespace only; it reports through its exit status,
-        // and why it skipped through the pipe.
-        ::close(pipe_fds[0]);
-        std::string why;
-        const int tun = nk::test::tun_in_own_network_namespace(why);
-        if (tun < 0) {
-            (void)!::write(pipe_fds[1], why.data(), why.size());
-            ::_exit(skipped);
-        }
+    const auto child = nk::test::run_in_own_network([&](int tun) -> int {
         auto sock = nk::udp::socket::connect(nk::ip::endpoint::parse("10.9.9.2:9").value());
         if (!sock) {
-            ::_exit(setup);
+            return setup;
         }
         // Older kernels refuse a segmented send on such a device with EIO before anything is
         // queued; newer ones checksum the segments in software. Either way every datagram must
@@ -409,7 +393,7 @@ TEST_CASE("through a device without checksum offload every datagram leaves once"
         const bool refused = !plain;
         if (refused && plain.error() != std::errc::io_error) {
             std::fprintf(stderr, "%s\n", plain.error().message().c_str());
-            ::_exit(unexpected_error);
+            return unexpected_error;
         }
         auto left_once = [&] {
             for (std::size_t d = 0; d < 60; ++d) {
@@ -422,34 +406,25 @@ TEST_CASE("through a device without checksum offload every datagram leaves once"
             return ::poll(&more, 1, 0) == 0; // nothing more: no datagram sent twice
         };
         if (!refused && !left_once()) {
-            ::_exit(delivery);
+            return delivery;
         }
         nk::udp::segmenter segmenter;
         auto sent = segmenter.send(*sock, bytes, 1000);
         if (!sent || *sent != bytes.size()) {
-            ::_exit(send_failed);
+            return send_failed;
         }
         if (!left_once()) {
-            ::_exit(delivery);
+            return delivery;
         }
         const bool counted =
             segmenter.offloading() == !refused && segmenter.fallback_sends() == (refused ? 1U : 0U);
-        ::_exit(counted ? ok : not_counted);
-    }
-    ::close(pipe_fds[1]);
-    std::array<char, 256> why{};
-    const ssize_t why_length = ::read(pipe_fds[0], why.data(), why.size());
-    ::close(pipe_fds[0]);
-    int status = 0;
-    REQUIRE(::waitpid(child, &status, 0) == child);
-    REQUIRE(WIFEXITED(status));
-    const int result = WEXITSTATUS(status);
-    if (result == skipped) {
-        WARN("skipped: no network namespace with a TUN device here ("
-             << std::string(why.data(), static_cast<std::size_t>(std::max<ssize_t>(why_length, 0)))
-             << ")");
+        return counted ? ok : not_counted;
+    });
+    if (!child.skipped.empty()) {
+        WARN("skipped: no network namespace with a TUN device here (" << child.skipped << ")");
         return;
     }
+    const int result = child.status;
     INFO("child failed at step " << result
                                  << " (10 setup, 11 an error other than EIO, 12 send failed, "
                                     "13 delivery, 14 fallback not counted)");

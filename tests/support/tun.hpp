@@ -8,6 +8,7 @@
 //
 // Only ever call this in a forked child: the namespace is the calling process's from then on.
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -20,6 +21,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace netkit::test {
@@ -61,6 +63,49 @@ inline int tun_in_own_network_namespace(std::string& why) {
         return -1;
     }
     return tun;
+}
+
+/// What a child run in a network of its own reported.
+struct network_child {
+    /// The child's exit status: what its body returned (-1 if it did not exit normally).
+    int status = -1;
+    /// Not empty when no network could be made (no privilege, no /dev/net/tun): why.
+    std::string skipped;
+};
+
+/// Forks; the child leaves for a network of its own (`tun_in_own_network_namespace`) and exits
+/// with what `body(tun)` returns. The caller's process and network are untouched; it waits for
+/// the child and learns either its status or why it could not run.
+template <class Body>
+network_child run_in_own_network(Body body) {
+    constexpr int could_not_run = 77;
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+        return {-1, {}};
+    }
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::close(pipe_fds[0]);
+        std::string why;
+        const int tun = tun_in_own_network_namespace(why);
+        if (tun < 0) {
+            (void)!::write(pipe_fds[1], why.data(), why.size());
+            ::_exit(could_not_run);
+        }
+        ::_exit(body(tun));
+    }
+    ::close(pipe_fds[1]);
+    std::array<char, 256> why{};
+    const ssize_t why_length = child < 0 ? 0 : ::read(pipe_fds[0], why.data(), why.size());
+    ::close(pipe_fds[0]);
+    int status = 0;
+    if (child < 0 || ::waitpid(child, &status, 0) != child || !WIFEXITED(status)) {
+        return {-1, {}};
+    }
+    if (WEXITSTATUS(status) == could_not_run && why_length > 0) {
+        return {-1, std::string(why.data(), static_cast<std::size_t>(why_length))};
+    }
+    return {WEXITSTATUS(status), {}};
 }
 
 } // namespace netkit::test
