@@ -131,8 +131,11 @@ def summarize(records):
     for r in records:
         key = (r["connections"], r["size"], r["mode"], r.get("round", 0))
         rounds.setdefault(key, {})[r["server"]] = r
+    # c_idle, the C server with netkit's idle timer, is the like-for-like baseline when present.
+    idle = any(r["server"] == "c_idle" for r in records)
     print(f"{'cell':<26} {'cpu/req us (netkit c asio)':>30} {'netkit/c cpu':>12} "
-          f"{'user':>6} {'rps':>6} {'netkit/asio cpu':>15} {'rps':>6} {'p99 us n/c/a':>16}")
+          f"{'user':>6} {'rps':>6} {'netkit/asio cpu':>15} {'rps':>6} {'p99 us n/c/a':>16}"
+          + (f" {'netkit/c_idle cpu':>17} {'user':>6} {'rps':>6}" if idle else ""))
     for cell in cells:
         per = [v for k, v in rounds.items() if k[:3] == cell]
 
@@ -153,7 +156,10 @@ def summarize(records):
               f"{ratio('server_user_us_per_request', 'netkit', 'c'):6.3f} "
               f"{ratio('requests_per_s', 'netkit', 'c'):6.3f} "
               f"{ratio('server_cpu_us_per_request', 'netkit', 'asio'):15.3f} "
-              f"{ratio('requests_per_s', 'netkit', 'asio'):6.3f} {p99:>16}")
+              f"{ratio('requests_per_s', 'netkit', 'asio'):6.3f} {p99:>16}"
+              + (f" {ratio('server_cpu_us_per_request', 'netkit', 'c_idle'):17.3f} "
+                 f"{ratio('server_user_us_per_request', 'netkit', 'c_idle'):6.3f} "
+                 f"{ratio('requests_per_s', 'netkit', 'c_idle'):6.3f}" if idle else ""))
 
 
 def main():
