@@ -19,12 +19,15 @@ columns = len({k[1] for k in keys})
 rows = (len(keys) + columns - 1) // columns
 tmp = tempfile.mkdtemp()
 script = [f'set terminal pngcairo size {420*columns},{300*rows} font ",9"', f'set output "{out}"',
-          f'set multiplot layout {rows},{columns} title "netkit: send per fragment vs copy+send vs sendmsg gather ({data["mode"]}, {data["machine"]})"',
+          f'set multiplot layout {rows},{columns} title "netkit: send per fragment vs copy+send vs sendmsg gather vs adaptive ({data["mode"]}, {data["machine"]})"',
           'set logscale x 2', 'set xlabel "fragment size S (bytes)"', 'set ylabel "GB/s"', 'set key top left', 'set grid']
 for i, key in enumerate(keys):
     plots = []
-    for strategy in ["send-per-fragment", "copy-then-send", "sendmsg-gather"]:
+    for strategy in ["send-per-fragment", "copy-then-send", "sendmsg-gather", "adaptive",
+                     "sendmsg-zerocopy"]:
         points = sorted(panels[key].get(strategy, []))
+        if not points:
+            continue
         path = os.path.join(tmp, f"{i}-{strategy}.dat")
         with open(path, "w") as f:
             f.writelines(f"{s} {g}\n" for s, g in points)

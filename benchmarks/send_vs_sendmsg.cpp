@@ -1,5 +1,7 @@
 // send vs sendmsg: what gathering K fragments into one sendmsg buys over K sends or over copying
-// them into one buffer, on TCP, Unix stream and UDP, through netkit, hand-written C and Asio.
+// them into one buffer, on TCP, Unix stream and UDP, through netkit, hand-written C and Asio;
+// beside them netkit's adaptive send (copy or gather, chosen per message) and, for large
+// messages on TCP and UDP, MSG_ZEROCOPY with every completion reaped.
 //
 // Every cell (transport, fragment size S, fragment count K) runs its variants interleaved in
 // rounds, each starting one variant later (A B C, B C A, C A B, ...). A receiver thread drains and
@@ -57,7 +59,9 @@ enum class transport {
 enum class strategy {
     per_fragment,
     copy,
-    gather
+    gather,
+    adaptive,
+    zerocopy
 };
 enum class implementation {
     netkit,
@@ -66,7 +70,17 @@ enum class implementation {
 };
 
 constexpr std::array all_transports{transport::tcp, transport::local, transport::udp};
-constexpr std::array all_strategies{strategy::per_fragment, strategy::copy, strategy::gather};
+constexpr std::array all_strategies{strategy::per_fragment, strategy::copy, strategy::gather,
+                                    strategy::adaptive, strategy::zerocopy};
+
+// Strategies that only netkit has: C and Asio are compared on the first three.
+constexpr bool netkit_only(strategy s) {
+    return s == strategy::adaptive || s == strategy::zerocopy;
+}
+
+// MSG_ZEROCOPY is measured where the kernel documentation says it may pay (large messages),
+// on the transports that have it (not Unix sockets).
+constexpr std::size_t zerocopy_from_size = 16384;
 
 std::string_view name(transport t) {
     switch (t) {
@@ -87,6 +101,10 @@ std::string_view name(strategy s) {
         return "copy-then-send";
     case strategy::gather:
         return "sendmsg-gather";
+    case strategy::adaptive:
+        return "adaptive";
+    case strategy::zerocopy:
+        return "sendmsg-zerocopy";
     }
     return "?";
 }
@@ -235,6 +253,8 @@ template <strategy S>
                     at += f.size();
                 }
                 sock.send(m.staging).value();
+            } else if constexpr (S == strategy::gather) {
+                sock.send(nk::exact_gather(m.buffers)).value();
             } else {
                 sock.send(m.buffers).value();
             }
@@ -255,11 +275,55 @@ template <strategy S>
                 at += f.size();
             }
             sock.send_all(m.staging).value();
+        } else if constexpr (S == strategy::gather) {
+            sock.send_all(nk::exact_gather(m.buffers)).value();
         } else {
             sock.send_all(m.buffers).value();
         }
     }
     (void)sock.release();
+}
+
+/// What the zero-copy sends of the last run did: every send's completion is reaped before the
+/// run ends, inside its timing.
+struct zerocopy_counts {
+    std::uint64_t sends = 0;     // numbered zero-copy sends
+    std::uint64_t completed = 0; // completions reaped
+    std::uint64_t copied = 0;    // of those, reported copied by the kernel
+    std::uint64_t fallbacks = 0; // sends made as ordinary copies (ENOBUFS, full window)
+};
+zerocopy_counts last_zerocopy;
+
+template <class Socket>
+void zerocopy_sends(Socket& sock, message_source& m, std::size_t messages) {
+    auto tracker = nk::zerocopy_tracker::enable(sock).value();
+    for (std::size_t n = 0; n < messages; ++n) {
+        nk::buffer_cursor cursor{std::span<const iovec>(m.iovecs)};
+        while (!cursor.done()) {
+            cursor.consume(nk::send_zerocopy(sock, tracker, cursor.next()).value().bytes);
+        }
+        // One reap per half window: a read of the error queue per send would cost a system
+        // call each, and a full window would turn sends into copies.
+        if (tracker.in_flight() >= nk::zerocopy_tracker::window / 2) {
+            tracker.reap(sock).value();
+        }
+    }
+    tracker.reap_until(sock, tracker.sent(), std::chrono::seconds(10)).value();
+    last_zerocopy = {tracker.sent(), tracker.completed(), tracker.copied(),
+                     tracker.enobufs_copies() + tracker.window_copies()};
+}
+
+[[gnu::noinline]] void netkit_zerocopy_loop(int fd, transport t, message_source& m,
+                                            std::size_t messages) {
+    if (t == transport::udp) {
+        nk::udp::socket sock{nk::file_descriptor(fd)};
+        zerocopy_sends(sock, m, messages);
+        (void)sock.release();
+    } else {
+        nk::tcp::socket sock{nk::file_descriptor(fd)};
+        zerocopy_sends(sock, m, messages);
+        (void)sock.release();
+    }
 }
 
 template <strategy S>
@@ -351,6 +415,17 @@ template <strategy S>
 
 template <strategy S>
 void send_loop(implementation impl, int fd, transport t, message_source& m, std::size_t messages) {
+    if constexpr (netkit_only(S)) {
+        if (impl != implementation::netkit) {
+            die(fmt::format("{} is netkit's alone", name(S)));
+        }
+        if constexpr (S == strategy::zerocopy) {
+            netkit_zerocopy_loop(fd, t, m, messages);
+        } else {
+            netkit_send_loop<S>(fd, t, m, messages);
+        }
+        return;
+    }
     switch (impl) {
     case implementation::netkit:
         netkit_send_loop<S>(fd, t, m, messages);
@@ -379,6 +454,12 @@ void send_loop(strategy s, implementation impl, int fd, transport t, message_sou
         return;
     case strategy::gather:
         send_loop<strategy::gather>(impl, fd, t, m, messages);
+        return;
+    case strategy::adaptive:
+        send_loop<strategy::adaptive>(impl, fd, t, m, messages);
+        return;
+    case strategy::zerocopy:
+        send_loop<strategy::zerocopy>(impl, fd, t, m, messages);
         return;
     }
 }
@@ -433,6 +514,7 @@ struct run_result {
     double gbps = 0; // gigabytes (1e9) per second delivered
     double messages_per_second = 0;
     double loss = 0; // fraction of bytes lost (UDP only)
+    zerocopy_counts zerocopy{};
 };
 
 run_result run_once(transport t, strategy s, implementation impl, message_source& m,
@@ -446,6 +528,7 @@ run_result run_once(transport t, strategy s, implementation impl, message_source
         pin_this_thread(pinned_cpus.receiver);
         got = drain(c.receiver.get(), t, expected, sender_done);
     });
+    last_zerocopy = {};
     send_loop(s, impl, c.sender.get(), t, m, messages);
     sender_done.store(true, std::memory_order_release);
     receiver.join();
@@ -464,6 +547,7 @@ run_result run_once(transport t, strategy s, implementation impl, message_source
     r.messages_per_second =
         static_cast<double>(got.bytes) / static_cast<double>(m.bytes()) / seconds;
     r.loss = 1.0 - static_cast<double>(got.bytes) / static_cast<double>(expected);
+    r.zerocopy = last_zerocopy;
     return r;
 }
 
@@ -499,6 +583,20 @@ struct cell {
             per_round.push_back(ra[i].gbps / rb[i].gbps);
         }
         return median(per_round);
+    }
+    /// netkit's `s` over the better of its copy-then-send and gather, within each round.
+    [[nodiscard]] double ratio_to_best(strategy s) const {
+        std::vector<double> per_round;
+        const auto& ours = rounds.at({s, implementation::netkit});
+        const auto& copied = rounds.at({strategy::copy, implementation::netkit});
+        const auto& gathered = rounds.at({strategy::gather, implementation::netkit});
+        for (std::size_t i = 0; i < ours.size(); ++i) {
+            per_round.push_back(ours[i].gbps / std::max(copied[i].gbps, gathered[i].gbps));
+        }
+        return median(per_round);
+    }
+    [[nodiscard]] bool has(strategy s) const {
+        return rounds.contains({s, implementation::netkit});
     }
 };
 
@@ -577,7 +675,7 @@ options parse(int argc, char** argv) {
                 "usage: send_vs_sendmsg [--quick|--full|--smoke] [--rounds N] [--pin|--no-pin]\n"
                 "                       [--json FILE]\n"
                 "       send_vs_sendmsg --transport tcp|unix|udp --variant "
-                "send-per-fragment|copy-then-send|sendmsg-gather\n"
+                "send-per-fragment|copy-then-send|sendmsg-gather|adaptive|sendmsg-zerocopy\n"
                 "                       --impl netkit|raw-c|asio --size S --fragments K --messages "
                 "N\n"
                 "       send_vs_sendmsg --bulk SECONDS\n");
@@ -599,7 +697,8 @@ std::size_t messages_for(const options& o, transport t, strategy s, message_sour
     constexpr std::size_t most = std::size_t{1} << 24;
     std::size_t n = 16;
     for (;;) {
-        const double seconds = run_once(t, s, implementation::raw, m, n).seconds;
+        const auto impl = netkit_only(s) ? implementation::netkit : implementation::raw;
+        const double seconds = run_once(t, s, impl, m, n).seconds;
         if (seconds >= run_seconds / 4 || n >= most) {
             const double scaled = static_cast<double>(n) * run_seconds / std::max(seconds, 1e-6);
             return std::clamp<std::size_t>(static_cast<std::size_t>(scaled), 16, most);
@@ -657,9 +756,17 @@ void write_json(const options& o, int rounds, const std::vector<cell>& cells) {
             for (std::size_t r = 0; r < runs.size(); ++r) {
                 fmt::print(out,
                            "{}{{\"seconds\": {:.6f}, \"gbps\": {:.6g}, \"messages_per_second\": "
-                           "{:.0f}, \"loss\": {:.6f}}}",
+                           "{:.0f}, \"loss\": {:.6f}",
                            r ? ", " : "", runs[r].seconds, runs[r].gbps,
                            runs[r].messages_per_second, runs[r].loss);
+                if (key.first == strategy::zerocopy) {
+                    const auto& z = runs[r].zerocopy;
+                    fmt::print(out,
+                               ", \"zerocopy_sends\": {}, \"completions\": {}, \"copied\": {}, "
+                               "\"fallbacks\": {}",
+                               z.sends, z.completed, z.copied, z.fallbacks);
+                }
+                fmt::print(out, "}}");
             }
             fmt::print(out, "]}}{}\n", ++v < x.rounds.size() ? "," : "");
         }
@@ -668,39 +775,40 @@ void write_json(const options& o, int rounds, const std::vector<cell>& cells) {
     fmt::print(out, "  ]\n}}\n");
 }
 
+/// netkit's GB/s and thousands of messages per second for `s` in cell `x`, medians of rounds.
+std::string show_gbps(const cell& x, strategy s) {
+    std::vector<double> mps;
+    for (const auto& r : x.rounds.at({s, implementation::netkit})) {
+        mps.push_back(r.messages_per_second / 1e3);
+    }
+    return fmt::format("{:5.2f} {:>3.0f}k/s", median(x.gbps(s, implementation::netkit)),
+                       median(mps));
+}
+
 void print_table(const std::vector<cell>& cells, bool have_asio) {
     using enum strategy;
     constexpr auto netkit_impl = implementation::netkit;
     constexpr auto raw_impl = implementation::raw;
     constexpr auto asio_impl = implementation::asio;
     fmt::print("\nnetkit throughput, GB/s (median of rounds); ratios are per-round medians\n\n");
-    fmt::print("{:<5} {:>6} {:>3} | {:>13} {:>13} {:>13} | {:>11} {:>11} | {:>8} {:>8} {:>8} | "
-               "{:>9} {:>7}\n",
-               "", "S", "K", "send/frag", "copy+send", "gather", "gather/frag", "gather/copy",
-               "nk/C frg", "nk/C cpy", "nk/C gth", "nk/asio g", "loss");
-    fmt::print("{}\n", std::string(142, '-'));
+    fmt::print("{:<5} {:>6} {:>3} | {:>13} {:>13} {:>13} {:>13} | {:>11} {:>11} {:>8} | {:>8} "
+               "{:>8} {:>8} | {:>9} {:>7}\n",
+               "", "S", "K", "send/frag", "copy+send", "gather", "adaptive", "gather/frag",
+               "gather/copy", "adp/best", "nk/C frg", "nk/C cpy", "nk/C gth", "nk/asio g", "loss");
+    fmt::print("{}\n", std::string(167, '-'));
     for (const cell& x : cells) {
-        auto show = [&](strategy s) {
-            const auto g = x.gbps(s, netkit_impl);
-            return fmt::format("{:5.2f} {:>3.0f}k/s", median(g), median([&] {
-                                   std::vector<double> mps;
-                                   for (const auto& r : x.rounds.at({s, netkit_impl})) {
-                                       mps.push_back(r.messages_per_second / 1e3);
-                                   }
-                                   return mps;
-                               }()));
-        };
+        auto show = [&](strategy s) { return show_gbps(x, s); };
         double loss = 0;
         for (const auto& [key, runs] : x.rounds) {
             for (const auto& r : runs) {
                 loss = std::max(loss, r.loss);
             }
         }
-        fmt::print("{:<5} {:>6} {:>3} | {:>13} {:>13} {:>13} | {:>10.2f}x {:>10.2f}x | {:>8.3f} "
-                   "{:>8.3f} {:>8.3f} | {:>9} {:>6.2f}%\n",
+        fmt::print("{:<5} {:>6} {:>3} | {:>13} {:>13} {:>13} {:>13} | {:>10.2f}x {:>10.2f}x "
+                   "{:>8.3f} | {:>8.3f} {:>8.3f} {:>8.3f} | {:>9} {:>6.2f}%\n",
                    name(x.t), x.size, x.fragments, show(per_fragment), show(copy), show(gather),
-                   x.ratio({gather, netkit_impl}, {per_fragment, netkit_impl}),
-                   x.ratio({gather, netkit_impl}, {copy, netkit_impl}),
+                   show(adaptive), x.ratio({gather, netkit_impl}, {per_fragment, netkit_impl}),
+                   x.ratio({gather, netkit_impl}, {copy, netkit_impl}), x.ratio_to_best(adaptive),
                    x.ratio({per_fragment, netkit_impl}, {per_fragment, raw_impl}),
                    x.ratio({copy, netkit_impl}, {copy, raw_impl}),
                    x.ratio({gather, netkit_impl}, {gather, raw_impl}),
@@ -709,10 +817,39 @@ void print_table(const std::vector<cell>& cells, bool have_asio) {
                        : std::string("n/a"),
                    loss * 100);
     }
-    fmt::print("\nsend/frag, copy+send, gather: netkit GB/s and messages/s. nk/C: netkit over "
-               "hand-written C,\n"
-               "same strategy. nk/asio g: netkit gather over Asio gather. loss: worst UDP byte "
+    fmt::print("\nsend/frag, copy+send, gather, adaptive: netkit GB/s and messages/s. adp/best: "
+               "adaptive over the better of\ncopy+send and gather. nk/C: netkit over hand-written "
+               "C, same strategy. nk/asio g: netkit gather over\nAsio gather. loss: worst UDP byte "
                "loss of any run.\n");
+    bool header = false;
+    for (const cell& x : cells) {
+        if (!x.has(zerocopy)) {
+            continue;
+        }
+        if (!header) {
+            fmt::print("\nMSG_ZEROCOPY (netkit), every completion reaped inside the run\n\n"
+                       "{:<5} {:>6} {:>3} | {:>13} {:>10} | {:>12} {:>12} {:>8} {:>10}\n",
+                       "", "S", "K", "zerocopy", "zc/gather", "sends/run", "completions", "copied",
+                       "fallbacks");
+            fmt::print("{}\n", std::string(90, '-'));
+            header = true;
+        }
+        const auto& runs = x.rounds.at({zerocopy, netkit_impl});
+        const auto& last = runs.back().zerocopy;
+        fmt::print("{:<5} {:>6} {:>3} | {:>13} {:>9.3f}x | {:>12} {:>12} {:>7.1f}% {:>10}\n",
+                   name(x.t), x.size, x.fragments, show_gbps(x, zerocopy),
+                   x.ratio({zerocopy, netkit_impl}, {gather, netkit_impl}), last.sends,
+                   last.completed,
+                   last.completed ? 100.0 * static_cast<double>(last.copied) /
+                                        static_cast<double>(last.completed)
+                                  : 0.0,
+                   last.fallbacks);
+    }
+    if (header) {
+        fmt::print("\nzc/gather: netkit zero-copy over netkit gather. sends, completions, copied "
+                   "(the kernel's\nSO_EE_CODE_ZEROCOPY_COPIED share) and fallbacks of the last "
+                   "round.\n");
+    }
 }
 
 int bulk(double seconds) {
@@ -797,12 +934,20 @@ int main(int argc, char** argv) try {
     fmt::print("send vs sendmsg: {} grid, {} rounds, machine: {}\ncompiler: {} {}\nthreads: {}\n",
                mode_name(o), rounds, machine_description(), NETKIT_BENCH_COMPILER,
                NETKIT_BENCH_FLAGS, thread_placement());
-    std::vector<std::pair<strategy, implementation>> variants;
-    for (strategy st : all_strategies) {
-        for (implementation impl : impls) {
-            variants.emplace_back(st, impl);
+    auto variants_of = [&](transport t, std::size_t size) {
+        std::vector<std::pair<strategy, implementation>> variants;
+        for (strategy st : all_strategies) {
+            if (st == strategy::zerocopy && (t == transport::local || size < zerocopy_from_size)) {
+                continue;
+            }
+            for (implementation impl : impls) {
+                if (!netkit_only(st) || impl == implementation::netkit) {
+                    variants.emplace_back(st, impl);
+                }
+            }
         }
-    }
+        return variants;
+    };
     std::vector<cell> cells;
     std::vector<std::string> skipped;
     for (transport t : all_transports) {
@@ -814,8 +959,11 @@ int main(int argc, char** argv) try {
                 }
                 cell x{t, s, k, {}, {}};
                 message_source m(s, k);
-                for (strategy st : all_strategies) {
-                    x.messages[st] = messages_for(o, t, st, m);
+                const auto variants = variants_of(t, s);
+                for (const auto& [st, impl] : variants) {
+                    if (!x.messages.contains(st)) {
+                        x.messages[st] = messages_for(o, t, st, m);
+                    }
                 }
                 for (int r = 0; r < rounds; ++r) {
                     // Each round starts one variant later than the last, so no variant always

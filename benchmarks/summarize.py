@@ -58,6 +58,29 @@ nk_asio = [r for cell in cells
 if nk_asio:
     print(f"netkit / Asio, gather: {describe(nk_asio, 1.0)} (target >= 1.0 in every cell)")
 
+best = []
+for cell in cells:
+    adaptive = runs(cell, "adaptive", "netkit")
+    copied = runs(cell, "copy-then-send", "netkit")
+    gathered = runs(cell, "sendmsg-gather", "netkit")
+    if adaptive and copied and gathered:
+        value = statistics.median(a / max(c, g) for a, c, g in zip(adaptive, copied, gathered))
+        best.append(value)
+        if value < 0.97:
+            print(f"  adaptive misses: {cell['transport']} S={cell['size']} K={cell['fragments']}: "
+                  f"{value:.3f} of the better of copy and gather")
+if best:
+    print(f"adaptive / max(copy, gather): {describe(best, 0.97)} (target >= 0.97 in every cell)")
+
+for cell in cells:
+    zc = [v for v in cell["variants"] if v["strategy"] == "sendmsg-zerocopy"]
+    if zc:
+        z = ratio(cell, ("sendmsg-zerocopy", "netkit"), ("sendmsg-gather", "netkit"))
+        last = zc[0]["rounds"][-1]
+        print(f"zerocopy / gather, {cell['transport']} S={cell['size']} K={cell['fragments']}: "
+              f"{z:.3f} ({last.get('completions')} of {last.get('zerocopy_sends')} sends completed, "
+              f"{last.get('copied')} copied, {last.get('fallbacks')} fallbacks, last round)")
+
 spreads = sorted(max(v) / min(v) - 1 for cell in cells for impl in ("netkit", "raw-c", "asio")
                  for s in STRATEGIES if (v := runs(cell, s, impl)) and min(v) > 0)
 p90 = spreads[int(0.9 * (len(spreads) - 1))]

@@ -1,4 +1,4 @@
-// Scatter-gather: a header and a body leave in one sendmsg with no copy, arrive in one recvmsg
+// Scatter-gather: a header and a body leave in one system call, arrive in one recvmsg
 // split into the caller's buffers; a cursor resumes a partial send at the exact byte; on UDP one
 // gather is one datagram; truncation is reported. docs/buffers-and-messages.md quotes this file.
 #include <netkit/netkit.hpp>
@@ -28,7 +28,8 @@ int main() try {
 
     const std::string body = "body bytes";
     const header head{7, static_cast<std::uint32_t>(body.size())};
-    // Three heterogeneous pieces, one sendmsg, no copy of the data; the list lives on the stack.
+    // Three heterogeneous pieces in one system call; the list lives on the stack. Pieces this
+    // small are copied into one stack buffer (cheaper than three iovecs); large ones never are.
     left.send_all(nk::gather(std::span(&head, 1), body, "|end"sv)).value();
 
     header got_head{};

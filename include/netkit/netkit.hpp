@@ -22,6 +22,7 @@
 #include <netkit/buffer/buffer.hpp>
 #include <netkit/buffer/concepts.hpp>
 #include <netkit/buffer/cursor.hpp>
+#include <netkit/buffer/exact_gather.hpp>
 
 #include <netkit/option/access.hpp>
 #include <netkit/option/all.hpp>

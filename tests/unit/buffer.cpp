@@ -1,6 +1,8 @@
 #include <netkit/buffer/buffer.hpp>
 
 #include <netkit/buffer/cursor.hpp>
+#include <netkit/buffer/exact_gather.hpp>
+#include <netkit/detail/coalesce.hpp>
 
 #include <netkit/addr/endpoint.hpp>
 #include <netkit/addr/local_endpoint.hpp>
@@ -13,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <initializer_list>
 #include <list>
 #include <span>
 #include <string>
@@ -21,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 namespace nk = netkit;
@@ -531,4 +535,50 @@ TEST_CASE("buffer_cursor consumes whole IOV_MAX windows without copying") {
     }
     REQUIRE(cursor.done());
     REQUIRE(out == data);
+}
+
+TEST_CASE("the adaptive rule: small fragments that fit the stack buffer are copied") {
+    using nk::detail::coalesce_capacity;
+    using nk::detail::coalesce_fragment_limit;
+    using nk::detail::coalescible_size;
+    std::vector<char> bytes(coalesce_capacity + coalesce_fragment_limit);
+    auto pieces = [&](std::initializer_list<std::size_t> sizes) {
+        std::vector<iovec> iov;
+        std::size_t at = 0;
+        for (std::size_t size : sizes) {
+            iov.push_back({bytes.data() + at, size});
+            at += size;
+        }
+        return iov;
+    };
+    const std::size_t below = coalesce_fragment_limit - 1;
+    REQUIRE(coalescible_size(pieces({100, 200}), 0) == 300);
+    REQUIRE(coalescible_size(pieces({below, below}), 0) == 2 * below);
+    REQUIRE(coalescible_size(pieces({100}), 0) == 0); // one: sent as is
+    REQUIRE(coalescible_size(pieces({}), 0) == 0);
+    REQUIRE(coalescible_size(pieces({100, coalesce_fragment_limit}), 0) == 0); // a large one
+    REQUIRE(coalescible_size(pieces({0, 0, 0}), 0) == 0);                      // nothing to copy
+    REQUIRE(coalescible_size(pieces({100, 200}), MSG_ZEROCOPY) == 0);          // never copied
+    std::vector<iovec> full(coalesce_capacity / below, iovec{bytes.data(), below});
+    REQUIRE(coalescible_size(full, 0) == full.size() * below);
+    full.push_back(iovec{bytes.data(), below});
+    REQUIRE(coalescible_size(full, 0) == 0); // past the stack buffer
+}
+
+TEST_CASE("exact_gather views a named sequence and copies a small temporary one") {
+    std::array<char, 4> head{};
+    std::vector<char> body(10);
+    const std::vector<nk::const_buffer> named{nk::buffer(head), nk::buffer(body)};
+    const auto viewed = nk::exact_gather(named);
+    STATIC_REQUIRE(nk::buffer_sequence<decltype(viewed)>);
+    STATIC_REQUIRE(nk::detail::contiguous_sized<decltype(viewed)>);
+    STATIC_REQUIRE_FALSE(nk::detail::may_coalesce<std::remove_const_t<decltype(viewed)>>);
+    STATIC_REQUIRE(nk::detail::may_coalesce<std::vector<nk::const_buffer>>);
+    STATIC_REQUIRE_FALSE(nk::detail::may_coalesce<std::string>);
+    REQUIRE(nk::as_iovecs(viewed).data() == nk::as_iovecs(named).data()); // no copy
+    REQUIRE(nk::buffer_size(viewed) == 14);
+    const auto copied = nk::exact_gather(nk::gather(head, body));
+    REQUIRE(copied.size() == 2);
+    REQUIRE(nk::buffer_size(copied) == 14);
+    REQUIRE(nk::as_iovecs(copied)[1].iov_base == body.data());
 }

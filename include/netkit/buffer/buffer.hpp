@@ -190,8 +190,9 @@ constexpr mutable_buffer as_mutable_buffer(T& piece) noexcept {
 }
 } // namespace detail
 
-/// Buffers over several pieces of data, to go out in one system call (one sendmsg):
-/// `sock.send_all(netkit::gather(header, body, trailer))`. Built on the stack, no copy of the data.
+/// Buffers over several pieces of data, to go out in one system call:
+/// `sock.send_all(netkit::gather(header, body, trailer))`. Built on the stack; the data is not
+/// copied, except that a message of small pieces is sent from one stack copy (see `send`).
 template <class... Pieces>
 [[nodiscard]] constexpr buffer_list<const_buffer, sizeof...(Pieces)>
 gather(const Pieces&... pieces) noexcept {

@@ -4,8 +4,10 @@
 // sendmsg and recvmsg a socket makes on caller's data is built here, through message_header.
 
 #include <netkit/buffer/buffer.hpp>
+#include <netkit/buffer/exact_gather.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/coalesce.hpp>
 #include <netkit/msg/control.hpp>
 #include <netkit/msg/flags.hpp>
 #include <netkit/msg/message.hpp>
@@ -41,6 +43,25 @@ auto receive_sizes(std::size_t returned, std::size_t capacity) noexcept {
     }
 }
 
+// A message of small fragments, copied into one stack buffer and sent by the call hand-written
+// C would make for one range: send(2), sendto(2), or sendmsg(2) when there is control data.
+[[gnu::noinline]] inline result<std::size_t>
+send_message_coalesced(int fd, std::span<const iovec> iov, std::size_t size, const void* name,
+                       socklen_t name_length, const control_storage* control,
+                       send_flags flags) noexcept {
+    coalesced_bytes bytes(iov, size);
+    if (control == nullptr) {
+        return name == nullptr ? send(fd, bytes.data(), size, flags.bits())
+                               : send_to(fd, bytes.data(), size, flags.bits(),
+                                         static_cast<const sockaddr*>(name), name_length);
+    }
+    const iovec one = bytes.as_iovec();
+    message_header message(std::span<const iovec>(&one, 1));
+    message.destination(name, name_length);
+    message.control(control->bytes());
+    return send_message(fd, message.native(), flags.bits());
+}
+
 // Every sendmsg: a buffer sequence (or one byte range), an optional destination, optional
 // control data. One message must be one system call; silently sending a prefix of more than
 // IOV_MAX buffers would lose data, so that is an error.
@@ -51,6 +72,11 @@ result<std::size_t> send_message_from(int fd, const Data& data, const void* name
     const send_iovecs<Data> iov(data);
     if (iov.overflow()) [[unlikely]] {
         return errc_failure(errc::too_many_buffers, "sendmsg");
+    }
+    if constexpr (may_coalesce<Data>) {
+        if (const std::size_t size = coalescible_size(iov.get(), flags.bits()); size != 0) {
+            return send_message_coalesced(fd, iov.get(), size, name, name_length, control, flags);
+        }
     }
     message_header message(iov.get());
     message.destination(name, name_length);

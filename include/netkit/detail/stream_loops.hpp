@@ -9,6 +9,7 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/coalesce.hpp>
 #include <netkit/detail/iovec_io.hpp>
 #include <netkit/detail/readiness_wait.hpp>
 #include <netkit/msg/flags.hpp>
@@ -163,9 +164,26 @@ send_all_bytes(int fd, const char* data, std::size_t size, send_flags flags, Unt
     return sent;
 }
 
+// A message of small fragments: copied into one stack buffer (out of line, so that the gather
+// path's frame does not carry it) and sent as one range.
 template <class Until>
+[[gnu::noinline]] result<std::size_t> send_all_coalesced(int fd, std::span<const iovec> iov,
+                                                         std::size_t size, send_flags flags,
+                                                         Until until) noexcept {
+    const coalesced_bytes bytes(iov, size);
+    return send_all_bytes(fd, bytes.data(), bytes.size(), flags, until);
+}
+
+// `Coalesce`: whether a message of small fragments may be copied into one buffer (false for
+// `exact_gather`).
+template <bool Coalesce, class Until>
 result<std::size_t> send_all_iovecs(int fd, std::span<const iovec> iov, send_flags flags,
                                     Until until) noexcept {
+    if constexpr (Coalesce) {
+        if (const std::size_t size = coalescible_size(iov, flags.bits()); size != 0) {
+            return send_all_coalesced(fd, iov, size, flags, until);
+        }
+    }
     // The common case: everything leaves in one call, straight from the caller's array. The
     // sum of the lengths is the one cost hand-written C can skip when it knows its total.
     if (iov.size() <= max_buffers_per_call) [[likely]] {

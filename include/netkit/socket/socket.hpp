@@ -3,6 +3,7 @@
 #include <netkit/buffer/buffer.hpp>
 #include <netkit/buffer/concepts.hpp>
 #include <netkit/buffer/cursor.hpp>
+#include <netkit/buffer/exact_gather.hpp>
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
@@ -126,9 +127,12 @@ public:
 
     // ---- sending --------------------------------------------------------------------------------
 
-    /// One send(2) of a byte range, or one sendmsg(2) of a buffer sequence (gather). Returns the
-    /// bytes sent, which on a stream may be fewer than offered: see `send_all`. On a datagram
-    /// socket the socket must be connected. More than IOV_MAX buffers: `errc::too_many_buffers`.
+    /// One send(2) of a byte range, or one sendmsg(2) of a buffer sequence (gather). A sequence
+    /// of small fragments (each under 512 bytes, together at most 16 KiB) is copied into one
+    /// stack buffer and sent with send(2) instead, which is faster; `exact_gather` keeps the
+    /// iovecs. Returns the bytes sent, which on a stream may be fewer than offered: see
+    /// `send_all`. On a datagram socket the socket must be connected. More than IOV_MAX
+    /// buffers: `errc::too_many_buffers`.
     template <sendable_data Data>
     result<std::size_t> send(const Data& data, send_flags flags = {}) noexcept {
         if constexpr (buffer_sequence<Data>) {
@@ -140,7 +144,8 @@ public:
     }
 
     /// Sends everything, looping over short writes; a buffer sequence goes out as sendmsg calls
-    /// of up to IOV_MAX buffers, each continuing from the exact byte the last one stopped at.
+    /// of up to IOV_MAX buffers, each continuing from the exact byte the last one stopped at
+    /// (a message of small fragments is copied and sent as one range first, as in `send`).
     /// On a non-blocking socket it waits for room (unless `send_flag::dont_wait`). With a
     /// deadline (or a timeout) it stops there with `std::errc::timed_out`. On failure the
     /// error's `bytes_transferred()` says how much had been sent.
@@ -148,12 +153,13 @@ public:
     result<std::size_t> send_all(const Data& data, send_flags flags = {}, Until until = {}) noexcept
         requires can_stream<P> && sendable_data<Data> && std::is_convertible_v<Until, deadline> {
         if constexpr (buffer_sequence<Data>) {
+            constexpr bool coalesce = detail::may_coalesce<Data>;
             if constexpr (detail::contiguous_sized<const Data&>) {
-                return detail::send_all_iovecs(fd_.get(), as_iovecs(data), flags, until);
+                return detail::send_all_iovecs<coalesce>(fd_.get(), as_iovecs(data), flags, until);
             } else {
                 return detail::transfer_in_windows(
                     data, [this, flags, until](std::span<const iovec> window) noexcept {
-                        return detail::send_all_iovecs(fd_.get(), window, flags, until);
+                        return detail::send_all_iovecs<coalesce>(fd_.get(), window, flags, until);
                     });
             }
         } else {
