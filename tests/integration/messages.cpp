@@ -5,6 +5,7 @@
 #include "support/catch.hpp"
 #include "support/sockets.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -39,13 +40,18 @@ TEST_CASE("gather three heterogeneous buffers in one send, scatter into three in
 }
 
 TEST_CASE("a gather send is ONE datagram holding the concatenation (UDP and Unix datagram)") {
+    // Pieces this small are copied into one buffer; exact_gather sends the three iovecs.
     const std::string a = "alpha-", b = "beta-", c = "gamma";
     auto check = [&](auto& sender, auto& receiver, auto send) {
         REQUIRE(send(nk::gather(a, b, c)) == 16);
+        REQUIRE(send(nk::exact_gather(nk::gather(a, b, c))) == 16);
+        for (int copied_or_gathered = 0; copied_or_gathered < 2; ++copied_or_gathered) {
+            std::array<char, 64> buf{};
+            auto got = receiver.receive(buf).value();
+            REQUIRE(got.size == 16); // three sends would have made three datagrams of 6, 5 and 5
+            REQUIRE(std::string_view(buf.data(), got.size) == "alpha-beta-gamma");
+        }
         std::array<char, 64> buf{};
-        auto got = receiver.receive(buf).value();
-        REQUIRE(got.size == 16); // three sends would have made three datagrams of 6, 5 and 5
-        REQUIRE(std::string_view(buf.data(), got.size) == "alpha-beta-gamma");
         auto more = receiver.receive(buf, nk::receive_flag::dont_wait);
         REQUIRE(more.error().would_block());
         (void)sender;
@@ -93,11 +99,38 @@ TEST_CASE("3000 buffers in one send_all arrive whole and in order") {
     for (const auto& v : values) {
         buffers.emplace_back(&v, sizeof v);
     }
-    std::vector<std::uint32_t> received(values.size());
-    // Catch2 assertions are not thread-safe: the reader hands its result back to this thread.
+    // Copied (12000 bytes of 4-byte fragments fit the stack buffer) and gathered as given, in
+    // IOV_MAX windows.
+    for (const bool exact : {false, true}) {
+        std::vector<std::uint32_t> received(values.size());
+        // Catch2 assertions are not thread-safe: the reader hands its result back to this thread.
+        auto reader =
+            std::async(std::launch::async, [&] { return server.receive_exact(received); });
+        REQUIRE((exact ? client.send_all(nk::exact_gather(buffers)) : client.send_all(buffers))
+                    .value() == values.size() * 4);
+        REQUIRE(reader.get().value() == received.size() * 4);
+        REQUIRE(received == values);
+    }
+}
+
+TEST_CASE("3000 fragments too large to copy go in IOV_MAX windows of sendmsg") {
+    auto client_and_server = nk::test::tcp_pair();
+    [[maybe_unused]] auto& client = client_and_server.first;
+    [[maybe_unused]] auto& server = client_and_server.second;
+    std::vector<std::array<std::uint32_t, 150>> values(3000); // 600 bytes each: never copied
+    std::uint32_t next = 1;
+    for (auto& fragment : values) {
+        std::iota(fragment.begin(), fragment.end(), next);
+        next += static_cast<std::uint32_t>(fragment.size());
+    }
+    std::vector<nk::const_buffer> buffers;
+    for (const auto& fragment : values) {
+        buffers.push_back(nk::buffer(fragment));
+    }
+    std::vector<std::array<std::uint32_t, 150>> received(values.size());
     auto reader = std::async(std::launch::async, [&] { return server.receive_exact(received); });
-    REQUIRE(client.send_all(buffers).value() == values.size() * 4);
-    REQUIRE(reader.get().value() == received.size() * 4);
+    REQUIRE(client.send_all(buffers).value() == values.size() * 600);
+    REQUIRE(reader.get().value() == values.size() * 600);
     REQUIRE(received == values);
 }
 
@@ -130,10 +163,14 @@ TEST_CASE("3000 buffers in a non-contiguous sequence: send_all and receive_exact
     for (auto& v : received) {
         in.emplace_back(&v, sizeof v);
     }
-    auto reader = std::async(std::launch::async, [&] { return server.receive_exact(in); });
-    REQUIRE(client.send_all(out).value() == values.size() * 4);
-    REQUIRE(reader.get().value() == received.size() * 4);
-    REQUIRE(received == values);
+    for (const bool exact : {false, true}) { // each window copied, or gathered as given
+        std::fill(received.begin(), received.end(), 0U);
+        auto reader = std::async(std::launch::async, [&] { return server.receive_exact(in); });
+        REQUIRE((exact ? client.send_all(nk::exact_gather(out)) : client.send_all(out)).value() ==
+                values.size() * 4);
+        REQUIRE(reader.get().value() == received.size() * 4);
+        REQUIRE(received == values);
+    }
 }
 
 TEST_CASE("a windowed receive_exact that meets end of stream counts every window's bytes") {

@@ -559,10 +559,12 @@ TEST_CASE("the adaptive rule: small fragments that fit the stack buffer are copi
     REQUIRE(coalescible_size(pieces({100, coalesce_fragment_limit}), 0) == 0); // a large one
     REQUIRE(coalescible_size(pieces({0, 0, 0}), 0) == 0);                      // nothing to copy
     REQUIRE(coalescible_size(pieces({100, 200}), MSG_ZEROCOPY) == 0);          // never copied
+    // Exactly the stack buffer, then one byte past it.
     std::vector<iovec> full(coalesce_capacity / below, iovec{bytes.data(), below});
-    REQUIRE(coalescible_size(full, 0) == full.size() * below);
-    full.push_back(iovec{bytes.data(), below});
-    REQUIRE(coalescible_size(full, 0) == 0); // past the stack buffer
+    full.push_back(iovec{bytes.data(), coalesce_capacity - full.size() * below});
+    REQUIRE(coalescible_size(full, 0) == coalesce_capacity);
+    full.push_back(iovec{bytes.data(), 1});
+    REQUIRE(coalescible_size(full, 0) == 0);
 }
 
 TEST_CASE("exact_gather views a named sequence and copies a small temporary one") {

@@ -12,14 +12,15 @@
 
 namespace netkit {
 
-/// A buffer sequence sent exactly as given: every send of it is one sendmsg(2) with its own
-/// iovecs, never a copy of small fragments into one buffer (what netkit otherwise does for a
-/// message of small fragments, since that is faster). For measuring gather itself, or for a
-/// peer or a tool that must see the iovecs as they are. Made by `exact_gather`.
+/// A buffer sequence sent exactly as given: its own iovecs go to the kernel (sendmsg(2), or
+/// send(2) for a single buffer), never a copy of small fragments into one buffer (what netkit
+/// otherwise does for a message of small fragments, since that is faster). For measuring
+/// gather itself, or for a filter or a tool that must see the iovecs as they are. Made by
+/// `exact_gather`.
 template <class Holder>
 class exact_gather_view {
 public:
-    /// Over `buffers`: a pointer to a named sequence, or a copy of a small temporary one.
+    /// Over `buffers`: a pointer to a container, or a copy of a small trivially copyable sequence.
     constexpr explicit exact_gather_view(Holder buffers) noexcept : buffers_(buffers) {}
     /// The first buffer of the sequence.
     [[nodiscard]] constexpr auto begin() const noexcept { return std::begin(sequence()); }
@@ -41,16 +42,20 @@ private:
     Holder buffers_;
 };
 
-/// `buffers`, to be sent exactly as given: `sock.send_all(netkit::exact_gather(pieces))`. A named
-/// sequence is viewed (it must outlive the view); a temporary is copied when it is a small
-/// trivially copyable one (`netkit::gather(a, b)`, a std::array, a span) and refused otherwise,
-/// since it would be destroyed before the view is used.
+/// `buffers`, to be sent exactly as given: `sock.send_all(netkit::exact_gather(pieces))`. A span,
+/// what `netkit::gather` returns, or another small trivially copyable sequence is copied, so
+/// the view does not depend on it (only on the bytes); a container is viewed and must outlive
+/// the view; a temporary container is refused, since it would be destroyed before the send.
 template <class S>
 [[nodiscard]] constexpr auto exact_gather(S&& buffers) noexcept {
     using sequence = std::remove_cvref_t<S>;
     static_assert(buffer_sequence<sequence>,
                   "netkit::exact_gather: pass a sequence of const_buffer, mutable_buffer or iovec");
-    if constexpr (std::is_lvalue_reference_v<S>) {
+    constexpr bool small_value = std::is_trivially_copyable_v<sequence> && sizeof(sequence) <= 64;
+    if constexpr (small_value ||
+                  (!std::is_lvalue_reference_v<S> && std::is_trivially_copyable_v<sequence>)) {
+        return exact_gather_view<sequence>(buffers);
+    } else if constexpr (std::is_lvalue_reference_v<S>) {
         return exact_gather_view<const sequence*>(&buffers);
     } else {
         static_assert(std::is_trivially_copyable_v<sequence>,

@@ -6,6 +6,8 @@
 // measurements behind it are in docs/design.md, "Small fragments are copied, large ones gathered".
 
 #include <netkit/buffer/buffer.hpp>
+#include <netkit/core/error.hpp>
+#include <netkit/core/result.hpp>
 
 #include <array>
 #include <cstddef>
@@ -31,12 +33,12 @@ inline std::size_t coalescible_size(std::span<const iovec> iov, int flags) noexc
     }
     std::size_t total = 0;
     for (const iovec& v : iov) {
-        if (v.iov_len >= coalesce_fragment_limit) {
+        total += v.iov_len;
+        if (v.iov_len >= coalesce_fragment_limit || total > coalesce_capacity) {
             return 0;
         }
-        total += v.iov_len;
     }
-    return total <= coalesce_capacity ? total : 0;
+    return total;
 }
 
 // The stack buffer of one coalesced send, filled from the fragments.
@@ -45,8 +47,10 @@ public:
     coalesced_bytes(std::span<const iovec> iov, std::size_t size) noexcept : size_(size) {
         char* at = bytes_.data();
         for (const iovec& v : iov) {
-            std::memcpy(at, v.iov_base, v.iov_len);
-            at += v.iov_len;
+            if (v.iov_len != 0) { // an empty range may have no storage: memcpy from null is UB
+                std::memcpy(at, v.iov_base, v.iov_len);
+                at += v.iov_len;
+            }
         }
     }
     coalesced_bytes(const coalesced_bytes&) = delete;
@@ -63,5 +67,15 @@ private:
     std::size_t size_;
     std::array<char, coalesce_capacity> bytes_; // NOLINT(*-member-init): filled up to size_
 };
+
+// A copied send fails as the gather it replaces would have: named "sendmsg" (with its
+// destination, if any), so that an error does not depend on the sizes of the fragments.
+inline failure as_sendmsg_failure(const error& failed, const void* name,
+                                  socklen_t name_length) noexcept {
+    error renamed = name == nullptr ? error(failed.code(), "sendmsg")
+                                    : error(failed.code(), "sendmsg",
+                                            static_cast<const sockaddr*>(name), name_length);
+    return failure{renamed.with_bytes_transferred(failed.bytes_transferred())};
+}
 
 } // namespace netkit::detail

@@ -51,9 +51,13 @@ send_message_coalesced(int fd, std::span<const iovec> iov, std::size_t size, con
                        send_flags flags) noexcept {
     coalesced_bytes bytes(iov, size);
     if (control == nullptr) {
-        return name == nullptr ? send(fd, bytes.data(), size, flags.bits())
-                               : send_to(fd, bytes.data(), size, flags.bits(),
-                                         static_cast<const sockaddr*>(name), name_length);
+        auto sent = name == nullptr ? send(fd, bytes.data(), size, flags.bits())
+                                    : send_to(fd, bytes.data(), size, flags.bits(),
+                                              static_cast<const sockaddr*>(name), name_length);
+        if (!sent) [[unlikely]] {
+            return as_sendmsg_failure(sent.error(), name, name_length);
+        }
+        return sent;
     }
     const iovec one = bytes.as_iovec();
     message_header message(std::span<const iovec>(&one, 1));

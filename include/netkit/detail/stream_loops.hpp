@@ -18,6 +18,7 @@
 #include <array>
 #include <cstddef>
 #include <span>
+#include <string_view>
 #include <type_traits>
 
 #include <poll.h>
@@ -171,7 +172,11 @@ template <class Until>
                                                          std::size_t size, send_flags flags,
                                                          Until until) noexcept {
     const coalesced_bytes bytes(iov, size);
-    return send_all_bytes(fd, bytes.data(), bytes.size(), flags, until);
+    auto sent = send_all_bytes(fd, bytes.data(), bytes.size(), flags, until);
+    if (!sent && std::string_view(sent.error().operation()) == "send") {
+        return as_sendmsg_failure(sent.error(), nullptr, 0);
+    }
+    return sent;
 }
 
 // `Coalesce`: whether a message of small fragments may be copied into one buffer (false for

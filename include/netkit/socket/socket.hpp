@@ -339,7 +339,8 @@ public:
         return detail::send_message_from(fd_.get(), data, peer.data(), peer.size(), &control,
                                          flags);
     }
-    /// sendmsg(2) to `peer` without control data.
+    /// sendmsg(2) to `peer` without control data (a message of small fragments: one sendto(2)
+    /// of a stack copy, as in `send`).
     template <class Data>
     result<std::size_t>
     send_message_to(const Data& data, const endpoint_type& peer,
