@@ -37,6 +37,13 @@ TEST_CASE("deadline: never, a time point, a timeout, and a timeout too long for 
     // Saturates to "never" rather than overflowing into the past.
     REQUIRE(nk::deadline(std::chrono::hours::max()).is_never());
     REQUIRE(nk::deadline::after(std::chrono::seconds::max()).is_never());
+    // A 32-bit count: the clock's room, in its units, does not fit one (it did wrap once the
+    // steady clock passed 24.8 days, and a second became "never").
+    const std::chrono::duration<int, std::milli> short_count(1000);
+    REQUIRE_FALSE(nk::deadline(short_count).is_never());
+    REQUIRE(nk::deadline(short_count).at() > nk::deadline::clock::now());
+    REQUIRE(nk::deadline(std::chrono::duration<int, std::milli>::max()).at() <
+            nk::deadline::clock::now() + std::chrono::hours(24 * 25));
 }
 
 TEST_CASE("receive with a timeout: timed_out when nothing comes, the data when it does") {

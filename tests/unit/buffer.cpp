@@ -415,6 +415,33 @@ TEST_CASE("buffer_cursor resumes at the exact byte, across buffer boundaries") {
     REQUIRE(std::string_view(out.data(), out.size()) == "abcdefghij");
 }
 
+TEST_CASE("buffer_position: one buffer in steps, whole, and the last buffer of several") {
+    std::string text = "abcdef";
+    const std::array<iovec, 1> one{iovec{text.data(), text.size()}};
+    nk::buffer_position position(one);
+    position.consume(2);
+    REQUIRE(position.offset() == 2);
+    REQUIRE_FALSE(position.done());
+    position.consume(4); // exactly the rest of the last buffer
+    REQUIRE(position.done());
+    REQUIRE(position.offset() == 0);
+    REQUIRE(position.remaining().empty());
+    position.consume(1); // nothing left: nothing happens
+    REQUIRE(position.done());
+
+    nk::buffer_position whole(one);
+    whole.consume(text.size());
+    REQUIRE(whole.done());
+
+    const std::array<iovec, 2> two{one[0], one[0]};
+    nk::buffer_position second(two);
+    second.consume(text.size() + 1);
+    REQUIRE(second.remaining().size() == 1);
+    REQUIRE(second.offset() == 1);
+    second.consume(text.size() - 1);
+    REQUIRE(second.done());
+}
+
 TEST_CASE("buffer_cursor skips zero-length buffers wherever they are") {
     std::array<char, 0> nothing{};
     const std::string_view ab = "ab";

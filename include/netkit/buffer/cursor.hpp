@@ -34,6 +34,12 @@ public:
 
     /// Marks `n` bytes as transferred.
     void consume(std::size_t n) noexcept {
+        // The common case on a readiness loop, tested first: the rest of the last buffer went.
+        if (remaining_.size() == 1 && n == remaining_.front().iov_len - offset_) [[likely]] {
+            remaining_ = {};
+            offset_ = 0;
+            return;
+        }
         while (n > 0 && !remaining_.empty()) {
             const std::size_t left = remaining_.front().iov_len - offset_;
             if (n < left) {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <ratio>
+#include <type_traits>
 
 namespace netkit {
 
@@ -50,15 +52,32 @@ public:
 
 private:
     // A timeout too long for the clock saturates to "never" instead of overflowing into the past.
+    // An integer timeout in units no finer than the clock's is first compared with a constant (the
+    // longest the clock can count), so that no division runs per call (an idle deadline moves at
+    // every read), then in the clock's units with what is left before its end.
     template <class Rep, class Period>
     static clock::time_point from_now(std::chrono::duration<Rep, Period> timeout) noexcept {
         const auto now = clock::now();
-        const auto room =
-            std::chrono::floor<std::chrono::duration<Rep, Period>>(clock::time_point::max() - now);
-        if (timeout >= room) {
-            return clock::time_point::max();
+        if constexpr (std::is_integral_v<Rep> &&
+                      std::ratio_greater_equal_v<Period, clock::period>) {
+            using wide = std::chrono::duration<std::common_type_t<Rep, clock::rep>, Period>;
+            constexpr wide longest = std::chrono::floor<wide>(clock::duration::max());
+            if (timeout >= longest) {
+                return clock::time_point::max();
+            }
+            const auto span = std::chrono::ceil<clock::duration>(timeout);
+            if (span >= clock::time_point::max() - now) {
+                return clock::time_point::max();
+            }
+            return now + span;
+        } else {
+            const auto room = std::chrono::floor<std::chrono::duration<Rep, Period>>(
+                clock::time_point::max() - now);
+            if (timeout >= room) {
+                return clock::time_point::max();
+            }
+            return now + std::chrono::ceil<clock::duration>(timeout);
         }
-        return now + std::chrono::ceil<clock::duration>(timeout);
     }
 
     clock::time_point at_ = clock::time_point::max();

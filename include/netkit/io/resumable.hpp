@@ -20,34 +20,48 @@
 namespace netkit {
 
 namespace detail {
+// Several whole buffers in one sendmsg(2)/recvmsg(2): out of line, so that the message header it
+// builds stays out of the single-buffer step that a readiness loop makes at every event.
+template <class Call>
+[[gnu::noinline]] result<std::size_t> step_gathered(std::span<const iovec> iov,
+                                                    Call call) noexcept {
+    return call(iov);
+}
+
 // One non-blocking step of a transfer from `position`: the rest of a partly transferred buffer
 // alone, or up to IOV_MAX whole buffers in one call. Taking the partial buffer alone keeps the
 // state free of an iovec window (16 KiB) at the cost of one call after a short transfer, which on
-// a readiness loop happens when the socket was full anyway.
+// a readiness loop happens when the socket was full anyway. One buffer is a plain send(2) or
+// recv(2), always inlined as hand-written C would have it (out of line, callgrind counted 44 of
+// the echo example's 235 instructions per request in this function).
 template <class Call>
-result<std::size_t> step_from(const buffer_position& position, Call call) noexcept {
+[[gnu::always_inline]] inline result<std::size_t> step_from(const buffer_position& position,
+                                                            Call call) noexcept {
     const std::span<const iovec> remaining = position.remaining();
     if (position.offset() != 0) {
         const iovec rest{static_cast<char*>(remaining.front().iov_base) + position.offset(),
                          remaining.front().iov_len - position.offset()};
         return call(std::span<const iovec>(&rest, 1));
     }
-    return call(remaining.first(std::min(remaining.size(), max_buffers_per_call)));
+    if (remaining.size() == 1) [[likely]] {
+        return call(remaining.first(1));
+    }
+    return step_gathered(remaining.first(std::min(remaining.size(), max_buffers_per_call)), call);
 }
 
 // One step of a resumable transfer: `call` makes the system call; on a receive (`zero_is_end`)
 // a return of 0 means the peer ended the stream before the buffers were full.
 template <class Call>
-result<bool> advance(buffer_position& position, std::size_t& moved, bool zero_is_end,
-                     Call call) noexcept {
+[[gnu::always_inline]] inline result<bool> advance(buffer_position& position, std::size_t& moved,
+                                                   bool zero_is_end, Call call) noexcept {
     if (position.done()) {
         return true;
     }
     auto now = step_from(position, call);
-    if (!now) {
+    if (!now) [[unlikely]] {
         return failure{error(now.error()).with_bytes_transferred(moved)};
     }
-    if (zero_is_end && *now == 0) {
+    if (zero_is_end && *now == 0) [[unlikely]] {
         return failure{error(make_error_code(errc::end_of_stream), "receive_exact")
                            .with_bytes_transferred(moved)};
     }
