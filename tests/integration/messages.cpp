@@ -5,6 +5,7 @@
 #include "support/catch.hpp"
 #include "support/sockets.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>

@@ -6,11 +6,11 @@
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/iovec_io.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/msg/flags.hpp>
 #include <netkit/protocol/concepts.hpp>
 #include <netkit/socket/socket.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <span>
 
@@ -32,7 +32,7 @@ result<std::size_t> step_from(const buffer_position& position, Call call) noexce
                          remaining.front().iov_len - position.offset()};
         return call(std::span<const iovec>(&rest, 1));
     }
-    return call(remaining.first(std::min(remaining.size(), max_buffers_per_call)));
+    return call(remaining.first(detail::min_of(remaining.size(), max_buffers_per_call)));
 }
 
 // One step of a resumable transfer: `call` makes the system call; on a receive (`zero_is_end`)
