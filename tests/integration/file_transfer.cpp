@@ -10,6 +10,7 @@
 #include "support/signals.hpp"
 #include "support/sockets.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstddef>

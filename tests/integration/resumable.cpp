@@ -7,6 +7,7 @@
 
 #include <netkit/netkit.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>

@@ -10,6 +10,7 @@
 #include "support/sockets.hpp"
 #include "support/tun.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>

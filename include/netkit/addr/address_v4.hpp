@@ -2,6 +2,7 @@
 
 #include <netkit/addr/address_error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 
 #include <array>
 #include <compare>
@@ -39,7 +40,12 @@ inline netkit::failure parse_failure(const netkit::error& inner, const char* ope
 
 inline bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 inline bool all_digits(std::string_view text) noexcept {
-    return std::all_of(text.begin(), text.end(), is_digit);
+    for (const char c : text) {
+        if (!is_digit(c)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /// True for a host name in RFC 1123 syntax (dot-separated labels of letters, digits and inner
@@ -55,14 +61,21 @@ inline bool is_host_name(std::string_view text) noexcept {
     const auto letter_digit_hyphen = [](char c) {
         return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-';
     };
+    const auto letters_digits_hyphens = [&](std::string_view part) {
+        for (const char c : part) {
+            if (!letter_digit_hyphen(c)) {
+                return false;
+            }
+        }
+        return true;
+    };
     std::string_view label;
     while (!text.empty()) {
         const auto dot = text.find('.');
         label = text.substr(0, dot);
         text = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
         if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-' ||
-            !std::all_of(label.begin(), label.end(), letter_digit_hyphen) ||
-            (dot != std::string_view::npos && text.empty())) {
+            !letters_digits_hyphens(label) || (dot != std::string_view::npos && text.empty())) {
             return false;
         }
     }
@@ -85,7 +98,7 @@ inline address_errc ipv4_failure_reason(std::string_view text) noexcept {
         }
         unsigned value = 0;
         for (const char c : part) {
-            value = std::min(value * 10 + static_cast<unsigned>(c - '0'), 1000U);
+            value = netkit::detail::min_of(value * 10 + static_cast<unsigned>(c - '0'), 1000U);
         }
         over = over || value > 255;
         ++parts;
@@ -102,7 +115,7 @@ bool copy_terminated(std::string_view text, std::array<char, N>& out) noexcept {
     if (text.size() >= N || text.find('\0') != std::string_view::npos) {
         return false;
     }
-    std::copy(text.begin(), text.end(), out.begin());
+    netkit::detail::copy_elements(text.data(), text.size(), out.data());
     out[text.size()] = '\0';
     return true;
 }

@@ -1,8 +1,8 @@
 #pragma once
 
 #include <netkit/addr/address_v4.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 
-#include <algorithm>
 #include <array>
 #include <compare>
 #include <cstddef>
@@ -44,7 +44,8 @@ public:
         bytes_type bytes{};
         bytes[10] = 0xff;
         bytes[11] = 0xff;
-        std::copy(ipv4.to_bytes().begin(), ipv4.to_bytes().end(), bytes.begin() + 12);
+        const address_v4::bytes_type ipv4_bytes = ipv4.to_bytes();
+        netkit::detail::copy_elements(ipv4_bytes.data(), ipv4_bytes.size(), bytes.data() + 12);
         return address_v6(bytes);
     }
 
@@ -96,9 +97,7 @@ public:
     constexpr void scope_id(std::uint32_t id) noexcept { scope_id_ = id; }
 
     /// True for ::, whatever the scope id.
-    [[nodiscard]] constexpr bool is_unspecified() const noexcept {
-        return std::all_of(bytes_.begin(), bytes_.end(), [](std::uint8_t b) { return b == 0; });
-    }
+    [[nodiscard]] constexpr bool is_unspecified() const noexcept { return zeros(bytes_.size()); }
     /// True for ::1 with scope id 0.
     [[nodiscard]] constexpr bool is_loopback() const noexcept { return *this == loopback(); }
     /// True for ff00::/8.
@@ -109,9 +108,7 @@ public:
     }
     /// True for \::ffff:0:0/96, an IPv4 address seen through an IPv6 socket.
     [[nodiscard]] constexpr bool is_v4_mapped() const noexcept {
-        return std::all_of(bytes_.begin(), bytes_.begin() + 10,
-                           [](std::uint8_t b) { return b == 0; }) &&
-               bytes_[10] == 0xff && bytes_[11] == 0xff;
+        return zeros(10) && bytes_[10] == 0xff && bytes_[11] == 0xff;
     }
     /// The IPv4 address inside a v4-mapped address (only meaningful if `is_v4_mapped()`).
     [[nodiscard]] constexpr address_v4 to_v4() const noexcept {
@@ -135,6 +132,15 @@ public:
     friend constexpr auto operator<=>(const address_v6&, const address_v6&) noexcept = default;
 
 private:
+    /// True when the first `count` bytes are all zero.
+    [[nodiscard]] constexpr bool zeros(std::size_t count) const noexcept {
+        for (std::size_t i = 0; i < count; ++i) {
+            if (bytes_[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
     /// A decimal index or an interface name; false if neither.
     static bool parse_scope(std::string_view scope, std::uint32_t& index) noexcept {
         if (scope.empty()) {

@@ -3,9 +3,9 @@
 #include <netkit/addr/address.hpp>
 #include <netkit/addr/address_error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/detail/sockaddr_text.hpp>
 
-#include <algorithm>
 #include <array>
 #include <compare>
 #include <cstddef>
@@ -152,8 +152,9 @@ public:
     static result<endpoint> from_sockaddr(const sockaddr_storage& address,
                                           socklen_t length) noexcept {
         // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockaddr idiom
-        return from_sockaddr(reinterpret_cast<const sockaddr*>(&address),
-                             std::min(length, static_cast<socklen_t>(sizeof address)));
+        return from_sockaddr(
+            reinterpret_cast<const sockaddr*>(&address),
+            netkit::detail::min_of(length, static_cast<socklen_t>(sizeof address)));
     }
     /// The address copied into a `sockaddr_storage`, for C APIs that take one (its length is
     /// `size()`).
@@ -205,7 +206,8 @@ private:
         }
         std::uint32_t value = 0;
         for (char c : text) {
-            value = std::min(value * 10 + static_cast<std::uint32_t>(c - '0'), 100000U);
+            value =
+                netkit::detail::min_of(value * 10 + static_cast<std::uint32_t>(c - '0'), 100000U);
         }
         if (value > 65535) {
             return address_errc::port_out_of_range;

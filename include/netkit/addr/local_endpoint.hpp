@@ -2,9 +2,9 @@
 
 #include <netkit/addr/address_error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/detail/sockaddr_text.hpp>
 
-#include <algorithm>
 #include <array>
 #include <compare>
 #include <cstddef>
@@ -82,8 +82,8 @@ public:
             return failure{error(make_error_code(address_errc::wrong_family), "endpoint")};
         }
         endpoint result;
-        const auto usable =
-            std::min<std::size_t>(static_cast<std::size_t>(length), sizeof(sockaddr_un));
+        const auto usable = netkit::detail::min_of<std::size_t>(static_cast<std::size_t>(length),
+                                                                sizeof(sockaddr_un));
         std::memcpy(&result.address_, address, usable);
         result.length_ = static_cast<socklen_t>(usable);
         const std::size_t name_bytes = usable - offsetof(sockaddr_un, sun_path);
@@ -132,8 +132,9 @@ public:
     static result<endpoint> from_sockaddr(const sockaddr_storage& address,
                                           socklen_t length) noexcept {
         // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockaddr idiom
-        return from_sockaddr(reinterpret_cast<const sockaddr*>(&address),
-                             std::min(length, static_cast<socklen_t>(sizeof address)));
+        return from_sockaddr(
+            reinterpret_cast<const sockaddr*>(&address),
+            netkit::detail::min_of(length, static_cast<socklen_t>(sizeof address)));
     }
     /// The address copied into a `sockaddr_storage`, for C APIs that take one (its length is
     /// `size()`).

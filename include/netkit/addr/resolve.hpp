@@ -4,7 +4,6 @@
 #include <netkit/core/result.hpp>
 #include <netkit/protocol/tags.hpp>
 
-#include <algorithm>
 #include <cerrno>
 #include <optional>
 #include <string>
@@ -109,10 +108,17 @@ inline result<std::vector<ip::endpoint>> get_address_info(const char* host, cons
     };
     const freed_at_exit owner(found);
     std::vector<ip::endpoint> endpoints;
+    const auto listed = [&endpoints](const ip::endpoint& candidate) {
+        for (const ip::endpoint& seen : endpoints) {
+            if (seen == candidate) {
+                return true;
+            }
+        }
+        return false;
+    };
     for (const addrinfo* entry = found; entry != nullptr; entry = entry->ai_next) {
         auto endpoint = ip::endpoint::from_sockaddr(entry->ai_addr, entry->ai_addrlen);
-        if (endpoint &&
-            std::find(endpoints.begin(), endpoints.end(), *endpoint) == endpoints.end()) {
+        if (endpoint && !listed(*endpoint)) {
             endpoints.push_back(*endpoint);
         }
     }

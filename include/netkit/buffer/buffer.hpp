@@ -1,8 +1,8 @@
 #pragma once
 
 #include <netkit/buffer/concepts.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 
-#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstddef>
@@ -40,7 +40,7 @@ public:
 
     /// Drops the first `n` bytes (at most all of them).
     constexpr const_buffer& operator+=(std::size_t n) noexcept {
-        n = std::min(n, iov_.iov_len);
+        n = detail::min_of(n, iov_.iov_len);
         iov_.iov_base = static_cast<char*>(iov_.iov_base) + n;
         iov_.iov_len -= n;
         return *this;
@@ -67,7 +67,7 @@ public:
 
     /// Drops the first `n` bytes (at most all of them).
     constexpr mutable_buffer& operator+=(std::size_t n) noexcept {
-        n = std::min(n, iov_.iov_len);
+        n = detail::min_of(n, iov_.iov_len);
         iov_.iov_base = static_cast<char*>(iov_.iov_base) + n;
         iov_.iov_len -= n;
         return *this;

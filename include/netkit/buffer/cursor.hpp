@@ -4,8 +4,8 @@
 // the cursor the blocking loops walk with.
 
 #include <netkit/buffer/buffer.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <span>
@@ -87,11 +87,11 @@ public:
     /// The iovecs for the next call; empty once done.
     [[nodiscard]] std::span<const iovec> next() noexcept {
         const std::span<const iovec> remaining = position_.remaining();
-        const std::size_t count = std::min(remaining.size(), max_buffers_per_call);
+        const std::size_t count = detail::min_of(remaining.size(), max_buffers_per_call);
         if (position_.offset() == 0) {
             return remaining.first(count);
         }
-        std::copy_n(remaining.begin(), count, window_.begin());
+        detail::copy_elements(remaining.data(), count, window_.data());
         window_[0].iov_base = static_cast<char*>(window_[0].iov_base) + position_.offset();
         window_[0].iov_len -= position_.offset();
         return {window_.data(), count};

@@ -1,8 +1,8 @@
 #pragma once
 
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/detail/sockaddr_text.hpp>
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -36,7 +36,7 @@ public:
     void assign_text(std::string_view text) noexcept {
         kind_ = kind::text;
         cut_ = text.size() > text_capacity ? cut_first : 0;
-        const std::size_t kept = std::min(text.size(), text_capacity);
+        const std::size_t kept = min_of(text.size(), text_capacity);
         if (kept != 0) { // an empty view's data() may be null
             std::memcpy(data_.data(), text.data(), kept);
         }
@@ -49,9 +49,9 @@ public:
     void assign_host_service(std::string_view host, std::string_view service) noexcept {
         constexpr std::size_t room = text_capacity - 1;
         const std::size_t service_room =
-            std::max<std::size_t>(room - std::min(host.size(), room), room - host_priority);
-        const std::size_t service_kept = std::min(service.size(), service_room);
-        const std::size_t host_kept = std::min(host.size(), room - service_kept);
+            max_of<std::size_t>(room - min_of(host.size(), room), room - host_priority);
+        const std::size_t service_kept = min_of(service.size(), service_room);
+        const std::size_t host_kept = min_of(host.size(), room - service_kept);
         kind_ = kind::host_service;
         cut_ = static_cast<std::uint8_t>((host_kept < host.size() ? cut_first : 0) |
                                          (service_kept < service.size() ? cut_second : 0));
@@ -211,7 +211,7 @@ private:
     void assign_path(const unsigned char* raw, socklen_t length) noexcept {
         const std::size_t path_offset = offsetof(sockaddr_un, sun_path);
         const std::size_t total =
-            std::min<std::size_t>(static_cast<std::size_t>(length), sizeof(sockaddr_un));
+            min_of<std::size_t>(static_cast<std::size_t>(length), sizeof(sockaddr_un));
         std::size_t size = total > path_offset ? total - path_offset : 0;
         if (size == 0) {
             kind_ = kind::unnamed;
@@ -228,7 +228,7 @@ private:
             size = ::strnlen(reinterpret_cast<const char*>(path), size);
         }
         cut_ = size > path_capacity ? cut_first : 0;
-        const std::size_t kept = std::min(size, path_capacity);
+        const std::size_t kept = min_of(size, path_capacity);
         std::memcpy(data_.data(), path + (size - kept), kept);
         size_ = static_cast<std::uint8_t>(kept);
     }

@@ -7,11 +7,11 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/detail/readiness_wait.hpp>
 #include <netkit/detail/transfer_guards.hpp>
 #include <netkit/sys/file_syscalls.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -86,7 +86,7 @@ inline result<std::size_t> send_file_loop(int sock, int file, checked_range rang
     std::size_t sent = 0;
     while (sent < range.length) {
         const auto left = static_cast<std::size_t>(range.length - sent);
-        auto step = send_file(sock, file, &at, std::min(left, max_transfer_step));
+        auto step = send_file(sock, file, &at, min_of(left, max_transfer_step));
         if (!step) {
             no_signal.after(step.error());
             if (auto go_on = wait.after(step.error()); !go_on) {
@@ -131,8 +131,7 @@ inline result<std::size_t> send_file_spliced_loop(int sock, int file, checked_ra
     while (sent < range.length) {
         if (buffered == 0) {
             const auto left = static_cast<std::size_t>(range.length - taken);
-            auto in =
-                splice(file, &at, write_end, nullptr, std::min(left, capacity), SPLICE_F_MOVE);
+            auto in = splice(file, &at, write_end, nullptr, min_of(left, capacity), SPLICE_F_MOVE);
             if (!in) {
                 error stopped = in.error();
                 return failure{stopped.with_bytes_transferred(sent)};
@@ -195,7 +194,7 @@ inline result<std::size_t> splice_all_loop(int from, int to, int read_end, int w
             return moved;
         }
         const std::uint64_t left = limit - moved;
-        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, capacity));
+        const auto want = static_cast<std::size_t>(min_of<std::uint64_t>(left, capacity));
         auto in = splice(from, nullptr, write_end, nullptr, want, SPLICE_F_MOVE);
         if (!in) {
             if (auto go_on = readable.after(in.error()); !go_on) {

@@ -8,6 +8,7 @@
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/coalesce.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/msg/control.hpp>
 #include <netkit/msg/flags.hpp>
 #include <netkit/msg/message.hpp>
@@ -15,7 +16,6 @@
 #include <netkit/protocol/concepts.hpp>
 #include <netkit/sys/syscall.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <type_traits>
 
@@ -34,7 +34,7 @@ template <protocol_tag P>
 auto receive_sizes(std::size_t returned, std::size_t capacity) noexcept {
     if constexpr (keeps_boundaries<P>) {
         receive_info<typename P::endpoint_type> info;
-        info.size = std::min(returned, capacity);
+        info.size = min_of(returned, capacity);
         info.message_size = returned;
         return info;
     } else {

@@ -7,12 +7,12 @@
 #include <netkit/buffer/buffer.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/msg/cmsg.hpp>
 #include <netkit/msg/control.hpp>
 #include <netkit/msg/message.hpp>
 #include <netkit/sys/syscall.hpp>
 
-#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstddef>
@@ -41,7 +41,7 @@ public:
         std::size_t left = n;
         while (left > 0 && index_ < all_.size()) {
             const std::size_t here = all_[index_].iov_len - offset_;
-            const std::size_t used = std::min(here, left);
+            const std::size_t used = min_of(here, left);
             out[count++] = iovec{static_cast<std::byte*>(all_[index_].iov_base) + offset_, used};
             left -= used;
             if (used == here) {
@@ -141,7 +141,7 @@ inline result<std::size_t> send_one(const send_target& to, std::span<const iovec
         std::size_t queued = 0;
         while (count < per_call && sent + queued < bytes &&
                pool.size() - used > max_buffers_per_call) {
-            const std::size_t size = std::min(segment_size, bytes - sent - queued);
+            const std::size_t size = min_of(segment_size, bytes - sent - queued);
             const auto slice = slicer.take(size, std::span(pool).subspan(used));
             if (slice.data() == pool.data() + used) {
                 used += slice.size();

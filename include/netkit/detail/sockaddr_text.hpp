@@ -1,6 +1,7 @@
 #pragma once
 
-#include <algorithm>
+#include <netkit/detail/minimal_algorithms.hpp>
+
 #include <array>
 #include <cstddef>
 #include <cstdio>
@@ -29,7 +30,7 @@ inline std::size_t format_sockaddr(const sockaddr* address, socklen_t length, ch
     std::size_t used = 0;
     auto put = [&](std::string_view text) {
         const std::size_t room = capacity - used;
-        const std::size_t n = std::min(room, text.size());
+        const std::size_t n = min_of(room, text.size());
         std::memcpy(out + used, text.data(), n);
         used += n;
         return n == text.size();
@@ -68,7 +69,7 @@ inline std::size_t format_sockaddr(const sockaddr* address, socklen_t length, ch
     } else if (family == AF_UNIX) {
         const std::size_t path_offset = offsetof(sockaddr_un, sun_path);
         const std::size_t total =
-            std::min<std::size_t>(static_cast<std::size_t>(length), sizeof(sockaddr_un));
+            min_of<std::size_t>(static_cast<std::size_t>(length), sizeof(sockaddr_un));
         const char* path = reinterpret_cast<const char*>(address) + path_offset;
         std::size_t path_length = total > path_offset ? total - path_offset : 0;
         if (path_length == 0) {

@@ -6,6 +6,7 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/msg/cmsg.hpp>
 #include <netkit/msg/control.hpp>
 #include <netkit/msg/extended_error.hpp>
@@ -14,7 +15,6 @@
 #include <netkit/socket/socket.hpp>
 #include <netkit/sys/syscall.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -84,7 +84,7 @@ result<error_queue_entry> read_error_queue(basic_socket<P>& sock,
     error_queue_entry entry;
     entry.size = got->size;
     // On a stream receive_info carries no message size; the entry's bytes are a whole packet.
-    entry.message_size = std::max(got->message_size, got->size);
+    entry.message_size = detail::max_of(got->message_size, got->size);
     entry.flags = got->flags;
     for (const control_message m : control.messages()) {
         if (auto v4 = m.as<cmsg::ip_extended_error>()) {

@@ -6,11 +6,11 @@
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/iovec_io.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/msg/flags.hpp>
 #include <netkit/protocol/concepts.hpp>
 #include <netkit/socket/socket.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <span>
 
@@ -46,7 +46,8 @@ template <class Call>
     if (remaining.size() == 1) [[likely]] {
         return call(remaining.first(1));
     }
-    return step_gathered(remaining.first(std::min(remaining.size(), max_buffers_per_call)), call);
+    return step_gathered(remaining.first(detail::min_of(remaining.size(), max_buffers_per_call)),
+                         call);
 }
 
 // One step of a resumable transfer: `call` makes the system call; on a receive (`zero_is_end`)

@@ -3,6 +3,7 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/file_transfer_loops.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/detail/refusal.hpp>
 #include <netkit/detail/transfer_guards.hpp>
 #include <netkit/io/pipe.hpp>
@@ -10,7 +11,6 @@
 #include <netkit/socket/socket.hpp>
 #include <netkit/sys/file_syscalls.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -66,7 +66,7 @@ result<std::size_t> splice(pipe& from, basic_socket<P>& to, std::size_t max,
         return out;
     }
     auto& buffered = detail::pipe_access::buffered(from);
-    buffered -= std::min(buffered, *out);
+    buffered -= detail::min_of(buffered, *out);
     return out;
 }
 

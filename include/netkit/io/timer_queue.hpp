@@ -3,8 +3,8 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -65,7 +65,7 @@ public:
         } catch (const std::bad_alloc&) {
             return detail::errc_failure(std::errc::not_enough_memory, "timer_queue schedule");
         }
-        std::push_heap(heap_.begin(), heap_.end(), later);
+        detail::heap_push(heap_.data(), heap_.size(), later);
         return {};
     }
 
@@ -84,7 +84,7 @@ public:
         const std::size_t limit = heap_.size();
         std::size_t taken = 0;
         while (taken < limit && !heap_.empty() && heap_.front().at <= now) {
-            std::pop_heap(heap_.begin(), heap_.end(), later);
+            detail::heap_pop(heap_.data(), heap_.size(), later);
             const std::uint64_t token = heap_.back().token;
             heap_.pop_back();
             ++taken;
@@ -105,7 +105,8 @@ private:
         clock::time_point at;
         std::uint64_t token;
     };
-    // std::push_heap keeps the greatest first; "greater is later" keeps the earliest first.
+    // The heap keeps the greatest first (as std::push_heap); "greater is later" keeps the earliest
+    // first.
     static bool later(const entry& a, const entry& b) noexcept { return a.at > b.at; }
 
     std::vector<entry> heap_;

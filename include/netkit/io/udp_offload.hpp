@@ -4,12 +4,12 @@
 #include <netkit/buffer/buffer.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/detail/segmented_send.hpp>
 #include <netkit/msg/flags.hpp>
 #include <netkit/option/udp.hpp>
 #include <netkit/socket/socket.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -37,7 +37,7 @@ namespace detail {
 // a scratch receiver on loopback): the kernel refuses more than its UDP_MAX_SEGMENTS with EINVAL.
 inline bool sends_segments(int tx, std::size_t segments) noexcept {
     std::array<std::byte, 128> payload{};
-    const iovec one{payload.data(), std::min(segments, payload.size())};
+    const iovec one{payload.data(), netkit::detail::min_of(segments, payload.size())};
     const netkit::detail::send_target to{tx, nullptr, 0, MSG_DONTWAIT};
     auto sent = netkit::detail::send_offloaded(to, {&one, 1}, 1);
     return sent && *sent == one.iov_len;
@@ -111,7 +111,7 @@ public:
     /// ignore the control message and send one large datagram.
     explicit segmenter(const offload_support& support) noexcept
         : max_segments_(support.segmentation && offload().segmentation
-                            ? std::min(support.max_segments, offload().max_segments)
+                            ? netkit::detail::min_of(support.max_segments, offload().max_segments)
                             : 0) {}
 
     /// Sends `data` on a connected socket as datagrams of `datagram_size` bytes (the last may be
@@ -141,7 +141,7 @@ public:
     [[nodiscard]] bool offloading() const noexcept { return max_segments_ > 1; }
     /// The most datagrams one send carries: the kernel's limit, or 1 without segmentation.
     [[nodiscard]] std::size_t max_segments() const noexcept {
-        return std::max<std::size_t>(max_segments_, 1);
+        return netkit::detail::max_of<std::size_t>(max_segments_, 1);
     }
     /// Sends made by sendmmsg instead of segmentation: since the path refused it, or all of
     /// them when the kernel has no segmentation.
@@ -149,7 +149,9 @@ public:
     /// How many bytes of `datagram_size`-byte datagrams one send carries.
     [[nodiscard]] std::size_t bytes_per_send(std::size_t datagram_size) const noexcept {
         const std::size_t by_size = netkit::detail::max_udp_payload / datagram_size;
-        return std::max<std::size_t>(std::min(max_segments(), by_size), 1) * datagram_size;
+        return netkit::detail::max_of<std::size_t>(netkit::detail::min_of(max_segments(), by_size),
+                                                   1) *
+               datagram_size;
     }
 
 private:
@@ -185,7 +187,8 @@ private:
                 }
                 return sent + *rest;
             }
-            const std::size_t bytes = std::min(total - sent, bytes_per_send(datagram_size));
+            const std::size_t bytes =
+                netkit::detail::min_of(total - sent, bytes_per_send(datagram_size));
             netkit::detail::iovec_slicer before = slicer;
             const auto chunk = slicer.take(bytes, window);
             auto went = bytes > datagram_size

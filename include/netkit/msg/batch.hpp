@@ -3,6 +3,7 @@
 #include <netkit/buffer/buffer.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/detail/refusal.hpp>
 #include <netkit/msg/control.hpp>
 #include <netkit/msg/message.hpp>
@@ -217,7 +218,8 @@ public:
             return {};
         }
         const iovec& first = h.buffers().front();
-        return {static_cast<std::byte*>(first.iov_base), std::min(h.transferred(), first.iov_len)};
+        return {static_cast<std::byte*>(first.iov_base),
+                detail::min_of(h.transferred(), first.iov_len)};
     }
     /// The control data message `i` received, and any descriptors in it, owned until taken.
     [[nodiscard]] control_storage& control(std::size_t i) noexcept requires(ControlCapacity > 0) {
@@ -316,7 +318,7 @@ private:
             return detail::errc_failure(errc::too_many_buffers, "message_batch::add");
         }
         iovec* slots = &iovecs_[size_ * BuffersPerMessage];
-        std::copy(iov.begin(), iov.end(), slots);
+        detail::copy_elements(iov.data(), iov.size(), slots);
         headers_[size_] = message_header(std::span<const iovec>(slots, iov.size()));
         ++size_;
         return {};

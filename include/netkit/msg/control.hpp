@@ -2,6 +2,7 @@
 
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/msg/cmsg.hpp>
 
 #include <array>
@@ -276,7 +277,7 @@ public:
     /// Records `length` bytes written by the kernel and takes ownership of every descriptor in
     /// them at once, before anything else can fail.
     void received(std::size_t length) noexcept {
-        used_ = std::min(length, bytes_.size());
+        used_ = detail::min_of(length, bytes_.size());
         for (const control_message m : messages()) {
             for (std::size_t i = 0; i < m.descriptor_count(); ++i) {
                 const int fd = m.descriptor(i);

@@ -1,10 +1,10 @@
 #pragma once
 
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/msg/flags.hpp>
 #include <netkit/msg/receive_info.hpp>
 #include <netkit/protocol/concepts.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -149,7 +149,7 @@ public:
     [[nodiscard]] receive_info<typename P::endpoint_type>
     received(std::size_t returned) const noexcept {
         receive_info<typename P::endpoint_type> info;
-        info.size = std::min(returned, capacity());
+        info.size = detail::min_of(returned, capacity());
         // With MSG_TRUNC a message protocol returns the real length of the message.
         info.message_size = keeps_boundaries<P> ? returned : info.size;
         info.flags = flags();

@@ -2,12 +2,12 @@
 
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/msg/batch.hpp>
 #include <netkit/msg/cmsg.hpp>
 #include <netkit/msg/control.hpp>
 #include <netkit/msg/flags.hpp>
 
-#include <algorithm>
 #include <cstddef>
 #include <iterator>
 #include <optional>
@@ -36,11 +36,11 @@ public:
 
         /// The current datagram.
         value_type operator*() const noexcept {
-            return rest_.first(std::min(datagram_size_, rest_.size()));
+            return rest_.first(netkit::detail::min_of(datagram_size_, rest_.size()));
         }
         /// Moves to the next datagram, or to the end.
         iterator& operator++() noexcept {
-            rest_ = rest_.subspan(std::min(datagram_size_, rest_.size()));
+            rest_ = rest_.subspan(netkit::detail::min_of(datagram_size_, rest_.size()));
             return *this;
         }
         /// Moves to the next datagram; returns the iterator as it was.

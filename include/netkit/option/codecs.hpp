@@ -1,8 +1,8 @@
 #pragma once
 
 #include <netkit/core/result.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 
-#include <algorithm>
 #include <bit>
 #include <chrono>
 #include <concepts>
@@ -210,14 +210,14 @@ struct string_codec {
         if (value.size() >= Capacity) {
             return detail::too_large(operation);
         }
-        std::copy(value.begin(), value.end(), out.begin());
+        detail::copy_elements(value.data(), value.size(), out.data());
         return static_cast<socklen_t>(value.size());
     }
     /// The name up to its first NUL, within the `length` bytes the kernel reported. Error:
     /// `not_enough_memory` if the string cannot be allocated.
     static result<std::string> decode(const kernel_type& in, socklen_t length,
                                       const char* operation) noexcept {
-        const std::size_t bytes = std::min<std::size_t>(length, Capacity);
+        const std::size_t bytes = detail::min_of<std::size_t>(length, Capacity);
         const std::string_view name(in.data(), ::strnlen(in.data(), bytes));
 #if defined(__cpp_exceptions)
         try {

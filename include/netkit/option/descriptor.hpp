@@ -1,9 +1,9 @@
 #pragma once
 
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/option/codecs.hpp>
 #include <netkit/protocol/concepts.hpp>
 
-#include <algorithm>
 #include <concepts>
 #include <cstddef>
 #include <string_view>
@@ -19,7 +19,9 @@ struct fixed_string {
     /// Copies a string literal, its terminating NUL included (implicit, so that a literal can be
     /// written as the template argument).
     // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): built from literals
-    constexpr fixed_string(const char (&text)[N]) noexcept { std::copy_n(text, N, chars); }
+    constexpr fixed_string(const char (&text)[N]) noexcept {
+        detail::copy_elements(text, N, chars);
+    }
     /// The text, without its terminating NUL.
     [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
     /// The characters and the terminating NUL (public: a template argument must be structural).
@@ -84,9 +86,9 @@ template <fixed_string Prefix, fixed_string Name>
 struct joined_text {
     static constexpr auto value = [] {
         std::array<char, Prefix.view().size() + 1 + Name.view().size() + 1> out{};
-        auto next = std::copy(Prefix.view().begin(), Prefix.view().end(), out.begin());
+        char* next = copy_elements(Prefix.view().data(), Prefix.view().size(), out.data());
         *next++ = ' ';
-        std::copy(Name.view().begin(), Name.view().end(), next);
+        copy_elements(Name.view().data(), Name.view().size(), next);
         return out;
     }();
 };

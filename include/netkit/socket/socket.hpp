@@ -21,7 +21,6 @@
 #include <netkit/protocol/tags.hpp>
 #include <netkit/sys/syscall.hpp>
 
-#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>

@@ -7,9 +7,9 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/sys/syscall_core.hpp>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -96,7 +96,7 @@ inline int poll_timeout_until(deadline until) noexcept {
     }
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(until.at() - now);
     // Capped at INT_MAX ms (24.8 days): the callers wait again while the deadline is ahead.
-    return static_cast<int>(std::min<std::chrono::milliseconds::rep>(left.count(), INT_MAX));
+    return static_cast<int>(min_of<std::chrono::milliseconds::rep>(left.count(), INT_MAX));
 }
 
 /// poll(2) on one descriptor until `until` (a deadline or a timeout). After EINTR it waits for
