@@ -567,7 +567,10 @@ TEST_CASE("buffer_cursor consumes whole IOV_MAX windows without copying") {
 TEST_CASE("the adaptive rule: small fragments that fit the stack buffer are copied") {
     using nk::detail::coalesce_capacity;
     using nk::detail::coalesce_fragment_limit;
-    using nk::detail::coalescible_size;
+    // What a send copies: the size of the copy, 0 when the message is gathered instead.
+    auto coalescible_size = [](std::span<const iovec> iov, int flags) -> std::size_t {
+        return nk::detail::may_copy(iov, flags) ? nk::detail::coalesced_bytes(iov).size() : 0;
+    };
     std::vector<char> bytes(coalesce_capacity + coalesce_fragment_limit);
     auto pieces = [&](std::initializer_list<std::size_t> sizes) {
         std::vector<iovec> iov;
@@ -583,9 +586,11 @@ TEST_CASE("the adaptive rule: small fragments that fit the stack buffer are copi
     REQUIRE(coalescible_size(pieces({below, below}), 0) == 2 * below);
     REQUIRE(coalescible_size(pieces({100}), 0) == 0); // one: sent as is
     REQUIRE(coalescible_size(pieces({}), 0) == 0);
-    REQUIRE(coalescible_size(pieces({100, coalesce_fragment_limit}), 0) == 0); // a large one
-    REQUIRE(coalescible_size(pieces({0, 0, 0}), 0) == 0);                      // nothing to copy
-    REQUIRE(coalescible_size(pieces({100, 200}), MSG_ZEROCOPY) == 0);          // never copied
+    REQUIRE(coalescible_size(pieces({100, coalesce_fragment_limit}), 0) == 0);      // a large one
+    REQUIRE(coalescible_size(pieces({coalesce_fragment_limit, 100}), 0) == 0);      // ... first
+    REQUIRE(coalescible_size(pieces({100, coalesce_fragment_limit, 100}), 0) == 0); // ... within
+    REQUIRE(coalescible_size(pieces({0, 0, 0}), 0) == 0);             // nothing to copy
+    REQUIRE(coalescible_size(pieces({100, 200}), MSG_ZEROCOPY) == 0); // never copied
     // Exactly the stack buffer, then one byte past it.
     std::vector<iovec> full(coalesce_capacity / below, iovec{bytes.data(), below});
     full.push_back(iovec{bytes.data(), coalesce_capacity - full.size() * below});

@@ -1,6 +1,7 @@
 #pragma once
 
-#include <chrono>
+#include <netkit/detail/chrono.hpp>
+
 #include <ratio>
 #include <type_traits>
 

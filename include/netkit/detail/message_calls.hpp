@@ -45,25 +45,31 @@ auto receive_sizes(std::size_t returned, std::size_t capacity) noexcept {
 
 // A message of small fragments, copied into one stack buffer and sent by the call hand-written
 // C would make for one range: send(2), sendto(2), or sendmsg(2) when there is control data.
-[[gnu::noinline]] inline result<std::size_t>
-send_message_coalesced(int fd, std::span<const iovec> iov, std::size_t size, const void* name,
-                       socklen_t name_length, const control_storage* control,
-                       send_flags flags) noexcept {
-    coalesced_bytes bytes(iov, size);
+// False, with nothing sent, when a fragment turns out too large to copy.
+[[gnu::noinline]] inline bool send_message_coalesced(int fd, std::span<const iovec> iov,
+                                                     const void* name, socklen_t name_length,
+                                                     const control_storage* control,
+                                                     send_flags flags,
+                                                     result<std::size_t>& sent) noexcept {
+    coalesced_bytes bytes(iov);
+    if (bytes.size() == 0) {
+        return false;
+    }
     if (control == nullptr) {
-        auto sent = name == nullptr ? send(fd, bytes.data(), size, flags.bits())
-                                    : send_to(fd, bytes.data(), size, flags.bits(),
-                                              static_cast<const sockaddr*>(name), name_length);
+        sent = name == nullptr ? send(fd, bytes.data(), bytes.size(), flags.bits())
+                               : send_to(fd, bytes.data(), bytes.size(), flags.bits(),
+                                         static_cast<const sockaddr*>(name), name_length);
         if (!sent) [[unlikely]] {
-            return as_sendmsg_failure(sent.error(), name, name_length);
+            sent = as_sendmsg_failure(sent.error(), name, name_length);
         }
-        return sent;
+        return true;
     }
     const iovec one = bytes.as_iovec();
     message_header message(std::span<const iovec>(&one, 1));
     message.destination(name, name_length);
     message.control(control->bytes());
-    return send_message(fd, message.native(), flags.bits());
+    sent = send_message(fd, message.native(), flags.bits());
+    return true;
 }
 
 // Every sendmsg: a buffer sequence (or one byte range), an optional destination, optional
@@ -78,8 +84,11 @@ result<std::size_t> send_message_from(int fd, const Data& data, const void* name
         return errc_failure(errc::too_many_buffers, "sendmsg");
     }
     if constexpr (may_coalesce<Data>) {
-        if (const std::size_t size = coalescible_size(iov.get(), flags.bits()); size != 0) {
-            return send_message_coalesced(fd, iov.get(), size, name, name_length, control, flags);
+        if (may_copy(iov.get(), flags.bits())) {
+            result<std::size_t> sent;
+            if (send_message_coalesced(fd, iov.get(), name, name_length, control, flags, sent)) {
+                return sent;
+            }
         }
     }
     message_header message(iov.get());

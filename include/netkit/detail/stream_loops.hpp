@@ -166,17 +166,20 @@ send_all_bytes(int fd, const char* data, std::size_t size, send_flags flags, Unt
 }
 
 // A message of small fragments: copied into one stack buffer (out of line, so that the gather
-// path's frame does not carry it) and sent as one range.
+// path's frame does not carry it) and sent as one range. False, with nothing sent, when a
+// fragment turns out too large to copy.
 template <class Until>
-[[gnu::noinline]] result<std::size_t> send_all_coalesced(int fd, std::span<const iovec> iov,
-                                                         std::size_t size, send_flags flags,
-                                                         Until until) noexcept {
-    const coalesced_bytes bytes(iov, size);
-    auto sent = send_all_bytes(fd, bytes.data(), bytes.size(), flags, until);
-    if (!sent && std::string_view(sent.error().operation()) == "send") {
-        return as_sendmsg_failure(sent.error(), nullptr, 0);
+[[gnu::noinline]] bool send_all_coalesced(int fd, std::span<const iovec> iov, send_flags flags,
+                                          Until until, result<std::size_t>& sent) noexcept {
+    const coalesced_bytes bytes(iov);
+    if (bytes.size() == 0) {
+        return false;
     }
-    return sent;
+    sent = send_all_bytes(fd, bytes.data(), bytes.size(), flags, until);
+    if (!sent && std::string_view(sent.error().operation()) == "send") {
+        sent = as_sendmsg_failure(sent.error(), nullptr, 0);
+    }
+    return true;
 }
 
 // `Coalesce`: whether a message of small fragments may be copied into one buffer (false for
@@ -185,8 +188,11 @@ template <bool Coalesce, class Until>
 result<std::size_t> send_all_iovecs(int fd, std::span<const iovec> iov, send_flags flags,
                                     Until until) noexcept {
     if constexpr (Coalesce) {
-        if (const std::size_t size = coalescible_size(iov, flags.bits()); size != 0) {
-            return send_all_coalesced(fd, iov, size, flags, until);
+        if (may_copy(iov, flags.bits())) {
+            result<std::size_t> sent;
+            if (send_all_coalesced(fd, iov, flags, until, sent)) {
+                return sent;
+            }
         }
     }
     // The common case: everything leaves in one call, straight from the caller's array. The

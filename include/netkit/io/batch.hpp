@@ -3,6 +3,7 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/chrono.hpp>
 #include <netkit/detail/message_calls.hpp>
 #include <netkit/detail/readiness_wait.hpp>
 #include <netkit/msg/batch.hpp>
@@ -10,7 +11,6 @@
 #include <netkit/socket/socket.hpp>
 #include <netkit/sys/syscall.hpp>
 
-#include <chrono>
 #include <cstddef>
 #include <span>
 

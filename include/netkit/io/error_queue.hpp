@@ -6,6 +6,7 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/chrono.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/msg/cmsg.hpp>
 #include <netkit/msg/control.hpp>
@@ -15,7 +16,6 @@
 #include <netkit/socket/socket.hpp>
 #include <netkit/sys/syscall.hpp>
 
-#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <span>

@@ -4,10 +4,10 @@
 #include <netkit/core/error.hpp>
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/chrono.hpp>
 #include <netkit/detail/epoll.hpp>
 #include <netkit/sys/syscall.hpp>
 
-#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>

@@ -3,8 +3,8 @@
 #include <netkit/addr/address.hpp>
 #include <netkit/core/credentials.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/chrono.hpp>
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>

@@ -4,10 +4,10 @@
 // that follows it (IP_RECVERR, IPV6_RECVERR), and SCM_TIMESTAMPING's three times.
 
 #include <netkit/addr/endpoint.hpp>
+#include <netkit/detail/chrono.hpp>
 #include <netkit/msg/cmsg.hpp>
 
 #include <array>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>

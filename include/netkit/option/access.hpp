@@ -1,11 +1,11 @@
 #pragma once
 
 #include <netkit/core/result.hpp>
+#include <netkit/detail/chrono.hpp>
 #include <netkit/detail/refusal.hpp>
 #include <netkit/option/descriptor.hpp>
 #include <netkit/sys/syscall.hpp>
 
-#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <limits>

@@ -1,10 +1,10 @@
 #pragma once
 
 #include <netkit/core/result.hpp>
+#include <netkit/detail/chrono.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
 
 #include <bit>
-#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstring>

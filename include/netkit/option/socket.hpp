@@ -1,9 +1,9 @@
 #pragma once
 
 #include <netkit/core/credentials.hpp>
+#include <netkit/detail/chrono.hpp>
 #include <netkit/option/descriptor.hpp>
 
-#include <chrono>
 #include <optional>
 #include <string>
 

@@ -1,8 +1,8 @@
 #pragma once
 
+#include <netkit/detail/chrono.hpp>
 #include <netkit/option/descriptor.hpp>
 
-#include <chrono>
 #include <string>
 
 #include <netinet/in.h>

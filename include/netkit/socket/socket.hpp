@@ -7,6 +7,7 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/chrono.hpp>
 #include <netkit/detail/iovec_io.hpp>
 #include <netkit/detail/message_calls.hpp>
 #include <netkit/detail/readiness_wait.hpp>
@@ -22,7 +23,6 @@
 #include <netkit/sys/syscall.hpp>
 
 #include <array>
-#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <span>
