@@ -10,6 +10,7 @@
 
 #include <netkit/netkit.hpp>
 
+#include "machine.hpp"
 #include "raw_baseline.h"
 
 #ifdef NETKIT_HAVE_ASIO
@@ -714,14 +715,7 @@ std::size_t messages_for(const options& o, transport t, strategy s, message_sour
 std::string machine_description() {
     utsname u{};
     ::uname(&u);
-    std::string cpu = "unknown CPU";
-    std::ifstream info("/proc/cpuinfo");
-    for (std::string line; std::getline(info, line);) {
-        if (line.rfind("model name", 0) == 0) {
-            cpu = line.substr(line.find(':') + 2);
-            break;
-        }
-    }
+    const std::string cpu = netkit_bench::cpu_model();
     return fmt::format("{}, {} cores, Linux {}", cpu, std::thread::hardware_concurrency(),
                        u.release);
 }

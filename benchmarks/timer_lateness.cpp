@@ -21,6 +21,8 @@
 #include <netkit/io/timer_queue.hpp>
 #include <netkit/netkit.hpp>
 
+#include "machine.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -205,14 +207,7 @@ mode_result run_accept(std::size_t count) {
 std::string machine_line() {
     utsname u{};
     ::uname(&u);
-    std::string cpu = "unknown CPU";
-    std::ifstream info("/proc/cpuinfo");
-    for (std::string line; std::getline(info, line);) {
-        if (line.rfind("model name", 0) == 0) {
-            cpu = line.substr(line.find(':') + 2);
-            break;
-        }
-    }
+    const std::string cpu = netkit_bench::cpu_model();
     // The timer slack lets the kernel fire a sleeper's timer up to this late to batch wakeups:
     // part of the lateness measured here is this, not netkit.
     const int slack_ns = ::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);

@@ -43,6 +43,18 @@ auto receive_sizes(std::size_t returned, std::size_t capacity) noexcept {
     }
 }
 
+// One sendmsg(2) of `iov` with an optional destination and optional control data.
+inline result<std::size_t> send_header(int fd, std::span<const iovec> iov, const void* name,
+                                       socklen_t name_length, const control_storage* control,
+                                       send_flags flags) noexcept {
+    message_header message(iov);
+    message.destination(name, name_length);
+    if (control != nullptr) {
+        message.control(control->bytes());
+    }
+    return send_message(fd, message.native(), flags.bits());
+}
+
 // A message of small fragments, copied into one stack buffer and sent by the call hand-written
 // C would make for one range: send(2), sendto(2), or sendmsg(2) when there is control data.
 // False, with nothing sent, when a fragment turns out too large to copy.
@@ -65,10 +77,7 @@ auto receive_sizes(std::size_t returned, std::size_t capacity) noexcept {
         return true;
     }
     const iovec one = bytes.as_iovec();
-    message_header message(std::span<const iovec>(&one, 1));
-    message.destination(name, name_length);
-    message.control(control->bytes());
-    sent = send_message(fd, message.native(), flags.bits());
+    sent = send_header(fd, std::span<const iovec>(&one, 1), name, name_length, control, flags);
     return true;
 }
 
@@ -91,12 +100,7 @@ result<std::size_t> send_message_from(int fd, const Data& data, const void* name
             }
         }
     }
-    message_header message(iov.get());
-    message.destination(name, name_length);
-    if (control != nullptr) {
-        message.control(control->bytes());
-    }
-    return send_message(fd, message.native(), flags.bits());
+    return send_header(fd, iov.get(), name, name_length, control, flags);
 }
 
 // Every recvmsg into caller's data: the sender's name when `sender` is given, control data when
