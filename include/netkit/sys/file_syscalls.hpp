@@ -2,7 +2,7 @@
 
 // The system calls of file transfer, wrapped once each: sendfile(2), splice(2), pipe2(2), fstat(2),
 // the pipe size fcntls, and the signal-mask calls that keep sendfile and splice from raising
-// SIGPIPE (neither takes MSG_NOSIGNAL: see detail/sigpipe_guard.hpp).
+// SIGPIPE (neither takes MSG_NOSIGNAL: see sigpipe_guard in detail/transfer_guards.hpp).
 
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
