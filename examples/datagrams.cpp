@@ -87,7 +87,7 @@ bool message_built_by_hand() {
     return ok;
 }
 
-// getaddrinfo: a vector of endpoints; EAI_* errors in their own category.
+// getaddrinfo: a list of endpoints; EAI_* errors in their own category.
 bool resolve_localhost() {
     auto found = nk::resolve("localhost", "8080");
     if (!found) {

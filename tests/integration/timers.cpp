@@ -82,3 +82,19 @@ TEST_CASE("timer_queue drives poller::wait: 200 expiries, none early") {
     REQUIRE(fired == 200);
     REQUIRE(early_wakes == 0);
 }
+
+TEST_CASE("timer_queue: reserving more than memory can address fails and keeps the timers") {
+    nk::timer_queue timers;
+    const auto now = nk::deadline::clock::now();
+    timers.schedule(nk::deadline(now), 7).value();
+    auto huge = timers.reserve(static_cast<std::size_t>(-1) / 4);
+    REQUIRE_FALSE(huge);
+    REQUIRE(huge.error() == std::errc::value_too_large);
+    REQUIRE(timers.size() == 1);
+    // A copy holds the same timers, apart from the original.
+    nk::timer_queue copy = timers;
+    timers.clear();
+    std::uint64_t seen = 0;
+    REQUIRE(copy.expire(now, [&](std::uint64_t token) { seen = token; }) == 1);
+    REQUIRE(seen == 7);
+}

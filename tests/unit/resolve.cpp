@@ -3,7 +3,10 @@
 #include "support/catch.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace nk = netkit;
 
@@ -89,4 +92,32 @@ TEST_CASE("a failed resolve names the host and the service, cut to fit") {
     // Unprintable bytes are escaped; no service, no ":".
     REQUIRE(nk::resolve("bad\x01host", "", hints).error().message() ==
             R"(resolve "bad\x01host": )" + reason);
+}
+
+TEST_CASE("an endpoint list is a contiguous range that copies, moves and grows") {
+    nk::ip::endpoint_list list;
+    REQUIRE(list.empty());
+    REQUIRE(list.begin() == list.end());
+    // Enough appends to regrow the storage several times, each element checked after it.
+    for (std::uint16_t port = 1; port <= 300; ++port) {
+        REQUIRE(list.push_back(nk::ip::endpoint(nk::ip::address_v4::loopback(), port)));
+    }
+    REQUIRE(list.size() == 300);
+    REQUIRE(list.end() - list.begin() == 300);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        REQUIRE(list[i].port() == i + 1);
+        REQUIRE(&list[i] == list.data() + i);
+    }
+    nk::ip::endpoint_list copy = list;
+    REQUIRE(copy.size() == 300);
+    REQUIRE(copy.data() != list.data());
+    REQUIRE(std::equal(copy.begin(), copy.end(), list.begin(), list.end()));
+    nk::ip::endpoint_list moved = std::move(copy);
+    REQUIRE(moved.size() == 300);
+    REQUIRE(moved.front().port() == 1);
+    copy = moved; // assignment to a moved-from list
+    REQUIRE(copy.size() == 300);
+    copy = nk::ip::endpoint_list{};
+    REQUIRE(copy.empty());
+    REQUIRE(std::vector<nk::ip::endpoint>(list.begin(), list.end()).size() == 300);
 }

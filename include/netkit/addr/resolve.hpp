@@ -2,15 +2,16 @@
 
 #include <netkit/addr/endpoint.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/trivial_vector.hpp>
 #include <netkit/protocol/tags.hpp>
 
 #include <cerrno>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
-#include <vector>
 
 #include <netdb.h>
 #include <sys/socket.h>
@@ -74,11 +75,50 @@ constexpr resolve_hints resolve_hints_for() noexcept {
     return hints;
 }
 
+namespace ip {
+/// The endpoints `resolve` found, in the order getaddrinfo gave them, each once: a contiguous
+/// range (`begin`/`end`, `size`, `[]`, `data`), copyable and movable. Code that wants a
+/// `std::vector` builds one: `std::vector<ip::endpoint>(list.begin(), list.end())`.
+class endpoint_list {
+public:
+    /// No endpoints.
+    endpoint_list() noexcept = default;
+
+    /// How many endpoints there are.
+    [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
+    /// True when there are none.
+    [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
+    /// The first endpoint, getaddrinfo's preferred one (the list must not be empty).
+    [[nodiscard]] const endpoint& front() const noexcept { return items_.front(); }
+    /// The endpoint at `index` (below `size()`).
+    [[nodiscard]] const endpoint& operator[](std::size_t index) const noexcept {
+        return items_.data()[index];
+    }
+    /// The endpoints, contiguous.
+    [[nodiscard]] const endpoint* data() const noexcept { return items_.data(); }
+    /// The first endpoint.
+    [[nodiscard]] const endpoint* begin() const noexcept { return items_.data(); }
+    /// Past the last endpoint.
+    [[nodiscard]] const endpoint* end() const noexcept { return items_.data() + items_.size(); }
+
+    /// Appends `ep`. Errors: `std::errc::not_enough_memory` (the list is left as it was).
+    result<void> push_back(const endpoint& ep) noexcept {
+        if (const std::errc failed = items_.push_back(ep); failed != std::errc{}) {
+            return netkit::detail::errc_failure(failed, "endpoint_list push_back");
+        }
+        return {};
+    }
+
+private:
+    netkit::detail::trivial_vector<endpoint> items_;
+};
+} // namespace ip
+
 namespace detail {
 /// getaddrinfo(3): a library call, not a socket system call, but kept in one place all the same.
 /// Errors name the host and service as given (`resolve "example.invalid":80: ...`).
-inline result<std::vector<ip::endpoint>> get_address_info(const char* host, const char* service,
-                                                          const resolve_hints& hints) {
+inline result<ip::endpoint_list> get_address_info(const char* host, const char* service,
+                                                  const resolve_hints& hints) {
     addrinfo want{};
     want.ai_family = hints.family ? static_cast<int>(*hints.family) : AF_UNSPEC;
     want.ai_socktype = hints.socket_type;
@@ -107,7 +147,7 @@ inline result<std::vector<ip::endpoint>> get_address_info(const char* host, cons
         addrinfo* list_;
     };
     const freed_at_exit owner(found);
-    std::vector<ip::endpoint> endpoints;
+    ip::endpoint_list endpoints;
     const auto listed = [&endpoints](const ip::endpoint& candidate) {
         for (const ip::endpoint& seen : endpoints) {
             if (seen == candidate) {
@@ -119,7 +159,11 @@ inline result<std::vector<ip::endpoint>> get_address_info(const char* host, cons
     for (const addrinfo* entry = found; entry != nullptr; entry = entry->ai_next) {
         auto endpoint = ip::endpoint::from_sockaddr(entry->ai_addr, entry->ai_addrlen);
         if (endpoint && !listed(*endpoint)) {
-            endpoints.push_back(*endpoint);
+            if (auto added = endpoints.push_back(*endpoint); !added) {
+                return failure{error::for_host_service(added.error().code(), "resolve",
+                                                       host == nullptr ? "" : host,
+                                                       service == nullptr ? "" : service)};
+            }
         }
     }
     return endpoints;
@@ -127,15 +171,15 @@ inline result<std::vector<ip::endpoint>> get_address_info(const char* host, cons
 } // namespace detail
 
 /// Resolves a host name and service (name or port) to endpoints with getaddrinfo(3), in the
-/// order getaddrinfo prefers (RFC 6724). Errors are `resolve_errc` values (EAI_NONAME, ...) or,
-/// for EAI_SYSTEM, the errno. Blocking: it may query DNS.
+/// order getaddrinfo prefers (RFC 6724), each once. Errors are `resolve_errc` values (EAI_NONAME,
+/// ...) or, for EAI_SYSTEM, the errno. Blocking: it may query DNS.
 ///
 /// @par Example
 /// @code
 /// for (const auto& ep : netkit::resolve("localhost", "8080").value()) { ... }
 /// @endcode
-inline result<std::vector<ip::endpoint>> resolve(std::string_view host, std::string_view service,
-                                                 const resolve_hints& hints = {}) {
+inline result<ip::endpoint_list> resolve(std::string_view host, std::string_view service,
+                                         const resolve_hints& hints = {}) {
     const std::string host_text(host);
     const std::string service_text(service);
     return detail::get_address_info(host.empty() ? nullptr : host_text.c_str(),

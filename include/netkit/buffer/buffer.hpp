@@ -2,11 +2,11 @@
 
 #include <netkit/buffer/concepts.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
+#include <netkit/detail/range_access.hpp>
 
 #include <array>
 #include <climits>
 #include <cstddef>
-#include <iterator>
 #include <span>
 #include <type_traits>
 

@@ -5,9 +5,9 @@
 // gathered").
 
 #include <netkit/buffer/concepts.hpp>
+#include <netkit/detail/range_access.hpp>
 
 #include <cstddef>
-#include <iterator>
 #include <type_traits>
 
 namespace netkit {

@@ -4,6 +4,7 @@
 // conversions it accepts, what the monadic operations require), apart from its interface.
 
 #include <netkit/core/error.hpp>
+#include <netkit/detail/type_traits.hpp>
 
 #include <new>
 #include <type_traits>
@@ -88,7 +89,7 @@ template <class T, class U>
 concept result_value_source =
     !std::is_same_v<std::remove_cvref_t<U>, std::in_place_t> &&
     !is_result<std::remove_cvref_t<U>> && !std::is_same_v<std::remove_cvref_t<U>, failure> &&
-    std::is_constructible_v<T, U> &&
+    constructible<T, U> &&
     (!std::is_same_v<std::remove_cv_t<T>, bool> || !is_result<std::remove_cvref_t<U>>);
 
 // The converting constructor's (from result<U>): T must not be buildable from the result itself,
@@ -103,12 +104,11 @@ concept result_conversion_source =
       !std::is_convertible_v<result<U>, T> && !std::is_convertible_v<const result<U>&, T> &&
       !std::is_convertible_v<const result<U>, T>));
 
-// result<T>'s storage, in two forms: when T is trivially copyable and destructible every special
-// member is defaulted, so result<std::size_t> is returned as cheaply as a size and a flag; other
-// T get hand-written ones. (Two bases rather than constrained special members because clang 14
-// does not implement conditionally trivial special members.)
-template <class T,
-          bool Trivial = std::is_trivially_copyable_v<T>&& std::is_trivially_destructible_v<T>>
+// result<T>'s storage, in two forms: when T is trivially copyable (and so trivially
+// destructible) every special member is defaulted, so result<std::size_t> is returned as cheaply
+// as a size and a flag; other T get hand-written ones. (Two bases rather than constrained special
+// members because clang 14 does not implement conditionally trivial special members.)
+template <class T, bool Trivial = trivially_copyable<T>>
 struct result_base {
     template <class... Args>
     constexpr explicit result_base(std::in_place_t, Args&&... args) noexcept(
@@ -250,8 +250,8 @@ struct copy_gate<false, CopyAssignable> {
     ~copy_gate() = default;
 };
 template <class T>
-using copy_gate_for = copy_gate<std::is_copy_constructible_v<T>,
-                                std::is_copy_constructible_v<T> && std::is_copy_assignable_v<T>>;
+using copy_gate_for =
+    copy_gate<constructible<T, const T&>, constructible<T, const T&> && assignable<T&, const T&>>;
 
 // What std::expected "Mandates" of the functions given to its monadic operations. Each is checked
 // by a static_assert with a sentence at the top of the operation, and the rest of its body is

@@ -4,12 +4,11 @@
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
+#include <netkit/detail/trivial_vector.hpp>
 
 #include <cstddef>
 #include <cstdint>
-#include <new>
 #include <system_error>
-#include <vector>
 
 namespace netkit {
 
@@ -44,12 +43,8 @@ public:
 
     /// Room for `count` timers, so that `schedule` does not allocate until there are more.
     result<void> reserve(std::size_t count) noexcept {
-        try {
-            heap_.reserve(count);
-        } catch (const std::bad_alloc&) {
-            return detail::errc_failure(std::errc::not_enough_memory, "timer_queue reserve");
-        } catch (const std::length_error&) {
-            return detail::errc_failure(std::errc::value_too_large, "timer_queue reserve");
+        if (const std::errc failed = heap_.reserve(count); failed != std::errc{}) {
+            return detail::errc_failure(failed, "timer_queue reserve");
         }
         return {};
     }
@@ -60,10 +55,9 @@ public:
         if (when.is_never()) {
             return {};
         }
-        try {
-            heap_.push_back(entry{when.at(), token});
-        } catch (const std::bad_alloc&) {
-            return detail::errc_failure(std::errc::not_enough_memory, "timer_queue schedule");
+        if (const std::errc failed = heap_.push_back(entry{when.at(), token});
+            failed != std::errc{}) {
+            return detail::errc_failure(failed, "timer_queue schedule");
         }
         detail::heap_push(heap_.data(), heap_.size(), later);
         return {};
@@ -109,7 +103,7 @@ private:
     // first.
     static bool later(const entry& a, const entry& b) noexcept { return a.at > b.at; }
 
-    std::vector<entry> heap_;
+    detail::trivial_vector<entry> heap_;
 };
 
 } // namespace netkit

@@ -13,7 +13,7 @@
 #include <netkit/protocol/concepts.hpp>
 #include <netkit/socket/socket.hpp>
 
-#include <bitset>
+#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -89,7 +89,7 @@ public:
     [[nodiscard]] std::uint64_t complete_below() const noexcept { return below_; }
     /// Whether send `id` is complete (its buffer may be reused).
     [[nodiscard]] bool is_complete(std::uint64_t id) const noexcept {
-        return id < below_ || (id < next_ && id - below_ < window && done_[slot(id)]);
+        return id < below_ || (id < next_ && id - below_ < window && is_done(id));
     }
     /// Sends numbered and not yet complete.
     [[nodiscard]] std::uint64_t in_flight() const noexcept { return next_ - below_ - ahead_; }
@@ -142,8 +142,8 @@ public:
         for (std::uint64_t id = range.first; id <= range.last; ++id) {
             mark(id, range.copied);
         }
-        while (below_ < next_ && done_[slot(below_)]) {
-            done_[slot(below_)] = false;
+        while (below_ < next_ && is_done(below_)) {
+            set_done(below_, false);
             ++below_;
             --ahead_;
         }
@@ -206,15 +206,25 @@ public:
 private:
     explicit zerocopy_tracker(int fd) noexcept : fd_(fd) {}
 
-    static std::size_t slot(std::uint64_t id) noexcept {
-        return static_cast<std::size_t>(id % window);
+    // One bit per send in the window, by its number modulo the window.
+    static constexpr std::size_t bits_per_word = 64;
+    static_assert(window % bits_per_word == 0);
+    [[nodiscard]] bool is_done(std::uint64_t id) const noexcept {
+        const std::uint64_t slot = id % window;
+        return ((done_[slot / bits_per_word] >> (slot % bits_per_word)) & 1U) != 0;
+    }
+    void set_done(std::uint64_t id, bool done) noexcept {
+        const std::uint64_t slot = id % window;
+        const std::uint64_t bit = std::uint64_t{1} << (slot % bits_per_word);
+        std::uint64_t& word = done_[slot / bits_per_word];
+        word = done ? (word | bit) : (word & ~bit);
     }
     void mark(std::uint64_t id, bool copied) noexcept {
-        if (id < below_ || id >= next_ || done_[slot(id)]) {
+        if (id < below_ || id >= next_ || is_done(id)) {
             ++anomalies_;
             return;
         }
-        done_[slot(id)] = true;
+        set_done(id, true);
         ++ahead_;
         ++completed_;
         copied_ += copied ? 1 : 0;
@@ -239,7 +249,7 @@ private:
     std::uint64_t window_full_ = 0;
     std::uint64_t anomalies_ = 0;
     bool numbering_lost_ = false;
-    std::bitset<window> done_{};
+    std::array<std::uint64_t, window / bits_per_word> done_{};
 };
 
 namespace detail {

@@ -3,12 +3,12 @@
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
+#include <netkit/detail/range_access.hpp>
 #include <netkit/msg/cmsg.hpp>
 
 #include <array>
 #include <cstddef>
 #include <cstring>
-#include <iterator>
 #include <optional>
 #include <span>
 #include <type_traits>

@@ -3,13 +3,13 @@
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
+#include <netkit/detail/range_access.hpp>
 #include <netkit/msg/batch.hpp>
 #include <netkit/msg/cmsg.hpp>
 #include <netkit/msg/control.hpp>
 #include <netkit/msg/flags.hpp>
 
 #include <cstddef>
-#include <iterator>
 #include <optional>
 #include <span>
 
