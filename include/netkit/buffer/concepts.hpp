@@ -16,11 +16,11 @@ class mutable_buffer;
 namespace detail {
 
 // What netkit asks of a range, through std::begin, std::end, std::data and std::size
-// (detail/range_access.hpp): the std::ranges concepts would bring <ranges>, which costs every includer more
-// to compile than all of netkit's buffer code. A range is contiguous when its iterators are
-// contiguous (pointers among them), or when it has a data() that points at the very elements
-// begin() walks: a data() and a size() alone say nothing (an endpoint has both, in bytes of a
-// sockaddr), so they never make a range.
+// (detail/range_access.hpp): the std::ranges concepts would bring <ranges>, which costs every
+// includer more to compile than all of netkit's buffer code. A range is contiguous when its
+// iterators are contiguous (pointers among them), or when it has a data() that points at the very
+// elements begin() walks: a data() and a size() alone say nothing (an endpoint has both, in bytes
+// of a sockaddr), so they never make a range.
 
 /// Something begin() and end() walk.
 template <class R>
