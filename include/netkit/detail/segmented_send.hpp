@@ -142,7 +142,7 @@ inline result<std::size_t> send_one(const send_target& to, std::span<const iovec
         while (count < per_call && sent + queued < bytes &&
                pool.size() - used > max_buffers_per_call) {
             const std::size_t size = min_of(segment_size, bytes - sent - queued);
-            const auto slice = slicer.take(size, std::span(pool).subspan(used));
+            const auto slice = slicer.take(size, std::span<iovec>(pool).subspan(used));
             if (slice.data() == pool.data() + used) {
                 used += slice.size();
             }

@@ -84,7 +84,8 @@ result<std::size_t> send_batch_all(basic_socket<P>& sock, message_batch<P, N, B,
         if (!sent) {
             if (auto go_on = wait.after(sent.error()); !go_on) {
                 error stopped = go_on.error();
-                const auto moved = std::span(&batch.header(0), batch.size()).subspan(first);
+                const auto moved =
+                    std::span<message_header>(&batch.header(0), batch.size()).subspan(first);
                 return failure{stopped.with_bytes_transferred(
                     detail::bytes_of(moved, batch.completed() - first))};
             }

@@ -247,7 +247,7 @@ public:
     }
     /// The messages not yet completed: what the next call moves.
     [[nodiscard]] std::span<message_header> pending() noexcept {
-        return std::span(headers_).subspan(completed_, size_ - completed_);
+        return std::span<message_header>(headers_).subspan(completed_, size_ - completed_);
     }
     /// Marks the next `count` pending messages done; a receive records their control data.
     void mark_completed(std::size_t count, bool received) noexcept {

@@ -207,7 +207,8 @@ public:
     template <class Payload>
     result<void> add(const Payload& payload) noexcept {
         const auto wire = payload.to_wire();
-        return add_raw(Payload::level, Payload::type, std::as_bytes(std::span(&wire, 1)));
+        return add_raw(Payload::level, Payload::type,
+                       std::as_bytes(std::span<const decltype(wire)>(&wire, 1)));
     }
     /// Appends SCM_RIGHTS with these descriptors (the kernel duplicates them into the receiver).
     result<void> add_descriptors(std::span<const int> fds) noexcept {
