@@ -135,6 +135,50 @@ TEST_CASE("offload() is found once and says what a segmenter starts with") {
     REQUIRE(segmenter.fallback_sends() == 0);
 }
 
+// What the kernel does with a segmented send of `segments` one-byte datagrams on loopback, asked
+// with the C API alone: 0 when it went, else the errno.
+int c_segmented_send(std::size_t segments) {
+    const int rx = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const int tx = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in where{};
+    where.sin_family = AF_INET;
+    where.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof where;
+    auto* name = reinterpret_cast<sockaddr*>(&where);
+    REQUIRE(::bind(rx, name, length) == 0);
+    REQUIRE(::getsockname(rx, name, &length) == 0);
+    REQUIRE(::connect(tx, name, length) == 0);
+    std::array<char, 128> payload{};
+    iovec bytes{payload.data(), segments};
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> control{};
+    msghdr message{};
+    message.msg_iov = &bytes;
+    message.msg_iovlen = 1;
+    message.msg_control = control.data();
+    message.msg_controllen = control.size();
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_UDP;
+    header->cmsg_type = UDP_SEGMENT;
+    header->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+    const std::uint16_t one = 1;
+    std::memcpy(CMSG_DATA(header), &one, sizeof one);
+    const bool went = ::sendmsg(tx, &message, MSG_DONTWAIT) == static_cast<ssize_t>(segments);
+    const int failure = went ? 0 : errno;
+    ::close(tx);
+    ::close(rx);
+    return failure;
+}
+
+TEST_CASE("offload()'s segment limit is what the kernel takes, asked without netkit") {
+    const auto& support = nk::udp::offload();
+    if (!support.segmentation) {
+        WARN("skipped: this kernel has no UDP_SEGMENT");
+        return;
+    }
+    REQUIRE(c_segmented_send(64) == 0);
+    REQUIRE(c_segmented_send(128) == (support.max_segments == 128 ? 0 : EINVAL));
+}
+
 TEST_CASE("a segmented send puts every datagram on the wire, cut at the segment size") {
     c_receiver peer;
     auto sock = sender();

@@ -43,15 +43,25 @@ inline bool sends_segments(int tx, std::size_t segments) noexcept {
     return sent && *sent == one.iov_len;
 }
 
+// The probe speaks to the system call wrappers directly, not through udp::socket: it is compiled
+// in every file that includes <netkit/netkit.hpp>, and the typed socket would be instantiated
+// for it there, used or not.
 inline offload_support detect_offload() noexcept {
     offload_support found;
-    auto rx = socket::open(ip::v4, io_mode::non_blocking);
-    auto tx = socket::open(ip::v4, io_mode::non_blocking);
+    auto rx = netkit::detail::open_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    auto tx = netkit::detail::open_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     if (!rx || !tx) {
         return found;
     }
-    found.coalescing = rx->set(gro, true).has_value();
-    const bool kernel_knows_gso = tx->get(segment_size).has_value();
+    const int on = 1;
+    found.coalescing =
+        netkit::detail::set_option(rx->get(), gro.level, gro.name, &on, sizeof on).has_value();
+    int segment = 0;
+    socklen_t segment_length = sizeof segment;
+    const bool kernel_knows_gso =
+        netkit::detail::get_option(tx->get(), segment_size.level, segment_size.name, &segment,
+                                   &segment_length)
+            .has_value();
     if (!kernel_knows_gso) {
         return found;
     }
@@ -59,11 +69,16 @@ inline offload_support detect_offload() noexcept {
     found.max_segments = 64; // what every kernel with UDP_SEGMENT allows
     // A probe on loopback finds a larger limit; without loopback (an empty network namespace)
     // the safe limit stays.
-    const ip::endpoint loopback(ip::address_v4::loopback(), 0);
-    if (rx->bind(loopback) && tx->connect_to(rx->local_endpoint().value_or(loopback))) {
-        if (sends_segments(tx->native_handle(), 128)) {
+    const ip::endpoint any_port(ip::address_v4::loopback(), 0);
+    sockaddr_storage bound{};
+    socklen_t bound_length = sizeof bound;
+    auto* bound_name = reinterpret_cast<sockaddr*>(&bound);
+    if (netkit::detail::bind(rx->get(), any_port.data(), any_port.size()) &&
+        netkit::detail::local_name(rx->get(), bound_name, &bound_length) &&
+        netkit::detail::connect(tx->get(), bound_name, bound_length)) {
+        if (sends_segments(tx->get(), 128)) {
             found.max_segments = 128;
-        } else if (!sends_segments(tx->native_handle(), 64)) {
+        } else if (!sends_segments(tx->get(), 64)) {
             found = {.segmentation = false, .coalescing = found.coalescing, .max_segments = 0};
         }
     }
