@@ -58,7 +58,7 @@ public:
     /// `result<std::vector<int>> r = 5;` does not compile.
     template <class U = T>
         requires detail::result_value_source<T, U>
-    constexpr explicit(!std::is_convertible_v<U, T>)
+    constexpr explicit(!detail::convertible<U, T>)
         result(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>)
         : base(std::in_place, std::forward<U>(value)) {}
 
@@ -75,7 +75,7 @@ public:
     /// From a result of another value type, converting its value.
     template <class U>
         requires detail::result_conversion_source<T, U, const U&>
-    explicit(!std::is_convertible_v<const U&, T>) result(const result<U>& other)
+    explicit(!detail::convertible<const U&, T>) result(const result<U>& other)
         : base(other.error_) {
         if (other.has_value_) {
             base::emplace(other.value_);
@@ -84,7 +84,7 @@ public:
     template <class U>
         /// From a temporary result of another value type, moving its value.
         requires detail::result_conversion_source<T, U, U>
-    explicit(!std::is_convertible_v<U, T>) result(result<U>&& other) : base(other.error_) {
+    explicit(!detail::convertible<U, T>) result(result<U>&& other) : base(other.error_) {
         if (other.has_value_) {
             base::emplace(std::move(other.value_));
         }

@@ -34,9 +34,8 @@ template <class C, class Object>
 constexpr decltype(auto) member_target(Object&& object) noexcept {
     if constexpr (std::is_base_of_v<C, std::remove_cvref_t<Object>>) {
         return std::forward<Object>(object);
-    } else if constexpr (std::is_convertible_v<Object, C&> ||
-                         std::is_convertible_v<Object, const C&>) {
-        using target = std::conditional_t<std::is_convertible_v<Object, C&>, C&, const C&>;
+    } else if constexpr (convertible<Object, C&> || convertible<Object, const C&>) {
+        using target = std::conditional_t<convertible<Object, C&>, C&, const C&>;
         return static_cast<target>(object);
     } else {
         return *std::forward<Object>(object);
@@ -100,9 +99,9 @@ concept result_conversion_source =
     (std::is_same_v<std::remove_cv_t<T>, bool> ||
      (!std::is_constructible_v<T, result<U>&> && !std::is_constructible_v<T, result<U>> &&
       !std::is_constructible_v<T, const result<U>&> &&
-      !std::is_constructible_v<T, const result<U>> && !std::is_convertible_v<result<U>&, T> &&
-      !std::is_convertible_v<result<U>, T> && !std::is_convertible_v<const result<U>&, T> &&
-      !std::is_convertible_v<const result<U>, T>));
+      !std::is_constructible_v<T, const result<U>> && !convertible<result<U>&, T> &&
+      !convertible<result<U>, T> && !convertible<const result<U>&, T> &&
+      !convertible<const result<U>, T>));
 
 // result<T>'s storage, in two forms: when T is trivially copyable (and so trivially
 // destructible) every special member is defaulted, so result<std::size_t> is returned as cheaply

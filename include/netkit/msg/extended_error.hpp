@@ -171,7 +171,10 @@ private:
             return std::nullopt;
         }
         auto time = timestamp_ns::from_wire(t);
-        return time ? std::optional(time->time) : std::nullopt;
+        if (!time) {
+            return std::nullopt;
+        }
+        return time->time;
     }
 };
 
