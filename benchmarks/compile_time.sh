@@ -5,8 +5,8 @@
 # before, so no case always runs first or after the same neighbour).
 #
 # Cases: <netkit/netkit.hpp>; <asio.hpp>; "standard headers only", a file including exactly the
-# standard and system headers that <netkit/netkit.hpp> reaches (collected from include/netkit on
-# every run, so it stays true); and every public header alone (include/netkit/*.hpp and
+# standard and system headers that netkit's headers include (asked of the preprocessor on every
+# run, so it stays true); and every public header alone (include/netkit/*.hpp and
 # include/netkit/<layer>/*.hpp, not detail/ or sys/; <netkit/fmt.hpp> only when <fmt/format.h>
 # is installed).
 # The ratio column is the median over rounds of (case / asio.hpp) wall time within each round.
@@ -55,21 +55,15 @@ flags=(-std=c++20 -O0 -fsyntax-only -I "$root/include")
 probe() { printf '#include <%s>\n' "$1" | "$cxx" "${flags[@]}" -x c++ - >/dev/null 2>&1; }
 probe asio.hpp || fail "<asio.hpp> not found by $cxx (the reference case); install it: apt-get install libasio-dev"
 
-# Standard and system headers reached from <netkit/netkit.hpp>: follow the netkit/ includes from
-# it, keep every other <...> include.
-declare -A seen=() external=()
-walk() {
-  local header=$1 line inc
-  [[ -n ${seen[$header]:-} ]] && return
-  seen[$header]=1
-  [[ -f $root/include/$header ]] || fail "$header is included but not in include/"
-  while IFS= read -r line; do
-    inc=${line#*<}; inc=${inc%%>*}
-    if [[ $inc == netkit/* ]]; then walk "$inc"; else external[$inc]=1; fi
-  done < <(grep -E '^[[:space:]]*#[[:space:]]*include[[:space:]]*<' "$root/include/$header")
-}
-walk netkit/netkit.hpp
-mapfile -t std_headers < <(printf '%s\n' "${!external[@]}" | sort)
+# Standard and system headers that netkit's headers include, as the preprocessor includes them:
+# -dI keeps each #include it processed in the output, so a fallback in a branch not taken (such
+# as <iterator> where libstdc++'s own headers serve) is not counted.
+mapfile -t std_headers < <(printf '#include <netkit/netkit.hpp>\n' |
+  "$cxx" -std=c++20 -E -dI -I "$root/include" -x c++ - 2>/dev/null |
+  awk -v netkit="$root/include/netkit/" '
+    /^# [0-9]+ "/ { file = $3; gsub(/"/, "", file); next }
+    /^#include </ && index(file, netkit) == 1 && $2 !~ /^<netkit\// {
+      print substr($2, 2, length($2) - 2) }' | sort -u)
 ((${#std_headers[@]})) || fail "found no standard headers under include/netkit"
 
 tmp=$(mktemp -d)
