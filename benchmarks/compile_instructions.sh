@@ -13,6 +13,7 @@
 #   HEADER             also count a file that includes only HEADER (netkit/io/poller.hpp, vector)
 # Needs valgrind (Debian package `valgrind`), g++, and Asio (`libasio-dev`).
 set -euo pipefail
+caller=$PWD
 cd "$(dirname "$0")/.."
 
 include=$PWD/include
@@ -20,7 +21,7 @@ without=()
 headers=()
 while (($#)); do
   case $1 in
-    --include) include=$(cd "${2:?--include needs a directory}" && pwd); shift 2 ;;
+    --include) include=$(cd "$caller" && cd "${2:?--include needs a directory}" && pwd); shift 2 ;;
     --without) without+=("${2:?--without needs a header}"); shift 2 ;;
     -h|--help) sed -n '/^# Usage:/,/^# Needs/s/^# \{0,1\}//p' "$0"; exit 0 ;;
     -*) echo "compile_instructions.sh: unknown option '$1'" >&2; exit 2 ;;
@@ -32,6 +33,7 @@ fail() { echo "compile_instructions.sh: $*" >&2; exit 1; }
 command -v valgrind >/dev/null || fail "valgrind is missing; install it: apt-get install valgrind"
 cc1plus=$(g++ -print-prog-name=cc1plus)
 [[ -x $cc1plus ]] || fail "g++ has no cc1plus ($cc1plus)"
+multiarch=$(g++ -print-multiarch)
 umbrella=$include/netkit/netkit.hpp
 [[ -f $umbrella ]] || fail "no netkit/netkit.hpp under $include"
 
@@ -42,7 +44,7 @@ trap 'rm -rf "$tmp"' EXIT
 count() {  # file.cpp -> millions of instructions
   local out
   out=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$cc1plus" -quiet \
-          -I "$include" -imultiarch x86_64-linux-gnu -D_GNU_SOURCE "$1" -O0 -std=c++20 \
+          -I "$include" ${multiarch:+-imultiarch "$multiarch"} -D_GNU_SOURCE "$1" -O0 -std=c++20 \
           -fsyntax-only -o /dev/null 2>&1) || fail "cc1plus failed on $1: $(tail -3 <<<"$out")"
   awk '/Collected/ { printf "%.1f", $4 / 1e6 }' <<<"$out"
 }

@@ -58,12 +58,13 @@ probe asio.hpp || fail "<asio.hpp> not found by $cxx (the reference case); insta
 # Standard and system headers that netkit's headers include, as the preprocessor includes them:
 # -dI keeps each #include it processed in the output, so a fallback in a branch not taken (such
 # as <iterator> where libstdc++'s own headers serve) is not counted.
-mapfile -t std_headers < <(printf '#include <netkit/netkit.hpp>\n' |
-  "$cxx" -std=c++20 -E -dI -I "$root/include" -x c++ - 2>/dev/null |
-  awk -v netkit="$root/include/netkit/" '
-    /^# [0-9]+ "/ { file = $3; gsub(/"/, "", file); next }
+preprocessed=$(printf '#include <netkit/netkit.hpp>\n' |
+  "$cxx" -std=c++20 -E -dI -I "$root/include" -x c++ - 2>&1) ||
+  fail "$cxx cannot preprocess <netkit/netkit.hpp>: $(tail -3 <<<"$preprocessed")"
+mapfile -t std_headers < <(awk -v netkit="$root/include/netkit/" '
+    /^# [0-9]+ "/ { match($0, /"[^"]*"/); file = substr($0, RSTART + 1, RLENGTH - 2); next }
     /^#include </ && index(file, netkit) == 1 && $2 !~ /^<netkit\// {
-      print substr($2, 2, length($2) - 2) }' | sort -u)
+      print substr($2, 2, length($2) - 2) }' <<<"$preprocessed" | sort -u)
 ((${#std_headers[@]})) || fail "found no standard headers under include/netkit"
 
 tmp=$(mktemp -d)

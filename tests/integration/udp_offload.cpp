@@ -145,9 +145,13 @@ int c_segmented_send(std::size_t segments) {
     where.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t length = sizeof where;
     auto* name = reinterpret_cast<sockaddr*>(&where);
-    REQUIRE(::bind(rx, name, length) == 0);
-    REQUIRE(::getsockname(rx, name, &length) == 0);
-    REQUIRE(::connect(tx, name, length) == 0);
+    const bool ready = rx >= 0 && tx >= 0 && ::bind(rx, name, length) == 0 &&
+                       ::getsockname(rx, name, &length) == 0 && ::connect(tx, name, length) == 0;
+    if (!ready) {
+        ::close(tx);
+        ::close(rx);
+    }
+    REQUIRE(ready);
     std::array<char, 128> payload{};
     iovec bytes{payload.data(), segments};
     alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> control{};

@@ -120,4 +120,20 @@ TEST_CASE("an endpoint list is a contiguous range that copies, moves and grows")
     copy = nk::ip::endpoint_list{};
     REQUIRE(copy.empty());
     REQUIRE(std::vector<nk::ip::endpoint>(list.begin(), list.end()).size() == 300);
+    REQUIRE(list == moved);
+    REQUIRE_FALSE(list == nk::ip::endpoint_list{});
+}
+
+TEST_CASE("an endpoint list appends one of its own endpoints when it must grow to do so") {
+    nk::ip::endpoint_list list;
+    // Fill to the capacity the first growth gives (4), then append an element of the list
+    // itself, which sits in the storage the growth moves.
+    for (std::uint16_t port = 1; port <= 4; ++port) {
+        REQUIRE(list.push_back(nk::ip::endpoint(nk::ip::address_v4::loopback(), port)));
+    }
+    for (int round = 0; round < 6; ++round) {
+        REQUIRE(list.push_back(list.front()));
+        REQUIRE(list[list.size() - 1] == list.front());
+    }
+    REQUIRE(list.size() == 10);
 }

@@ -81,6 +81,15 @@ namespace ip {
 /// `std::vector` builds one: `std::vector<ip::endpoint>(list.begin(), list.end())`.
 class endpoint_list {
 public:
+    /// An endpoint.
+    using value_type = endpoint;
+    /// A count of endpoints.
+    using size_type = std::size_t;
+    /// Iterates the endpoints, read-only.
+    using const_iterator = const endpoint*;
+    /// The same as const_iterator: the list is changed only by push_back.
+    using iterator = const_iterator;
+
     /// No endpoints.
     endpoint_list() noexcept = default;
 
@@ -107,6 +116,19 @@ public:
             return netkit::detail::errc_failure(failed, "endpoint_list push_back");
         }
         return {};
+    }
+
+    /// True when both hold equal endpoints in the same order.
+    friend bool operator==(const endpoint_list& a, const endpoint_list& b) noexcept {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            if (!(a[i] == b[i])) {
+                return false;
+            }
+        }
+        return true;
     }
 
 private:
@@ -172,7 +194,8 @@ inline result<ip::endpoint_list> get_address_info(const char* host, const char* 
 
 /// Resolves a host name and service (name or port) to endpoints with getaddrinfo(3), in the
 /// order getaddrinfo prefers (RFC 6724), each once. Errors are `resolve_errc` values (EAI_NONAME,
-/// ...) or, for EAI_SYSTEM, the errno. Blocking: it may query DNS.
+/// ...) or, for EAI_SYSTEM, the errno; `std::errc::not_enough_memory` when the list could not be
+/// allocated. Blocking: it may query DNS.
 ///
 /// @par Example
 /// @code

@@ -103,10 +103,11 @@ concept result_conversion_source =
       !convertible<result<U>, T> && !convertible<const result<U>&, T> &&
       !convertible<const result<U>, T>));
 
-// result<T>'s storage, in two forms: when T is trivially copyable (and so trivially
-// destructible) every special member is defaulted, so result<std::size_t> is returned as cheaply
-// as a size and a flag; other T get hand-written ones. (Two bases rather than constrained special
-// members because clang 14 does not implement conditionally trivial special members.)
+// result<T>'s storage, in two forms: when T is trivially copyable (which, for a destructible T,
+// the only kind a result can hold, means a trivial destructor too) every special member is
+// defaulted, so result<std::size_t> is returned as cheaply as a size and a flag; other T get
+// hand-written ones. (Two bases rather than constrained special members because clang 14 does
+// not implement conditionally trivial special members.)
 template <class T, bool Trivial = trivially_copyable<T>>
 struct result_base {
     template <class... Args>

@@ -4,6 +4,7 @@
 // trivially copyable: <vector> costs every includer about 6% of what <netkit/netkit.hpp> costs to
 // compile (cc1plus instructions, g++ 12), and neither user needs more than this.
 
+#include <cassert>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -18,6 +19,8 @@ template <class T>
 class trivial_vector {
     static_assert(std::is_trivially_copyable_v<T>,
                   "trivial_vector moves its elements with realloc and copies them with memcpy");
+    static_assert(alignof(T) <= alignof(std::max_align_t),
+                  "trivial_vector's storage comes from malloc, aligned for max_align_t only");
 
 public:
     trivial_vector() noexcept = default;
@@ -72,19 +75,29 @@ public:
         capacity_ = count;
         return {};
     }
-    // Appends `value`, doubling the room when it is full; errors as reserve's.
+    // Appends `value`, doubling the room when it is full; errors as reserve's. `value` may be
+    // one of the elements: it is copied before the storage moves.
     [[nodiscard]] std::errc push_back(const T& value) noexcept {
         if (size_ == capacity_) {
+            if (size_ == max_size()) {
+                return std::errc::value_too_large;
+            }
+            const T kept = value;
             const std::size_t wanted = capacity_ < max_size() / 2 ? capacity_ * 2 : max_size();
             if (const std::errc failed = reserve(wanted < 4 ? 4 : wanted); failed != std::errc{}) {
                 return failed;
             }
+            ::new (static_cast<void*>(data_ + size_)) T(kept);
+        } else {
+            ::new (static_cast<void*>(data_ + size_)) T(value);
         }
-        ::new (static_cast<void*>(data_ + size_)) T(value);
         ++size_;
         return {};
     }
-    void pop_back() noexcept { --size_; }
+    void pop_back() noexcept {
+        assert(size_ > 0 && "trivial_vector::pop_back: empty");
+        --size_;
+    }
     void clear() noexcept { size_ = 0; }
 
     [[nodiscard]] T* data() noexcept { return data_; }
