@@ -17,7 +17,6 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <span>
 
 #include <sys/socket.h>
@@ -110,18 +109,13 @@ struct send_target {
 /// One sendmsg of `iov` as datagrams of `segment_size` bytes (UDP_SEGMENT).
 inline result<std::size_t> send_offloaded(const send_target& to, std::span<const iovec> iov,
                                           std::size_t segment_size) noexcept {
-    // The one control message is laid out here rather than through control_buffer and its typed
-    // add: this function is compiled in every file that includes <netkit/netkit.hpp>, and
-    // instantiating those for it cost each of them about as much as the rest of this header.
+    // The one control message is written into a plain array rather than a control_buffer through
+    // its typed add: this function is compiled in every file that includes <netkit/netkit.hpp>,
+    // and instantiating those for it cost each of them about as much as the rest of this header.
     using payload = cmsg::udp_segment;
-    alignas(cmsghdr) std::array<std::byte, payload::space> control{};
-    cmsghdr header{};
-    header.cmsg_len = cmsg_length(sizeof(payload::wire));
-    header.cmsg_level = payload::level;
-    header.cmsg_type = payload::type;
+    alignas(cmsghdr) std::array<std::byte, payload::space> control; // NOLINT(*-member-init)
     const auto size = static_cast<payload::wire>(segment_size);
-    std::memcpy(control.data(), &header, sizeof header);
-    std::memcpy(control.data() + cmsg_align(sizeof(cmsghdr)), &size, sizeof size);
+    write_control_message(control.data(), payload::level, payload::type, &size, sizeof size);
     message_header message(iov);
     message.destination(to.name, to.name_length);
     message.control(std::span<const std::byte>(control.data(), control.size()));

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <ctime>
 #include <optional>
 #include <type_traits>
@@ -36,6 +37,23 @@ static_assert(cmsg_space(sizeof(int)) == CMSG_SPACE(sizeof(int)));
 static_assert(cmsg_space(3 * sizeof(int)) == CMSG_SPACE(3 * sizeof(int)));
 static_assert(cmsg_space(sizeof(in_pktinfo)) == CMSG_SPACE(sizeof(in_pktinfo)));
 static_assert(cmsg_length(sizeof(ucred)) == CMSG_LEN(sizeof(ucred)));
+
+namespace detail {
+/// Lays out one control message at `at` (aligned for cmsghdr, with `cmsg_space(length)` bytes of
+/// room): the header, `length` bytes of `payload`, and zeroed padding.
+inline void write_control_message(std::byte* at, int level, int type, const void* payload,
+                                  std::size_t length) noexcept {
+    std::memset(at, 0, cmsg_space(length));
+    cmsghdr header{};
+    header.cmsg_len = cmsg_length(length);
+    header.cmsg_level = level;
+    header.cmsg_type = type;
+    std::memcpy(at, &header, sizeof header);
+    if (length != 0) {
+        std::memcpy(at + cmsg_align(sizeof(cmsghdr)), payload, length);
+    }
+}
+} // namespace detail
 
 // ---- typed payloads ---------------------------------------------------------------------------
 //

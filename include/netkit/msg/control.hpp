@@ -220,16 +220,8 @@ public:
         if (used_ + space > bytes_.size()) {
             return detail::errc_failure(std::errc::no_buffer_space, "control message");
         }
-        std::byte* at = bytes_.data() + used_;
-        std::memset(at, 0, space);
-        cmsghdr header{};
-        header.cmsg_len = cmsg_length(payload.size());
-        header.cmsg_level = level;
-        header.cmsg_type = type;
-        std::memcpy(at, &header, sizeof header);
-        if (!payload.empty()) {
-            std::memcpy(at + cmsg_align(sizeof(cmsghdr)), payload.data(), payload.size());
-        }
+        detail::write_control_message(bytes_.data() + used_, level, type, payload.data(),
+                                      payload.size());
         used_ += space;
         return {};
     }
