@@ -120,6 +120,25 @@ nk::udp::socket sender() {
     return sock;
 }
 
+// sendmsg(2) of `length` bytes as datagrams of `segment_size` (a UDP_SEGMENT control message),
+// made with the C API alone so that netkit's own GSO send is checked against an independent one.
+ssize_t c_sendmsg_segmented(int fd, const void* data, std::size_t length,
+                            std::uint16_t segment_size, int flags) {
+    iovec iov{const_cast<void*>(data), length};
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> control{};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control.data();
+    m.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = IPPROTO_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof segment_size);
+    std::memcpy(CMSG_DATA(c), &segment_size, sizeof segment_size);
+    return ::sendmsg(fd, &m, flags);
+}
+
 } // namespace
 
 TEST_CASE("offload() is found once and says what a segmenter starts with") {
@@ -134,6 +153,8 @@ TEST_CASE("offload() is found once and says what a segmenter starts with") {
     REQUIRE(segmenter.offloading() == support.segmentation);
     REQUIRE(segmenter.fallback_sends() == 0);
 }
+
+namespace {
 
 // What the kernel does with a segmented send of `segments` one-byte datagrams on loopback, asked
 // with the C API alone: 0 when it went, else the errno.
@@ -153,25 +174,15 @@ int c_segmented_send(std::size_t segments) {
     }
     REQUIRE(ready);
     std::array<char, 128> payload{};
-    iovec bytes{payload.data(), segments};
-    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> control{};
-    msghdr message{};
-    message.msg_iov = &bytes;
-    message.msg_iovlen = 1;
-    message.msg_control = control.data();
-    message.msg_controllen = control.size();
-    cmsghdr* header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_UDP;
-    header->cmsg_type = UDP_SEGMENT;
-    header->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
-    const std::uint16_t one = 1;
-    std::memcpy(CMSG_DATA(header), &one, sizeof one);
-    const bool went = ::sendmsg(tx, &message, MSG_DONTWAIT) == static_cast<ssize_t>(segments);
+    const bool went = c_sendmsg_segmented(tx, payload.data(), segments, 1, MSG_DONTWAIT) ==
+                      static_cast<ssize_t>(segments);
     const int failure = went ? 0 : errno;
     ::close(tx);
     ::close(rx);
     return failure;
 }
+
+} // namespace
 
 TEST_CASE("offload()'s segment limit is what the kernel takes, asked without netkit") {
     const auto& support = nk::udp::offload();
@@ -261,19 +272,8 @@ namespace {
 
 // One GSO send from the C API (an independent sender): `count` datagrams of `size` bytes.
 void c_send_segmented(int fd, const std::vector<std::byte>& bytes, std::uint16_t size) {
-    iovec iov{const_cast<std::byte*>(bytes.data()), bytes.size()};
-    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> control{};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = control.data();
-    m.msg_controllen = control.size();
-    cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = IPPROTO_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof size);
-    std::memcpy(CMSG_DATA(c), &size, sizeof size);
-    REQUIRE(::sendmsg(fd, &m, 0) == static_cast<ssize_t>(bytes.size()));
+    REQUIRE(c_sendmsg_segmented(fd, bytes.data(), bytes.size(), size, 0) ==
+            static_cast<ssize_t>(bytes.size()));
 }
 
 bool matches(std::span<const std::byte> datagram, std::size_t d) {
