@@ -1,4 +1,5 @@
 #include <netkit/msg/control.hpp>
+#include <netkit/msg/segments.hpp>
 
 #include "support/catch.hpp"
 
@@ -136,6 +137,48 @@ TEST_CASE("a narrow integer payload sent as an int is read only when its value f
         add_raw_value(buffer, IPPROTO_IP, IP_TTL, std::int64_t{64});
         add_raw_value(buffer, IPPROTO_IP, IP_TTL, std::int16_t{64});
         REQUIRE_FALSE(buffer.messages().find<nk::cmsg::ttl>().has_value());
+    }
+}
+
+TEST_CASE("read_integer takes a payload of the integer's size, or an int whose value fits") {
+    nk::control_buffer<4 * nk::cmsg_space(sizeof(std::int64_t))> buffer;
+    add_raw_value(buffer, IPPROTO_IP, IP_TOS, std::uint8_t{0x28});
+    add_raw_value(buffer, IPPROTO_IP, IP_TOS, 0x30);
+    add_raw_value(buffer, IPPROTO_IP, IP_TOS, 0x130);
+    add_raw_value(buffer, IPPROTO_IP, IP_TOS, std::int64_t{0x40});
+    std::vector<std::optional<std::uint8_t>> read;
+    for (const nk::control_message m : buffer.messages()) {
+        std::uint8_t value = 0xee;
+        read.push_back(m.read_integer(value) ? std::optional<std::uint8_t>(value) : std::nullopt);
+        if (!read.back()) {
+            REQUIRE(value == 0xee); // untouched when refused
+        }
+    }
+    REQUIRE(read ==
+            std::vector<std::optional<std::uint8_t>>{0x28, 0x30, std::nullopt, std::nullopt});
+}
+
+TEST_CASE("the segment size of a coalesced receive is read from UDP_GRO, and only from it") {
+    nk::control_buffer<3 * nk::cmsg_space(sizeof(int))> buffer;
+    SECTION("none without the message") {
+        add_raw_value(buffer, IPPROTO_IP, IP_TTL, 1400);
+        REQUIRE_FALSE(nk::udp::coalesced_segment_size(buffer.messages()).has_value());
+    }
+    SECTION("the first UDP_GRO, after other messages") {
+        add_raw_value(buffer, IPPROTO_IP, IP_TTL, 64);
+        add_raw_value(buffer, IPPROTO_UDP, UDP_GRO, 1200);
+        add_raw_value(buffer, IPPROTO_UDP, UDP_GRO, 900);
+        REQUIRE(nk::udp::coalesced_segment_size(buffer.messages()) == std::size_t{1200});
+    }
+    SECTION("none for a size of zero, a negative one or a payload of another size") {
+        add_raw_value(buffer, IPPROTO_UDP, UDP_GRO, 0);
+        REQUIRE_FALSE(nk::udp::coalesced_segment_size(buffer.messages()).has_value());
+        buffer.clear();
+        add_raw_value(buffer, IPPROTO_UDP, UDP_GRO, -5);
+        REQUIRE_FALSE(nk::udp::coalesced_segment_size(buffer.messages()).has_value());
+        buffer.clear();
+        add_raw_value(buffer, IPPROTO_UDP, UDP_GRO, std::int16_t{1200});
+        REQUIRE_FALSE(nk::udp::coalesced_segment_size(buffer.messages()).has_value());
     }
 }
 

@@ -4,6 +4,7 @@
 // the cursor the blocking loops walk with.
 
 #include <netkit/buffer/buffer.hpp>
+#include <netkit/detail/const_view.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
 
 #include <array>
@@ -94,7 +95,7 @@ public:
         detail::copy_elements(remaining.data(), count, window_.data());
         window_[0].iov_base = static_cast<char*>(window_[0].iov_base) + position_.offset();
         window_[0].iov_len -= position_.offset();
-        return {window_.data(), count};
+        return detail::const_view<iovec>(window_.data(), count);
     }
 
     /// Marks `n` bytes as transferred.

@@ -7,6 +7,7 @@
 #include <netkit/buffer/buffer.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/const_view.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/msg/cmsg.hpp>
 #include <netkit/msg/control.hpp>
@@ -32,8 +33,9 @@ public:
     explicit iovec_slicer(std::span<const iovec> all) noexcept : all_(all) {}
 
     /// The next `n` bytes (there must be that many left) as iovecs, written to `out` when the
-    /// caller's array cannot be used as it is; `out` must hold the caller's array plus one.
-    std::span<const iovec> take(std::size_t n, std::span<iovec> out) noexcept {
+    /// caller's array cannot be used as it is; `out` must have room for the caller's array plus
+    /// one.
+    std::span<const iovec> take(std::size_t n, iovec* out) noexcept {
         skip_empty();
         const std::size_t start = index_;
         const std::size_t start_offset = offset_;
@@ -54,7 +56,7 @@ public:
         if (start_offset == 0 && offset_ == 0) {
             return all_.subspan(start, index_ - start); // whole buffers: the caller's own
         }
-        return out.first(count);
+        return const_view<iovec>(out, count);
     }
 
 private:
@@ -118,7 +120,7 @@ inline result<std::size_t> send_offloaded(const send_target& to, std::span<const
     write_control_message(control.data(), payload::level, payload::type, &size, sizeof size);
     message_header message(iov);
     message.destination(to.name, to.name_length);
-    message.control(std::span<const std::byte>(control.data(), control.size()));
+    message.control(const_view<std::byte>(control.data(), control.size()));
     return send_message(to.fd, message.native(), to.flags);
 }
 
@@ -147,7 +149,7 @@ inline result<std::size_t> send_one(const send_target& to, std::span<const iovec
         while (count < per_call && sent + queued < bytes &&
                pool.size() - used > max_buffers_per_call) {
             const std::size_t size = min_of(segment_size, bytes - sent - queued);
-            const auto slice = slicer.take(size, std::span<iovec>(pool).subspan(used));
+            const auto slice = slicer.take(size, pool.data() + used);
             if (slice.data() == pool.data() + used) {
                 used += slice.size();
             }

@@ -58,6 +58,23 @@ namespace detail {
 inline constexpr std::size_t error_queue_control_space =
     control_space<cmsg::ipv6_extended_error, cmsg::timestamping, cmsg::ip_packet_info> +
     cmsg_space(384);
+
+// A template on the messages' type: with it dependent, the payloads' decoding (each a
+// std::optional of its own type) is compiled only by a program that reads an error queue.
+template <class Messages>
+void decode_error_queue_messages(error_queue_entry& entry, const Messages& messages) noexcept {
+    for (const auto m : messages) {
+        if (auto v4 = m.template as<cmsg::ip_extended_error>()) {
+            entry.error = *v4;
+        } else if (auto v6 = m.template as<cmsg::ipv6_extended_error>()) {
+            entry.error = *v6;
+        } else if (auto times = m.template as<cmsg::timestamping>()) {
+            entry.timestamps = *times;
+        } else if (auto info = m.template as<cmsg::ip_packet_info>()) {
+            entry.packet_info = *info;
+        }
+    }
+}
 } // namespace detail
 
 /// Reads one entry of the error queue into a typed result: recvmsg(2) with MSG_ERRQUEUE through
@@ -86,17 +103,7 @@ result<error_queue_entry> read_error_queue(basic_socket<P>& sock,
     // On a stream receive_info carries no message size; the entry's bytes are a whole packet.
     entry.message_size = detail::max_of(got->message_size, got->size);
     entry.flags = got->flags;
-    for (const control_message m : control.messages()) {
-        if (auto v4 = m.as<cmsg::ip_extended_error>()) {
-            entry.error = *v4;
-        } else if (auto v6 = m.as<cmsg::ipv6_extended_error>()) {
-            entry.error = *v6;
-        } else if (auto times = m.as<cmsg::timestamping>()) {
-            entry.timestamps = *times;
-        } else if (auto info = m.as<cmsg::ip_packet_info>()) {
-            entry.packet_info = *info;
-        }
-    }
+    detail::decode_error_queue_messages(entry, control.messages());
     if (!entry.error && entry.flags.control_truncated()) {
         // The entry is off the queue and its error is lost: say so, never hand over an entry
         // that looks like one without an error (a completion would be lost unnoticed).

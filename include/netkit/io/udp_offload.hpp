@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -134,17 +135,24 @@ public:
     /// Errors: `invalid_argument` for a segment size of 0 or over 65,507; `too_many_buffers`
     /// for more than IOV_MAX buffers; those of sendmsg/sendmmsg, whose `bytes_transferred()`
     /// counts the bytes (whole datagrams) that went before: the rest is `data` from there on.
-    template <sendable_data Data>
-    result<std::size_t> send(socket& sock, const Data& data, std::size_t datagram_size,
-                             send_flags flags = {}) noexcept {
+    /// (`sock` is a udp::socket; the protocol is a template parameter so that a program that
+    /// never sends through a segmenter does not compile the socket type for it.)
+    template <protocol_tag P, sendable_data Data>
+        requires std::is_same_v<P, protocol> result<std::size_t> send(basic_socket<P>& sock,
+                                                                      const Data& data,
+                                                                      std::size_t datagram_size,
+                                                                      send_flags flags = {})
+    noexcept {
         const netkit::detail::send_iovecs<Data> iov(data);
         return send_iovecs(iov.get(), iov.overflow(), datagram_size,
                            {sock.native_handle(), nullptr, 0, flags.bits()});
     }
     /// `send` to `destination` (the socket need not be connected).
-    template <sendable_data Data>
-    result<std::size_t> send_to(socket& sock, const Data& data, std::size_t datagram_size,
-                                const ip::endpoint& destination, send_flags flags = {}) noexcept {
+    template <protocol_tag P, sendable_data Data>
+        requires std::is_same_v<P, protocol> result<std::size_t>
+        send_to(basic_socket<P>& sock, const Data& data, std::size_t datagram_size,
+                const ip::endpoint& destination, send_flags flags = {})
+    noexcept {
         const netkit::detail::send_iovecs<Data> iov(data);
         return send_iovecs(
             iov.get(), iov.overflow(), datagram_size,
@@ -205,7 +213,7 @@ private:
             const std::size_t bytes =
                 netkit::detail::min_of(total - sent, bytes_per_send(datagram_size));
             netkit::detail::iovec_slicer before = slicer;
-            const auto chunk = slicer.take(bytes, window);
+            const auto chunk = slicer.take(bytes, window.data());
             auto went = bytes > datagram_size
                             ? netkit::detail::send_offloaded(to, chunk, datagram_size)
                             : netkit::detail::send_one(to, chunk);

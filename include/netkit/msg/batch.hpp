@@ -218,8 +218,11 @@ public:
             return {};
         }
         const iovec& first = h.buffers().front();
-        return {static_cast<std::byte*>(first.iov_base),
-                detail::min_of(h.transferred(), first.iov_len)};
+        // Named, not a braced list: g++ resolves a braced return in a template where it is
+        // defined, and std::span's constructor would check the iterator concepts for std::byte*
+        // in every file that includes this header.
+        return std::span<std::byte>(static_cast<std::byte*>(first.iov_base),
+                                    detail::min_of(h.transferred(), first.iov_len));
     }
     /// The control data message `i` received, and any descriptors in it, owned until taken.
     [[nodiscard]] control_storage& control(std::size_t i) noexcept requires(ControlCapacity > 0) {

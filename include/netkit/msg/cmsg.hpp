@@ -141,6 +141,30 @@ constexpr bool representable(std::int64_t seconds) noexcept {
     return seconds > -limit && seconds < limit;
 }
 
+// The system-clock time `fraction` Units past `seconds` after the epoch, or nothing for a time
+// the clock cannot represent or an impossible fraction: a hostile or corrupt payload must not
+// overflow the conversion.
+template <class Unit>
+std::optional<std::chrono::system_clock::time_point> system_time(std::int64_t seconds,
+                                                                 std::int64_t fraction) noexcept {
+    if (!representable(seconds) || fraction < 0 || fraction >= Unit::period::den) {
+        return std::nullopt;
+    }
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(seconds) + Unit(fraction)));
+}
+
+// A timestamp payload (a struct of one time) at system_time's time, or nothing as there.
+template <class Payload, class Unit>
+std::optional<Payload> time_payload(std::int64_t seconds, std::int64_t fraction) noexcept {
+    const auto time = system_time<Unit>(seconds, fraction);
+    if (!time) {
+        return std::nullopt;
+    }
+    return Payload{*time};
+}
+
 template <int Level, int Type, class Wire>
 struct int_payload {
     Wire value{};
@@ -177,16 +201,15 @@ struct timestamp_ns {
     static constexpr std::size_t space = cmsg_space(sizeof(timespec));
     /// The kernel struct the payload bytes hold (struct timespec).
     using wire = timespec;
-    /// The payload read from the kernel struct; nothing for a time the clock cannot represent
-    /// or an impossible fraction: a hostile or corrupt payload must not overflow the conversion.
-    static std::optional<timestamp_ns> from_wire(const timespec& t) noexcept {
-        if (!detail::representable(t.tv_sec) || t.tv_nsec < 0 || t.tv_nsec >= 1'000'000'000) {
-            return std::nullopt;
-        }
-        const auto since_epoch =
-            std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
-        return timestamp_ns{std::chrono::system_clock::time_point(
-            std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch))};
+    /// The payload read from the kernel struct, as a std::optional<timestamp_ns>: nothing for a
+    /// time the clock cannot represent or an impossible fraction (a hostile or corrupt payload
+    /// must not overflow the conversion). Wire is always `wire`; the function is a template, and
+    /// its return type deduced, so that only a program that reads this message compiles that
+    /// std::optional.
+    template <class Wire>
+        requires std::is_same_v<Wire, wire>
+    static auto from_wire(const Wire& t) noexcept {
+        return detail::time_payload<timestamp_ns, std::chrono::nanoseconds>(t.tv_sec, t.tv_nsec);
     }
 };
 
@@ -201,16 +224,12 @@ struct timestamp {
     static constexpr std::size_t space = cmsg_space(sizeof(timeval));
     /// The kernel struct the payload bytes hold (struct timeval).
     using wire = timeval;
-    /// The payload read from the kernel struct; nothing for a time the clock cannot represent
-    /// or an impossible fraction.
-    static std::optional<timestamp> from_wire(const timeval& t) noexcept {
-        if (!detail::representable(t.tv_sec) || t.tv_usec < 0 || t.tv_usec >= 1'000'000) {
-            return std::nullopt;
-        }
-        const auto since_epoch =
-            std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
-        return timestamp{std::chrono::system_clock::time_point(
-            std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch))};
+    /// The payload read from the kernel struct, as a std::optional<timestamp>: nothing for a time
+    /// the clock cannot represent or an impossible fraction (as `timestamp_ns::from_wire`).
+    template <class Wire>
+        requires std::is_same_v<Wire, wire>
+    static auto from_wire(const Wire& t) noexcept {
+        return detail::time_payload<timestamp, std::chrono::microseconds>(t.tv_sec, t.tv_usec);
     }
 };
 

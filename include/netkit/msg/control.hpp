@@ -2,6 +2,7 @@
 
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/const_view.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/detail/range_access.hpp>
 #include <netkit/msg/cmsg.hpp>
@@ -52,18 +53,12 @@ public:
         }
         using wire = typename T::wire;
         wire value{};
-        if (data_.size() == sizeof(wire)) {
+        if constexpr (std::is_integral_v<wire>) {
+            if (!read_integer(value)) {
+                return std::nullopt;
+            }
+        } else if (data_.size() == sizeof(wire)) {
             std::memcpy(&value, data_.data(), sizeof(wire));
-        } else if constexpr (std::is_integral_v<wire>) {
-            int wide = 0;
-            if (data_.size() != sizeof(int)) {
-                return std::nullopt;
-            }
-            std::memcpy(&wide, data_.data(), sizeof(int));
-            if (!std::in_range<wire>(wide)) {
-                return std::nullopt;
-            }
-            value = static_cast<wire>(wide);
         } else {
             return std::nullopt;
         }
@@ -72,6 +67,27 @@ public:
         } else {
             return std::optional<T>(T::from_wire(value));
         }
+    }
+
+    /// The payload as an integer of type Int: one of exactly its size, or an int whose value
+    /// fits (never truncated). False, with `out` untouched, for any other payload; the level and
+    /// type are not looked at (`is<T>()` does that).
+    template <class Int>
+    [[nodiscard]] bool read_integer(Int& out) const noexcept {
+        if (data_.size() == sizeof(Int)) {
+            std::memcpy(&out, data_.data(), sizeof(Int));
+            return true;
+        }
+        int wide = 0;
+        if (data_.size() != sizeof(int)) {
+            return false;
+        }
+        std::memcpy(&wide, data_.data(), sizeof(int));
+        if (!std::in_range<Int>(wide)) {
+            return false;
+        }
+        out = static_cast<Int>(wide);
+        return true;
     }
 
     /// For SCM_RIGHTS: how many descriptors the payload holds (the descriptors themselves are
@@ -227,11 +243,11 @@ public:
     }
 
     /// Control messages written so far (to send) or received.
-    [[nodiscard]] control_messages messages() const noexcept {
-        return parse_control(bytes_.first(used_));
-    }
+    [[nodiscard]] control_messages messages() const noexcept { return parse_control(bytes()); }
     /// The bytes written so far (to send) or received: what goes in msg_control.
-    [[nodiscard]] std::span<const std::byte> bytes() const noexcept { return bytes_.first(used_); }
+    [[nodiscard]] std::span<const std::byte> bytes() const noexcept {
+        return detail::const_view<std::byte>(bytes_.data(), used_);
+    }
     /// The size of the whole control area, in bytes.
     [[nodiscard]] std::size_t capacity() const noexcept { return bytes_.size(); }
 

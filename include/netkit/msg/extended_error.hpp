@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <system_error>
+#include <type_traits>
 
 #include <ctime>
 #include <linux/errqueue.h>
@@ -160,21 +161,21 @@ struct timestamping {
     /// The room one such message takes in a control buffer.
     static constexpr std::size_t space = cmsg_space(sizeof(wire));
     /// The payload read from the kernel struct; a time that is zero, that the clock cannot
-    /// represent, or with an impossible fraction is absent (never misread).
-    static timestamping from_wire(const scm_timestamping& w) noexcept {
+    /// represent, or with an impossible fraction is absent (never misread). (Wire is always
+    /// `wire`: a template, so that only a program that reads this message compiles it.)
+    template <class Wire>
+        requires std::is_same_v<Wire, wire>
+    static timestamping from_wire(const Wire& w) noexcept {
         return {one(w.ts[0]), one(w.ts[1]), one(w.ts[2])};
     }
 
 private:
-    static std::optional<std::chrono::system_clock::time_point> one(const timespec& t) noexcept {
+    template <class Timespec>
+    static std::optional<std::chrono::system_clock::time_point> one(const Timespec& t) noexcept {
         if (t.tv_sec == 0 && t.tv_nsec == 0) {
             return std::nullopt;
         }
-        auto time = timestamp_ns::from_wire(t);
-        if (!time) {
-            return std::nullopt;
-        }
-        return time->time;
+        return detail::system_time<std::chrono::nanoseconds>(t.tv_sec, t.tv_nsec);
     }
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <netkit/detail/const_view.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/msg/flags.hpp>
 #include <netkit/msg/receive_info.hpp>
@@ -116,7 +117,7 @@ public:
 
     /// The buffers, as given.
     [[nodiscard]] std::span<const iovec> buffers() const noexcept {
-        return {native().msg_iov, native().msg_iovlen};
+        return detail::const_view<iovec>(native().msg_iov, native().msg_iovlen);
     }
     /// Bytes the buffers hold in all.
     [[nodiscard]] std::size_t capacity() const noexcept {

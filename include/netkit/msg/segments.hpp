@@ -89,8 +89,14 @@ private:
 /// or none when the receive holds one datagram as sent.
 [[nodiscard]] inline std::optional<std::size_t>
 coalesced_segment_size(const control_messages& control) noexcept {
-    if (auto reported = control.find<cmsg::udp_gro>(); reported && reported->value > 0) {
-        return static_cast<std::size_t>(reported->value);
+    // The integer read directly rather than by find<cmsg::udp_gro>: a std::optional of the
+    // payload type would cost every includer its compilation.
+    for (const control_message m : control) {
+        cmsg::udp_gro::wire size = 0;
+        if (m.is<cmsg::udp_gro>() && m.read_integer(size)) {
+            return size > 0 ? std::optional<std::size_t>(static_cast<std::size_t>(size))
+                            : std::nullopt;
+        }
     }
     return std::nullopt;
 }

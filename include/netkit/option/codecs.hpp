@@ -157,16 +157,18 @@ struct timeval_codec {
     }
 };
 
-/// std::optional<std::chrono::seconds> <-> struct linger: nullopt is "linger off" (close returns
-/// at once, the kernel sends what is queued); a value, even zero, is "linger on" (zero: close
-/// sends RST and discards what is queued).
-struct linger_codec {
+/// std::optional<Seconds> <-> struct linger: nullopt is "linger off" (close returns at once, the
+/// kernel sends what is queued); a value, even zero, is "linger on" (zero: close sends RST and
+/// discards what is queued). Use it as `linger_codec`, with Seconds std::chrono::seconds: it is a
+/// template so that a program compiles its code (and its std::optional) only where it is used.
+template <class Seconds>
+struct basic_linger_codec {
     /// The kernel's storage for the option: a struct linger.
     using kernel_type = ::linger;
     /// Sets l_onoff from whether `value` holds a duration, l_linger from its seconds; returns
     /// sizeof(linger). Errors: `invalid_argument` for negative seconds, `value_too_large` for
     /// more than an int holds.
-    static result<socklen_t> encode(const std::optional<std::chrono::seconds>& value, ::linger& out,
+    static result<socklen_t> encode(const std::optional<Seconds>& value, ::linger& out,
                                     const char* operation) noexcept {
         out.l_onoff = value.has_value() ? 1 : 0;
         out.l_linger = 0;
@@ -182,14 +184,17 @@ struct linger_codec {
         return socklen_t{sizeof(::linger)};
     }
     /// nullopt when l_onoff is 0, else l_linger seconds. Never fails.
-    static result<std::optional<std::chrono::seconds>>
-    decode(const ::linger& in, socklen_t /*length*/, const char* /*operation*/) noexcept {
+    static result<std::optional<Seconds>> decode(const ::linger& in, socklen_t /*length*/,
+                                                 const char* /*operation*/) noexcept {
         if (in.l_onoff == 0) {
-            return std::optional<std::chrono::seconds>();
+            return std::optional<Seconds>();
         }
-        return std::optional<std::chrono::seconds>(std::chrono::seconds(in.l_linger));
+        return std::optional<Seconds>(Seconds(in.l_linger));
     }
 };
+
+/// The codec of SO_LINGER (`so::linger`): std::optional<std::chrono::seconds> <-> struct linger.
+using linger_codec = basic_linger_codec<std::chrono::seconds>;
 
 /// std::string <-> a NUL-free name of at most Capacity-1 bytes (TCP_CONGESTION, SO_BINDTODEVICE).
 /// `encode` takes a std::string_view, so setting from a literal, a std::string or a view copies
