@@ -20,6 +20,7 @@
 #include <optional>
 #include <span>
 #include <system_error>
+#include <type_traits>
 
 #include <sys/socket.h>
 
@@ -124,11 +125,17 @@ public:
     zerocopy_tracker& operator=(zerocopy_tracker&&) noexcept = default;
     ~zerocopy_tracker() = default;
 
-    /// Records one error-queue entry, as read by `read_error_queue` from the tracker's socket:
-    /// the range it completes, or nothing for an entry of another origin.
-    std::optional<zerocopy_range> record(const extended_error& entry) noexcept {
+    /// Records one error-queue entry's `extended_error`, as read by `read_error_queue` from the
+    /// tracker's socket: a std::optional<zerocopy_range>, the range it completes, or nothing for
+    /// an entry of another origin. (A template, its return type deduced, so that only a program
+    /// that records completions compiles that std::optional.)
+    template <class ExtendedError>
+        requires std::is_convertible_v<const ExtendedError&, const extended_error&>
+    auto record(const ExtendedError& reported) noexcept {
+        using outcome = std::optional<zerocopy_range>;
+        const extended_error& entry = reported;
         if (entry.origin != error_origin::zerocopy) {
-            return std::nullopt;
+            return outcome();
         }
         // The kernel's 32-bit numbers, placed at or above the lowest incomplete send.
         const std::uint64_t first =
@@ -137,7 +144,7 @@ public:
             first, first + static_cast<std::uint32_t>(entry.data - entry.info), entry.copied()};
         if (range.last >= next_ || numbering_lost_) {
             ++anomalies_; // numbers never given, or no longer matched: nothing in it is trusted
-            return std::nullopt;
+            return outcome();
         }
         for (std::uint64_t id = range.first; id <= range.last; ++id) {
             mark(id, range.copied);
@@ -147,7 +154,7 @@ public:
             ++below_;
             --ahead_;
         }
-        return range;
+        return outcome(range);
     }
 
     /// Reads every entry now on the error queue of `sock` (never blocking) and records the
@@ -229,8 +236,13 @@ private:
         ++completed_;
         copied_ += copied ? 1 : 0;
     }
-    void take(const error_queue_entry& entry, zerocopy_reaped& reaped) noexcept {
-        const auto range = entry.error ? record(*entry.error) : std::nullopt;
+    template <class Entry> // error_queue_entry: a template for `record`'s sake
+    void take(const Entry& entry, zerocopy_reaped& reaped) noexcept {
+        if (!entry.error) {
+            ++reaped.foreign;
+            return;
+        }
+        const auto range = record(*entry.error);
         if (!range) {
             ++reaped.foreign;
             return;

@@ -35,12 +35,13 @@ struct fixed_string {
 #endif
     /// The text, without its terminating NUL.
     [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars.at, N - 1}; }
-    /// The characters and the terminating NUL, in a struct that can be copied as a whole
-    /// (public: a template argument must be structural).
+    /// The characters and the terminating NUL, in a struct that can be copied as a whole.
     struct characters {
         /// The characters and the terminating NUL.
         char at[N]; // NOLINT(cppcoreguidelines-avoid-c-arrays): a structural type for NTTP use
-    } chars{};
+    };
+    /// The text (public: a template argument must be structural).
+    characters chars{};
 };
 
 /// Whether an option can be read (getsockopt), written (setsockopt) or both.
