@@ -203,8 +203,10 @@ inline result<ip::endpoint_list> get_address_info(const char* host, const char* 
 /// @endcode
 inline result<ip::endpoint_list> resolve(std::string_view host, std::string_view service,
                                          const resolve_hints& hints = {}) {
-    const std::string host_text(host);
-    const std::string service_text(service);
+    // From pointer and size: the constructor from a string_view is a constrained template,
+    // which every file that includes netkit would instantiate for this function.
+    const std::string host_text(host.data(), host.size());
+    const std::string service_text(service.data(), service.size());
     return detail::get_address_info(host.empty() ? nullptr : host_text.c_str(),
                                     service.empty() ? nullptr : service_text.c_str(), hints);
 }

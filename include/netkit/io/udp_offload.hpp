@@ -138,25 +138,23 @@ public:
     /// (`sock` is a udp::socket; the protocol is a template parameter so that a program that
     /// never sends through a segmenter does not compile the socket type for it.)
     template <protocol_tag P, sendable_data Data>
-        requires std::is_same_v<P, protocol> result<std::size_t> send(basic_socket<P>& sock,
-                                                                      const Data& data,
-                                                                      std::size_t datagram_size,
-                                                                      send_flags flags = {})
-    noexcept {
-        const netkit::detail::send_iovecs<Data> iov(data);
-        return send_iovecs(iov.get(), iov.overflow(), datagram_size,
-                           {sock.native_handle(), nullptr, 0, flags.bits()});
-    }
-    /// `send` to `destination` (the socket need not be connected).
-    template <protocol_tag P, sendable_data Data>
-        requires std::is_same_v<P, protocol> result<std::size_t>
-        send_to(basic_socket<P>& sock, const Data& data, std::size_t datagram_size,
-                const ip::endpoint& destination, send_flags flags = {})
-    noexcept {
+    result<std::size_t> send(basic_socket<P>& sock, const Data& data, std::size_t datagram_size,
+                             send_flags flags = {}) noexcept requires std::is_same_v<P, protocol> {
         const netkit::detail::send_iovecs<Data> iov(data);
         return send_iovecs(
             iov.get(), iov.overflow(), datagram_size,
-            {sock.native_handle(), destination.data(), destination.size(), flags.bits()});
+            netkit::detail::send_target{sock.native_handle(), nullptr, 0, flags.bits()});
+    }
+    /// `send` to `destination` (the socket need not be connected).
+    template <protocol_tag P, sendable_data Data>
+    result<std::size_t>
+    send_to(basic_socket<P>& sock, const Data& data, std::size_t datagram_size,
+            const ip::endpoint& destination,
+            send_flags flags = {}) noexcept requires std::is_same_v<P, protocol> {
+        const netkit::detail::send_iovecs<Data> iov(data);
+        return send_iovecs(iov.get(), iov.overflow(), datagram_size,
+                           netkit::detail::send_target{sock.native_handle(), destination.data(),
+                                                       destination.size(), flags.bits()});
     }
 
     /// True while sends are segmented by the kernel; false once the path refused (or the kernel
@@ -178,9 +176,11 @@ public:
     }
 
 private:
+    // A template (Target is always detail::send_target) so that only a program that sends
+    // through a segmenter compiles the sending, as for the public calls above.
+    template <class Target>
     result<std::size_t> send_iovecs(std::span<const iovec> iov, bool overflow,
-                                    std::size_t datagram_size,
-                                    const netkit::detail::send_target& to) noexcept {
+                                    std::size_t datagram_size, const Target& to) noexcept {
         if (overflow) [[unlikely]] {
             return netkit::detail::errc_failure(errc::too_many_buffers, "udp::segmenter::send");
         }

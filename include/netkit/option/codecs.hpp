@@ -37,21 +37,26 @@ inline failure out_of_memory(const char* operation) noexcept {
 }
 } // namespace detail
 
-/// bool <-> int 0/1.
-struct bool_codec {
+/// Bool (`bool`) <-> int 0/1. Use it as `bool_codec`. Every codec is a class template, so that
+/// its code compiles only where an option uses it, not in every file that includes netkit.
+template <class Bool>
+struct basic_bool_codec {
     /// The kernel's storage for the option: an int.
     using kernel_type = int;
     /// Writes 1 for true, 0 for false; returns sizeof(int). Never fails.
-    static result<socklen_t> encode(bool value, int& out, const char* /*operation*/) noexcept {
+    static result<socklen_t> encode(Bool value, int& out, const char* /*operation*/) noexcept {
         out = value ? 1 : 0;
         return socklen_t{sizeof(int)};
     }
     /// True for any non-zero int. Never fails.
-    static result<bool> decode(const int& in, socklen_t /*length*/,
+    static result<Bool> decode(const int& in, socklen_t /*length*/,
                                const char* /*operation*/) noexcept {
         return in != 0;
     }
 };
+
+/// The codec of bool options: bool <-> int 0/1.
+using bool_codec = basic_bool_codec<bool>;
 
 /// An integer (or enum) <-> the kernel's int, refusing values an int cannot hold, and with
 /// `NonNegative` negative ones (sizes, counts). An unsigned `Value` stands for an unsigned kernel
@@ -129,15 +134,17 @@ struct duration_codec {
     }
 };
 
-/// std::chrono::microseconds <-> struct timeval (SO_RCVTIMEO, SO_SNDTIMEO); zero means "wait
-/// forever", as in the kernel.
-struct timeval_codec {
+/// Microseconds (std::chrono::microseconds) <-> struct timeval (SO_RCVTIMEO, SO_SNDTIMEO); zero
+/// means "wait forever", as in the kernel. Use it as `timeval_codec` (a template, as every codec
+/// is: see `basic_bool_codec`).
+template <class Microseconds>
+struct basic_timeval_codec {
     /// The kernel's storage for the option: a struct timeval.
     using kernel_type = timeval;
     /// Splits `value` into seconds and microseconds; returns sizeof(timeval). Errors:
     /// `invalid_argument` for a negative duration, `value_too_large` for more seconds than a
     /// time_t holds.
-    static result<socklen_t> encode(std::chrono::microseconds value, timeval& out,
+    static result<socklen_t> encode(Microseconds value, timeval& out,
                                     const char* operation) noexcept {
         if (value.count() < 0) {
             return detail::out_of_range(operation);
@@ -151,16 +158,19 @@ struct timeval_codec {
         return socklen_t{sizeof(timeval)};
     }
     /// The timeval as microseconds. Never fails.
-    static result<std::chrono::microseconds> decode(const timeval& in, socklen_t /*length*/,
-                                                    const char* /*operation*/) noexcept {
-        return std::chrono::seconds(in.tv_sec) + std::chrono::microseconds(in.tv_usec);
+    static result<Microseconds> decode(const timeval& in, socklen_t /*length*/,
+                                       const char* /*operation*/) noexcept {
+        return std::chrono::seconds(in.tv_sec) + Microseconds(in.tv_usec);
     }
 };
 
+/// The codec of SO_RCVTIMEO and SO_SNDTIMEO: std::chrono::microseconds <-> struct timeval.
+using timeval_codec = basic_timeval_codec<std::chrono::microseconds>;
+
 /// std::optional<Seconds> <-> struct linger: nullopt is "linger off" (close returns at once, the
 /// kernel sends what is queued); a value, even zero, is "linger on" (zero: close sends RST and
-/// discards what is queued). Use it as `linger_codec`, with Seconds std::chrono::seconds: it is a
-/// template so that a program compiles its code (and its std::optional) only where it is used.
+/// discards what is queued). Use it as `linger_codec` (a template, as every codec is: see
+/// `basic_bool_codec`).
 template <class Seconds>
 struct basic_linger_codec {
     /// The kernel's storage for the option: a struct linger.

@@ -14,16 +14,21 @@
 
 namespace netkit {
 
-/// struct ucred <-> credentials.
-struct credentials_codec {
+/// struct ucred <-> Credentials (`credentials`). Use it as `credentials_codec` (a template, as
+/// every codec is: see `basic_bool_codec`).
+template <class Credentials>
+struct basic_credentials_codec {
     /// The kernel's storage for the option: a struct ucred.
     using kernel_type = ucred;
     /// The ucred's pid, uid and gid. Never fails.
-    static result<credentials> decode(const ucred& in, socklen_t /*length*/,
+    static result<Credentials> decode(const ucred& in, socklen_t /*length*/,
                                       const char* /*operation*/) noexcept {
-        return credentials::from_wire(in);
+        return Credentials::from_wire(in);
     }
 };
+
+/// The codec of SO_PEERCRED (`so::peer_credentials`): struct ucred <-> credentials.
+using credentials_codec = basic_credentials_codec<credentials>;
 
 /// A set of SOF_TIMESTAMPING_* bits, the value of `so::timestamping`. A type of its own, so that
 /// an int of some other meaning cannot be passed by mistake; `from_native` takes bits netkit
@@ -76,22 +81,26 @@ inline constexpr auto opt_tsonly = timestamping_flags::from_native(SOF_TIMESTAMP
 inline constexpr auto opt_cmsg = timestamping_flags::from_native(SOF_TIMESTAMPING_OPT_CMSG);
 } // namespace timestamping_flag
 
-/// timestamping_flags <-> int (SO_TIMESTAMPING).
-struct timestamping_codec {
+/// Flags (`timestamping_flags`) <-> int (SO_TIMESTAMPING). Use it as `timestamping_codec` (a
+/// template, as every codec is: see `basic_bool_codec`).
+template <class Flags>
+struct basic_timestamping_codec {
     /// The kernel's storage for the option: an int.
     using kernel_type = int;
     /// Stores the bits; returns sizeof(int). Unknown bits are the kernel's to refuse (EINVAL).
-    static result<socklen_t> encode(timestamping_flags value, int& out,
-                                    const char* /*operation*/) noexcept {
+    static result<socklen_t> encode(Flags value, int& out, const char* /*operation*/) noexcept {
         out = static_cast<int>(value.bits());
         return socklen_t{sizeof(int)};
     }
     /// The bits read back. Never fails.
-    static result<timestamping_flags> decode(const int& in, socklen_t /*length*/,
-                                             const char* /*operation*/) noexcept {
-        return timestamping_flags::from_native(static_cast<unsigned>(in));
+    static result<Flags> decode(const int& in, socklen_t /*length*/,
+                                const char* /*operation*/) noexcept {
+        return Flags::from_native(static_cast<unsigned>(in));
     }
 };
+
+/// The codec of SO_TIMESTAMPING (`so::timestamping`): timestamping_flags <-> int.
+using timestamping_codec = basic_timestamping_codec<timestamping_flags>;
 
 /// SOL_SOCKET options: `sock.set(netkit::so::keep_alive, true)`.
 namespace so {
