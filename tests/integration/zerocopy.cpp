@@ -240,6 +240,43 @@ TEST_CASE("zerocopy: a tracker refuses another socket's sends") {
     REQUIRE(tracker->sent() == 0);
 }
 
+TEST_CASE("zerocopy: record takes an error-queue payload of either family, and numbers only") {
+    auto [sender, receiver] = nk::test::udp_sockets();
+    auto tracker = tracker_or_skip(sender);
+    if (!tracker) {
+        return;
+    }
+    const std::array<std::byte, 4> bytes{};
+    const auto peer = receiver.local_endpoint().value();
+    for (int i = 0; i < 2; ++i) {
+        REQUIRE(nk::send_zerocopy_to(sender, *tracker, bytes, peer).has_value());
+    }
+    REQUIRE(tracker->sent() == 2);
+    // As the kernel would report them: send 0 from an IPv4 socket's IP_RECVERR, send 1 from an
+    // IPv6 one's, and an ICMP error in between that is not a completion.
+    nk::cmsg::ip_extended_error first{};
+    first.origin = nk::error_origin::zerocopy;
+    nk::cmsg::ipv6_extended_error second{};
+    second.origin = nk::error_origin::zerocopy;
+    second.info = 1;
+    second.data = 1;
+    nk::extended_error icmp{};
+    icmp.origin = nk::error_origin::icmp;
+    icmp.info = 0;
+    icmp.data = 1;
+    const auto from_v4 = tracker->record(first);
+    REQUIRE(from_v4.has_value());
+    REQUIRE((from_v4->first == 0 && from_v4->last == 0 && !from_v4->copied));
+    REQUIRE_FALSE(tracker->record(icmp).has_value());
+    REQUIRE(tracker->complete_below() == 1);
+    const auto from_v6 = tracker->record(second);
+    REQUIRE(from_v6.has_value());
+    REQUIRE((from_v6->first == 1 && from_v6->last == 1 && !from_v6->copied));
+    REQUIRE(tracker->complete_below() == 2);
+    REQUIRE(tracker->completed() == 2);
+    REQUIRE(tracker->anomalies() == 0);
+}
+
 TEST_CASE("zerocopy: ENOBUFS falls back to one ordinary send of the same bytes") {
     // Pinned pages are charged to RLIMIT_MEMLOCK unless the process has CAP_IPC_LOCK: a child
     // without both has every zero-copy send refused with ENOBUFS.

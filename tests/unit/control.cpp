@@ -5,6 +5,7 @@
 
 #include <array>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -26,6 +27,12 @@ std::optional<typename T::wire> value_of(const nk::control_messages& messages) {
     const std::optional<T> found = messages.find<T>();
     return found ? std::optional<typename T::wire>(found->value) : std::nullopt;
 }
+
+/// Whether a payload can be read as an Int.
+template <class Int>
+concept integer_readable = requires(const nk::control_message& m, Int& out) {
+    m.read_integer(out);
+};
 
 /// A control buffer holding one raw message of `level`/`type` whose payload is `value`'s bytes.
 template <class Value>
@@ -141,6 +148,10 @@ TEST_CASE("a narrow integer payload sent as an int is read only when its value f
 }
 
 TEST_CASE("read_integer takes a payload of the integer's size, or an int whose value fits") {
+    // A standard integer type only: std::in_range takes no other.
+    STATIC_REQUIRE(integer_readable<std::uint16_t>);
+    STATIC_REQUIRE_FALSE(integer_readable<bool>);
+    STATIC_REQUIRE_FALSE(integer_readable<char>);
     nk::control_buffer<4 * nk::cmsg_space(sizeof(std::int64_t))> buffer;
     add_raw_value(buffer, IPPROTO_IP, IP_TOS, std::uint8_t{0x28});
     add_raw_value(buffer, IPPROTO_IP, IP_TOS, 0x30);
@@ -200,6 +211,14 @@ TEST_CASE("timestamps decode from the kernel's structs, and impossible ones do n
     add_raw_value(bad, SOL_SOCKET, SCM_TIMESTAMPNS, timespec{1, -1});   // nsec negative
     REQUIRE_FALSE(bad.messages().find<nk::cmsg::timestamp>().has_value());
     REQUIRE_FALSE(bad.messages().find<nk::cmsg::timestamp_ns>().has_value());
+    nk::control_buffer<nk::control_space<nk::cmsg::timestamp, nk::cmsg::timestamp_ns>> edge;
+    add_raw_value(edge, SOL_SOCKET, SCM_TIMESTAMP, timeval{1, 999999});       // the last usec
+    add_raw_value(edge, SOL_SOCKET, SCM_TIMESTAMPNS, timespec{1, 999999999}); // the last nsec
+    REQUIRE(edge.messages().find<nk::cmsg::timestamp>().has_value());
+    REQUIRE(edge.messages().find<nk::cmsg::timestamp_ns>().has_value());
+    nk::control_buffer<nk::control_space<nk::cmsg::timestamp_ns>> over;
+    add_raw_value(over, SOL_SOCKET, SCM_TIMESTAMPNS, timespec{1, 1000000000}); // a whole second
+    REQUIRE_FALSE(over.messages().find<nk::cmsg::timestamp_ns>().has_value());
     nk::control_buffer<nk::control_space<nk::cmsg::timestamp>> far;
     add_raw_value(far, SOL_SOCKET, SCM_TIMESTAMP, timeval{INT64_MAX, 0}); // beyond the clock
     REQUIRE_FALSE(far.messages().find<nk::cmsg::timestamp>().has_value());

@@ -1,10 +1,11 @@
 #pragma once
 
-// Every std::span netkit builds from a pointer and a length is built from a pointer to const.
-// std::span's constructor checks the iterator concepts for the pointer's type, and checks them
-// again for each new type: in a function that is not a template, every file that includes
-// <netkit/netkit.hpp> pays for that whether it calls the function or not, so netkit keeps the set
-// of pointer types to the few the API needs views of anyway.
+// In a function that is not a template, netkit builds a std::span from a pointer and a length
+// only from a pointer to const, through this. std::span's constructor checks the iterator
+// concepts for the pointer's type, and checks them again for each new type; there, every file
+// that includes <netkit/netkit.hpp> pays for that whether it calls the function or not, so the
+// pointer types stay the two the API needs views of anyway (const iovec, const std::byte).
+// Templates may build spans of other types: only a program that uses them pays.
 
 #include <cstddef>
 #include <span>

@@ -73,6 +73,10 @@ public:
     /// fits (never truncated). False, with `out` untouched, for any other payload; the level and
     /// type are not looked at (`is<T>()` does that).
     template <class Int>
+        requires(std::is_integral_v<Int> && !std::is_same_v<Int, bool> &&
+                 !std::is_same_v<Int, char> && !std::is_same_v<Int, wchar_t> &&
+                 !std::is_same_v<Int, char8_t> && !std::is_same_v<Int, char16_t> &&
+                 !std::is_same_v<Int, char32_t>) // the integers std::in_range takes
     [[nodiscard]] bool read_integer(Int& out) const noexcept {
         if (data_.size() == sizeof(Int)) {
             std::memcpy(&out, data_.data(), sizeof(Int));

@@ -20,13 +20,15 @@ struct multicast_membership {
     int interface_index = 0;
 };
 
-/// multicast_membership -> struct ip_mreqn.
-struct membership_codec {
+/// Membership (`multicast_membership`) -> struct ip_mreqn. Use it as `membership_codec` (a
+/// template, as every codec is: see `basic_bool_codec`).
+template <class Membership>
+struct basic_membership_codec {
     /// The kernel's storage for the option: a struct ip_mreqn.
     using kernel_type = ip_mreqn;
     /// Fills the ip_mreqn and returns its size. Error: `invalid_argument` when `group` is not a
     /// multicast address.
-    static result<socklen_t> encode(const multicast_membership& value, ip_mreqn& out,
+    static result<socklen_t> encode(const Membership& value, ip_mreqn& out,
                                     const char* operation) noexcept {
         if (!value.group.is_multicast()) {
             return netkit::detail::out_of_range(operation);
@@ -38,22 +40,30 @@ struct membership_codec {
     }
 };
 
-/// address_v4 <-> struct in_addr (IP_MULTICAST_IF).
-struct in_addr_codec {
+/// The codec of IP_ADD_MEMBERSHIP and IP_DROP_MEMBERSHIP: multicast_membership -> ip_mreqn.
+using membership_codec = basic_membership_codec<multicast_membership>;
+
+/// Address (`address_v4`) <-> struct in_addr (IP_MULTICAST_IF). Use it as `in_addr_codec` (a
+/// template, as every codec is: see `basic_bool_codec`).
+template <class Address>
+struct basic_in_addr_codec {
     /// The kernel's storage for the option: a struct in_addr.
     using kernel_type = in_addr;
     /// Stores the address; returns sizeof(in_addr). Never fails.
-    static result<socklen_t> encode(const address_v4& value, in_addr& out,
+    static result<socklen_t> encode(const Address& value, in_addr& out,
                                     const char* /*operation*/) noexcept {
         out = value.to_in_addr();
         return socklen_t{sizeof(in_addr)};
     }
     /// The in_addr as an address_v4. Never fails.
-    static result<address_v4> decode(const in_addr& in, socklen_t /*length*/,
-                                     const char* /*operation*/) noexcept {
-        return address_v4::from_in_addr(in);
+    static result<Address> decode(const in_addr& in, socklen_t /*length*/,
+                                  const char* /*operation*/) noexcept {
+        return Address::from_in_addr(in);
     }
 };
+
+/// The codec of IP_MULTICAST_IF: address_v4 <-> struct in_addr.
+using in_addr_codec = basic_in_addr_codec<address_v4>;
 
 /// IP_MTU_DISCOVER: how path MTU discovery treats this socket's packets. The enumerators are
 /// every mode the kernel accepts and returns (IP_PMTUDISC_DONT to IP_PMTUDISC_OMIT, ip(7)), so a

@@ -18,13 +18,15 @@ struct multicast_membership {
     unsigned interface_index = 0;
 };
 
-/// multicast_membership -> struct ipv6_mreq.
-struct membership_codec {
+/// Membership (`multicast_membership`) -> struct ipv6_mreq. Use it as `membership_codec` (a
+/// template, as every codec is: see `basic_bool_codec`).
+template <class Membership>
+struct basic_membership_codec {
     /// The kernel's storage for the option: a struct ipv6_mreq.
     using kernel_type = ipv6_mreq;
     /// Fills the ipv6_mreq and returns its size. Error: `invalid_argument` when `group` is not a
     /// multicast address.
-    static result<socklen_t> encode(const multicast_membership& value, ipv6_mreq& out,
+    static result<socklen_t> encode(const Membership& value, ipv6_mreq& out,
                                     const char* operation) noexcept {
         if (!value.group.is_multicast()) {
             return netkit::detail::out_of_range(operation);
@@ -34,6 +36,9 @@ struct membership_codec {
         return socklen_t{sizeof(ipv6_mreq)};
     }
 };
+
+/// The codec of IPV6_JOIN_GROUP and IPV6_LEAVE_GROUP: multicast_membership -> ipv6_mreq.
+using membership_codec = basic_membership_codec<multicast_membership>;
 
 using option_scope::ip_protocols;
 using option_scope::udp_only;

@@ -13,7 +13,7 @@
 namespace netkit {
 
 /// A socket endpoint type: it hands the kernel a socket address and reads one back.
-/// Requires: a value type (default-constructible, copyable, compared with `==` and `!=`),
+/// Requires: a value type (default-constructible, copyable, movable, compared with `==` and `!=`),
 /// `data()` and `size()` giving the sockaddr, a static `capacity`, and
 /// `from_sockaddr(const sockaddr*, socklen_t)` returning a result.
 // The value-type part is asked of the compiler's traits rather than as std::regular, whose
@@ -21,7 +21,7 @@ namespace netkit {
 // includes netkit about 1.5% of its compile for the two endpoint types.
 template <class E>
 concept endpoint_type = detail::constructible<E> && detail::constructible<E, const E&> &&
-    detail::assignable<E&, const E&> &&
+    detail::assignable<E&, const E&> && detail::constructible<E, E> && detail::assignable<E&, E> &&
     requires(const E& e, const E& other, const sockaddr* a, socklen_t n) {
     { e == other } -> std::convertible_to<bool>;
     { e != other } -> std::convertible_to<bool>;
