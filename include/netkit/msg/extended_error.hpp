@@ -170,6 +170,8 @@ struct timestamping {
     }
 
 private:
+    // A template too (Timespec is always timespec): as a plain function it would compile the
+    // time conversion in every file that includes netkit, 7M instructions of g++'s.
     template <class Timespec>
     static std::optional<std::chrono::system_clock::time_point> one(const Timespec& t) noexcept {
         if (t.tv_sec == 0 && t.tv_nsec == 0) {

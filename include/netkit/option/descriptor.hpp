@@ -16,20 +16,18 @@ namespace netkit {
 /// A string usable as a template argument: the C name of an option ("SO_REUSEADDR").
 template <std::size_t N>
 struct fixed_string {
-#if defined(__GNUC__) && !defined(__clang__)
-    // One bit_cast: g++'s constant evaluator runs a copy loop character by character, which for
-    // the 73 option names cost every file that includes netkit about 1% of its compile.
     /// Copies a string literal, its terminating NUL included (implicit, so that a literal can be
     /// written as the template argument).
     // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): built from literals
     constexpr fixed_string(const char (&text)[N]) noexcept
-        : chars(__builtin_bit_cast(characters, text)) {}
+#if defined(__GNUC__) && !defined(__clang__)
+        // One bit_cast: g++'s constant evaluator runs a copy loop character by character, which
+        // for the 73 option names cost every file that includes netkit about 1% of its compile.
+        : chars(__builtin_bit_cast(characters, text)) {
+    }
 #else
     // clang 14 cannot bit_cast a string literal in a constant expression.
-    /// Copies a string literal, its terminating NUL included (implicit, so that a literal can be
-    /// written as the template argument).
-    // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): built from literals
-    constexpr fixed_string(const char (&text)[N]) noexcept {
+    {
         detail::copy_elements(text, N, chars.at);
     }
 #endif
