@@ -52,32 +52,30 @@ public:
     [[nodiscard]] bool expired() const noexcept { return !is_never() && clock::now() >= at_; }
 
 private:
-    // A timeout too long for the clock saturates to "never" instead of overflowing into the past.
-    // An integer timeout in units no finer than the clock's is first compared with a constant (the
-    // longest the clock can count), so that no division runs per call (an idle deadline moves at
-    // every read), then in the clock's units with what is left before its end.
+    // Saturates at both ends: a timeout longer than the clock can count becomes "never", and a
+    // zero, negative or NaN one has passed already. No step may overflow on the way: a timeout
+    // finer than the clock is rounded up into the clock's unit (a division), one as coarse or
+    // floating is compared with the room left, converted into its own unit and rounded down.
     template <class Rep, class Period>
     static clock::time_point from_now(std::chrono::duration<Rep, Period> timeout) noexcept {
+        using timeout_type = std::chrono::duration<Rep, Period>;
         const auto now = clock::now();
-        if constexpr (std::is_integral_v<Rep> &&
-                      std::ratio_greater_equal_v<Period, clock::period>) {
-            using wide = std::chrono::duration<std::common_type_t<Rep, clock::rep>, Period>;
-            constexpr wide longest = std::chrono::floor<wide>(clock::duration::max());
-            if (timeout >= longest) {
-                return clock::time_point::max();
-            }
+        if (!(timeout > timeout_type::zero())) {
+            return now;
+        }
+        const clock::duration room = clock::time_point::max() - now;
+        if constexpr (std::is_integral_v<Rep> && std::ratio_less_v<Period, clock::period>) {
             const auto span = std::chrono::ceil<clock::duration>(timeout);
-            if (span >= clock::time_point::max() - now) {
-                return clock::time_point::max();
-            }
-            return now + span;
+            return span >= room ? clock::time_point::max() : now + span;
         } else {
-            const auto room = std::chrono::floor<std::chrono::duration<Rep, Period>>(
-                clock::time_point::max() - now);
-            if (timeout >= room) {
+            using wide = std::chrono::duration<std::common_type_t<Rep, clock::rep>, Period>;
+            if (timeout >= std::chrono::floor<wide>(room)) {
                 return clock::time_point::max();
             }
-            return now + std::chrono::ceil<clock::duration>(timeout);
+            // Below the room in its own unit, so the conversion fits; a floating timeout may
+            // still round up to the room itself.
+            const auto span = std::chrono::ceil<clock::duration>(timeout);
+            return span >= room ? clock::time_point::max() : now + span;
         }
     }
 
