@@ -70,6 +70,17 @@ std::string read_with_recv(int fd, std::size_t limit = SIZE_MAX) {
     return got;
 }
 
+// Where `got` first differs from the file's bytes from `from` on (its size if nowhere): a failure
+// names the place instead of printing megabytes.
+std::size_t first_wrong_byte(const std::string& got, std::size_t from) {
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        if (got[i] != pattern(from + i)) {
+            return i;
+        }
+    }
+    return got.size();
+}
+
 std::future<std::string> reading(int fd, std::size_t limit = SIZE_MAX) {
     return std::async(std::launch::async, [fd, limit] { return read_with_recv(fd, limit); });
 }
@@ -303,6 +314,56 @@ TEST_CASE("send_file_spliced sends what send_file sends, through a pipe") {
         std::errc::invalid_argument);
 }
 
+// The pipe's bytes after a failed call are the file's next bytes, after the bytes_transferred()
+// that reached the socket: a resume from offset + bytes_transferred() with the same pipe sends
+// them first and reads the file from where they end. The peer checks every byte. Each call has a
+// deadline and the results are checked only after the writing side is shut down, so that a wrong
+// count fails the test instead of leaving the reader waiting.
+TEST_CASE("send_file_spliced resumed with the same pipe sends each byte once, in order") {
+    const std::size_t size = 2 * 1024 * 1024 + 7;
+    temp_file file(size);
+    auto [a, b] = nk::test::local_pair<nk::local::stream_protocol>();
+    small_send_buffer(a.native_handle());
+    auto through = nk::pipe::open().value();
+    // Nobody reads yet: the socket's buffer fills while the pipe holds the bytes that come next.
+    auto first = nk::send_file_spliced(a, file.fd, through, {}, 50ms);
+    REQUIRE_FALSE(first);
+    REQUIRE(first.error() == std::errc::timed_out);
+    const std::size_t done = first.error().bytes_transferred();
+    const std::size_t held = through.buffered();
+    REQUIRE(done > 0);
+    REQUIRE(held > 1); // what this test is about: bytes the first call left in the pipe
+    REQUIRE(done + held < size);
+    REQUIRE(through.readable().value() == held);
+    auto got = reading(b.native_handle());
+    SECTION("the rest in one call") {
+        auto rest = nk::send_file_spliced(a, file.fd, through, {.offset = done}, 10s);
+        REQUIRE(a.shutdown(nk::shutdown::write));
+        CHECK(rest.value() == size - done);
+    }
+    SECTION("a part shorter than what the pipe holds, then the rest") {
+        const std::size_t part = held / 2;
+        auto some =
+            nk::send_file_spliced(a, file.fd, through, {.offset = done, .length = part}, 10s);
+        const std::size_t left_in_pipe = through.buffered();
+        auto rest = nk::send_file_spliced(a, file.fd, through, {.offset = done + part}, 10s);
+        REQUIRE(a.shutdown(nk::shutdown::write));
+        CHECK(some.value() == part);
+        CHECK(left_in_pipe == held - part);
+        CHECK(rest.value() == size - done - part);
+    }
+    SECTION("the pipe closed, its bytes discarded: send_file sends them again from the file") {
+        REQUIRE(through.close());
+        auto rest = nk::send_file(a, file.fd, {.offset = done}, 10s);
+        REQUIRE(a.shutdown(nk::shutdown::write));
+        CHECK(rest.value() == size - done);
+    }
+    CHECK(through.buffered() == 0);
+    const std::string received = got.get();
+    REQUIRE(first_wrong_byte(received, 0) == received.size());
+    REQUIRE(received.size() == size);
+}
+
 TEST_CASE("a pipe: close-on-exec ends, its capacity, and what it holds") {
     auto p = nk::pipe::open().value();
     REQUIRE((::fcntl(p.read_end(), F_GETFD) & FD_CLOEXEC) != 0);
@@ -402,6 +463,46 @@ TEST_CASE("splice_all keeps what the pipe holds when the destination fails, and 
     REQUIRE(alive.shutdown(nk::shutdown::write));
     REQUIRE(got.get() == bytes);
     REQUIRE(through.buffered() == 0);
+}
+
+// splice_limits::bytes counts the bytes a pipe held from an earlier call: a limit smaller than
+// what the pipe holds moves only that many of them, and the rest stay in the pipe, next in line.
+TEST_CASE("splice_all's byte limit counts what the pipe held from an earlier call") {
+    nk::test::signals_handled = 0;
+    const nk::test::scoped_signal counted(SIGPIPE, nk::test::count_signal);
+    const std::string bytes = pattern_bytes(0, 3000);
+    auto [source_peer, source] = nk::test::local_pair<nk::local::stream_protocol>();
+    auto [dead, dead_peer] = nk::test::local_pair<nk::local::stream_protocol>();
+    auto through = nk::pipe::open().value();
+    REQUIRE(::send(source_peer.native_handle(), bytes.data(), 1000, MSG_NOSIGNAL) == 1000);
+    REQUIRE(dead_peer.close());
+    REQUIRE(peer_failure(nk::splice_all(source, dead, through).error()));
+    REQUIRE(through.buffered() == 1000);
+    // The source's next 2000 bytes, then its end.
+    REQUIRE(write_with_send(source_peer.native_handle(), bytes.substr(1000)));
+    auto [alive, alive_peer] = nk::test::tcp_pair();
+    auto got = reading(alive_peer.native_handle());
+    auto none = nk::splice_all(source, alive, through, {.bytes = 0, .until = 10s});
+    const std::size_t held_after_none = through.buffered();
+    auto ten = nk::splice_all(source, alive, through, {.bytes = 10, .until = 10s});
+    const std::size_t held_after_ten = through.buffered();
+    const std::size_t readable_after_ten = through.readable().value_or(std::size_t{0});
+    // 990 from the pipe, then 510 from the source.
+    auto more = nk::splice_all(source, alive, through, {.bytes = 1500, .until = 10s});
+    const std::size_t held_after_more = through.buffered();
+    auto rest = nk::splice_all(source, alive, through, {.until = 10s});
+    REQUIRE(alive.shutdown(nk::shutdown::write));
+    CHECK(none.value() == 0);
+    CHECK(held_after_none == 1000);
+    CHECK(ten.value() == 10);
+    CHECK(held_after_ten == 990);
+    CHECK(readable_after_ten == 990);
+    CHECK(more.value() == 1500);
+    CHECK(held_after_more == 0);
+    CHECK(rest.value() == 1490);
+    REQUIRE(got.get() == bytes);
+    REQUIRE(through.buffered() == 0);
+    REQUIRE(nk::test::signals_handled == 0);
 }
 
 TEST_CASE("splice_all stops at its deadline when the source is silent, sockets as they were") {

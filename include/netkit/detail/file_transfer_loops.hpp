@@ -103,10 +103,12 @@ inline result<std::size_t> send_file_loop(int sock, int file, checked_range rang
     return sent;
 }
 
-// Moves what `through` holds to `to`; on failure the pipe keeps what did not go.
+// Moves to `to` up to `max` of the `buffered` bytes the pipe holds; on failure the pipe keeps
+// what did not go.
 inline result<std::size_t> drain_pipe(int read_end, int to, std::size_t& buffered,
-                                      unsigned flags) noexcept {
-    auto out = splice(read_end, nullptr, to, nullptr, buffered, SPLICE_F_MOVE | flags);
+                                      std::uint64_t max, unsigned flags) noexcept {
+    const auto most = static_cast<std::size_t>(min_of<std::uint64_t>(buffered, max));
+    auto out = splice(read_end, nullptr, to, nullptr, most, SPLICE_F_MOVE | flags);
     if (out) {
         buffered -= *out;
     }
@@ -116,6 +118,13 @@ inline result<std::size_t> drain_pipe(int read_end, int to, std::size_t& buffere
 // file -> pipe -> socket until `range` is sent: sendfile's loop made of two splices, for what
 // sendfile cannot do (and to measure against it). SPLICE_F_MORE goes with every part but the
 // last, as sendfile does inside the kernel.
+//
+// What the pipe holds when the loop starts (`buffered`, left by an earlier call that failed) is
+// taken for the range's first bytes: an earlier call counted only what reached the socket, so
+// those bytes are the file's next ones after `offset + bytes_transferred()`, where a resume
+// starts. They go first, and the file is read from where they end. A range shorter than what the
+// pipe holds takes only its first `length` bytes from it; the rest stay there, next in line.
+// Throughout, the pipe holds the range's bytes [sent, taken), then those it held beyond the range.
 inline result<std::size_t> send_file_spliced_loop(int sock, int file, checked_range range,
                                                   int read_end, int write_end, std::size_t capacity,
                                                   std::size_t& buffered, deadline until) noexcept {
@@ -125,11 +134,11 @@ inline result<std::size_t> send_file_spliced_loop(int sock, int file, checked_ra
     }
     sigpipe_guard no_signal;
     readiness_wait wait(sock, POLLOUT, 0, until, "splice");
-    auto at = static_cast<loff_t>(range.offset);
-    std::uint64_t taken = 0;
+    std::uint64_t taken = min_of<std::uint64_t>(buffered, range.length);
+    auto at = static_cast<loff_t>(range.offset + taken);
     std::size_t sent = 0;
     while (sent < range.length) {
-        if (buffered == 0) {
+        if (sent == taken) {
             const auto left = static_cast<std::size_t>(range.length - taken);
             auto in = splice(file, &at, write_end, nullptr, min_of(left, capacity), SPLICE_F_MOVE);
             if (!in) {
@@ -143,7 +152,7 @@ inline result<std::size_t> send_file_spliced_loop(int sock, int file, checked_ra
             taken += *in;
         }
         const unsigned more = taken < range.length ? SPLICE_F_MORE : 0;
-        auto out = drain_pipe(read_end, sock, buffered, more);
+        auto out = drain_pipe(read_end, sock, buffered, taken - sent, more);
         if (!out) {
             no_signal.after(out.error());
             if (auto go_on = wait.after(out.error()); !go_on) {
@@ -160,7 +169,8 @@ inline result<std::size_t> send_file_spliced_loop(int sock, int file, checked_ra
 // socket -> pipe -> socket until the source ends, `limit` bytes reached the destination, or
 // `until` passed. The pipe is filled only when empty, so a failing source never strands bytes
 // in it; bytes it holds when the destination fails stay there (`buffered`), and the next call
-// delivers them first.
+// delivers them first, as part of its `limit`: of those, it moves no more than `limit`, and the
+// rest stay in the pipe.
 inline result<std::size_t> splice_all_loop(int from, int to, int read_end, int write_end,
                                            std::size_t capacity, std::size_t& buffered,
                                            std::uint64_t limit, deadline until) noexcept {
@@ -176,9 +186,10 @@ inline result<std::size_t> splice_all_loop(int from, int to, int read_end, int w
     readiness_wait readable(from, POLLIN, 0, until, "splice");
     readiness_wait writable(to, POLLOUT, 0, until, "splice");
     std::size_t moved = 0;
-    for (;;) {
+    while (moved < limit) {
+        const std::uint64_t left = limit - moved;
         if (buffered > 0) {
-            auto out = drain_pipe(read_end, to, buffered, 0);
+            auto out = drain_pipe(read_end, to, buffered, left, 0);
             if (!out) {
                 no_signal.after(out.error());
                 if (auto go_on = writable.after(out.error()); !go_on) {
@@ -190,10 +201,6 @@ inline result<std::size_t> splice_all_loop(int from, int to, int read_end, int w
             moved += *out;
             continue;
         }
-        if (moved >= limit) {
-            return moved;
-        }
-        const std::uint64_t left = limit - moved;
         const auto want = static_cast<std::size_t>(min_of<std::uint64_t>(left, capacity));
         auto in = splice(from, nullptr, write_end, nullptr, want, SPLICE_F_MOVE);
         if (!in) {
@@ -208,6 +215,7 @@ inline result<std::size_t> splice_all_loop(int from, int to, int read_end, int w
         }
         buffered += *in;
     }
+    return moved;
 }
 
 } // namespace netkit::detail

@@ -80,8 +80,31 @@ result<std::size_t> send_file(basic_socket<P>& sock, int file, file_range range,
 
 /// `send_file` by splice(2) through `through` (file to pipe, pipe to socket) instead of
 /// sendfile(2): the same contract, checks and errors. Two calls per pipeful instead of one; for
-/// comparison, and for kernels or files where sendfile is refused. On failure the bytes of the
-/// range that reached the pipe but not the socket stay in it (`through.buffered()`).
+/// comparison, and for kernels or files where sendfile is refused.
+///
+/// On failure the error's `bytes_transferred()` counts, as `send_file`'s does, only the bytes of
+/// the range that reached the socket. Those that reached the pipe but not the socket stay in it
+/// (`through.buffered()`): they are the file's next bytes, from `range.offset +
+/// bytes_transferred()` on. What the pipe holds when a call starts is taken for the first bytes
+/// of its range: they go first, and the file is read from `range.offset + through.buffered()` on.
+/// So a resume from `range.offset + bytes_transferred()` with the same pipe sends every byte of the
+/// file once, in order; its count (returned, or `bytes_transferred()`) includes the pipe's bytes
+/// that went. A range shorter than what the pipe holds sends only its first `range.length` of
+/// them; the rest stay in the pipe. To resume without the pipe (with `send_file`, or another
+/// pipe), close it first: its bytes are discarded, and read from the file again. A pipe holding
+/// bytes of anything else (a `splice_all`'s leftovers) would send them as the file's.
+///
+/// @par Example
+/// @code
+/// const netkit::file_range whole{.offset = 0, .length = size};
+/// auto sent = netkit::send_file_spliced(client, file, through, whole, 30s);
+/// if (!sent) {
+///     // Later, on this connection and with this pipe: the rest, each byte once.
+///     const std::uint64_t done = sent.error().bytes_transferred();
+///     sent = netkit::send_file_spliced(client, file, through,
+///                                      {.offset = done, .length = size - done}, 30s);
+/// }
+/// @endcode
 template <can_stream P>
 result<std::size_t> send_file_spliced(basic_socket<P>& sock, int file, pipe& through,
                                       file_range range = {},

@@ -28,8 +28,10 @@ struct pipe_access {
 /// (`<netkit/io/splice.hpp>`).
 ///
 /// It counts the bytes netkit's splice functions put in and have not taken out (`buffered()`), so
-/// that bytes left behind by a failed destination are not lost: the next `splice_all` with this
-/// pipe delivers them first. Bytes written to its ends by other means are not counted.
+/// that bytes left behind by a failed destination are not lost: the next `splice_all` or
+/// `send_file_spliced` with this pipe delivers them first (`send_file_spliced` takes them for
+/// the first bytes of its range: give it a pipe that is empty or that a send of the same file
+/// left). Bytes written to its ends by other means are not counted.
 ///
 /// @par Example
 /// @code
@@ -78,7 +80,7 @@ public:
     }
 
     /// Bytes netkit's splice functions put into the pipe and have not yet taken out: after a
-    /// `splice_all` whose destination failed, what had not reached it.
+    /// `splice_all` or `send_file_spliced` whose destination failed, what had not reached it.
     [[nodiscard]] std::size_t buffered() const noexcept { return buffered_; }
 
     /// Bytes in the pipe as the kernel counts them (FIONREAD), whoever wrote them.

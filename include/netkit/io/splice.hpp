@@ -72,8 +72,9 @@ result<std::size_t> splice(pipe& from, basic_socket<P>& to, std::size_t max,
 
 /// What ends a `splice_all` besides the end of the source's stream.
 struct splice_limits {
-    /// The most bytes that reach the destination in this call (those a pipe held from an
-    /// earlier call included).
+    /// The most bytes that reach the destination in this call, those a pipe held from an earlier
+    /// call included: they go first, at most `bytes` of them, and any beyond stay in the pipe
+    /// for the next call. 0 moves nothing.
     std::uint64_t bytes = std::numeric_limits<std::uint64_t>::max();
     /// When to give up (a deadline or a timeout): `std::errc::timed_out`.
     deadline until = deadline::never();
@@ -92,7 +93,8 @@ struct splice_limits {
 /// On failure the error's `bytes_transferred()` counts the bytes that reached the destination.
 /// A failing source leaves the pipe empty. Bytes the pipe holds when the destination fails
 /// (`through.buffered()`) are not lost: they stay in the pipe, and the next `splice_all` (or
-/// `splice` from the pipe) with this pipe delivers them first; closing the pipe discards them.
+/// `splice` from the pipe) with this pipe delivers them first, counted in its `limits.bytes`
+/// (a smaller limit moves only that many of them); closing the pipe discards them.
 /// A closed or reset destination is `broken_pipe` or `connection_reset`, never a SIGPIPE.
 template <can_stream P, can_stream Q>
 result<std::size_t> splice_all(basic_socket<P>& from, basic_socket<Q>& to, pipe& through,
