@@ -12,6 +12,9 @@
 #include <cerrno>
 #include <cstddef>
 #include <future>
+#include <initializer_list>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include <linux/capability.h>
@@ -68,6 +71,8 @@ struct ledger {
         REQUIRE(entry.error.has_value());
         REQUIRE(entry.error->origin == nk::error_origin::zerocopy);
         REQUIRE(entry.size == 0);
+        INFO("the kernel's completion [" << entry.error->info << ", " << entry.error->data
+                                         << "], the tracker's sends [0, " << tracker.sent() << ")");
         const auto range = tracker.record(*entry.error);
         REQUIRE(range.has_value());
         REQUIRE(range->first == entry.error->info); // fewer than 2^32 sends: the same numbers
@@ -115,6 +120,35 @@ struct ledger {
         REQUIRE(tracker.window_copies() == 0);
     }
 };
+
+bool has_ipv6_loopback() {
+    auto sock = nk::udp::socket::open(nk::ip::v6);
+    return sock && sock->bind(nk::ip::endpoint(nk::ip::address_v6::loopback(), 0)).has_value();
+}
+
+// The family to test on, or nothing (with a warning) where this host has no IPv6 loopback.
+std::optional<nk::ip::family> family_or_skip(nk::ip::family family) {
+    if (family == nk::ip::v6 && !has_ipv6_loopback()) {
+        WARN("skipped: no IPv6 loopback");
+        return std::nullopt;
+    }
+    return family;
+}
+
+// The next datagram at `receiver` (a blocking receive, bounded by the socket's timeout): it must
+// hold exactly `pieces`, one after another.
+void expect_datagram(nk::udp::socket& receiver,
+                     std::initializer_list<std::span<const std::byte>> pieces) {
+    std::vector<std::byte> expected;
+    for (const auto piece : pieces) {
+        expected.insert(expected.end(), piece.begin(), piece.end());
+    }
+    std::vector<std::byte> got(expected.size() + 1);
+    const ssize_t size = ::recv(receiver.native_handle(), got.data(), got.size(), 0);
+    REQUIRE(size == static_cast<ssize_t>(expected.size()));
+    got.resize(expected.size());
+    REQUIRE(got == expected);
+}
 
 } // namespace
 
@@ -337,4 +371,167 @@ TEST_CASE("zerocopy: ENOBUFS falls back to one ordinary send of the same bytes")
         REQUIRE(got[i] == pattern(0, i));
     }
     REQUIRE(::recv(receiver.native_handle(), got.data(), got.size(), MSG_DONTWAIT) < 0);
+}
+
+// The kernel numbers an empty UDP zero-copy send that starts a datagram (its length counts the
+// 8-byte UDP header), and not one that joins a corked datagram; the tracker cannot tell the two
+// apart, so an empty send must leave both numberings alone. Every completion the kernel reports
+// must be exactly the tracker's numbers (the ledger requires it of each one), with no anomaly.
+TEST_CASE("zerocopy: empty datagrams keep the tracker's numbers the kernel's") {
+    const auto family = family_or_skip(GENERATE(nk::ip::v4, nk::ip::v6));
+    if (!family) {
+        return;
+    }
+    INFO((*family == nk::ip::v4 ? "IPv4" : "IPv6"));
+    auto [sender, receiver] = nk::test::udp_sockets(*family);
+    auto tracker = tracker_or_skip(sender);
+    if (!tracker) {
+        return;
+    }
+    const auto peer = receiver.local_endpoint().value();
+    sender.connect_to(peer).value();
+    const auto data = blocks(3, 100);
+    const std::span<const std::byte> nothing;
+
+    // send(2), sendto(2) and sendmsg(2) (a gather), each empty, then one with bytes.
+    const auto empty_send = nk::send_zerocopy(sender, *tracker, nothing).value();
+    REQUIRE(empty_send.bytes == 0);
+    REQUIRE_FALSE(empty_send.id.has_value()); // no bytes held: nothing to wait for
+    expect_datagram(receiver, {});
+    REQUIRE(nk::send_zerocopy(sender, *tracker, data[0]).value().id == 0);
+    expect_datagram(receiver, {data[0]});
+
+    const auto empty_to = nk::send_zerocopy_to(sender, *tracker, nothing, peer).value();
+    REQUIRE(empty_to.bytes == 0);
+    REQUIRE_FALSE(empty_to.id.has_value());
+    expect_datagram(receiver, {});
+    REQUIRE(nk::send_zerocopy_to(sender, *tracker, data[1], peer).value().id == 1);
+    expect_datagram(receiver, {data[1]});
+
+    const auto empty_gather =
+        nk::send_zerocopy(sender, *tracker, nk::exact_gather(nk::gather(nothing, nothing))).value();
+    REQUIRE(empty_gather.bytes == 0);
+    REQUIRE_FALSE(empty_gather.id.has_value());
+    expect_datagram(receiver, {});
+    REQUIRE(nk::send_zerocopy(sender, *tracker, data[2]).value().id == 2);
+    expect_datagram(receiver, {data[2]});
+    REQUIRE(tracker->sent() == 3);
+
+    ledger book(3);
+    book.wait_all(*tracker, sender);
+    book.check_every_send_once(*tracker);
+    for (std::uint64_t id = 0; id < 3; ++id) {
+        REQUIRE(tracker->is_complete(id));
+    }
+    REQUIRE(tracker->reap_until(sender, tracker->sent(), 10s).has_value());
+    REQUIRE_FALSE(tracker->numbering_lost());
+    // Nothing more is queued: no completion of a number the tracker did not give.
+    book.drain(*tracker, sender);
+    REQUIRE(tracker->anomalies() == 0);
+}
+
+TEST_CASE("zerocopy: empty sends into a corked datagram keep the numbering") {
+    const auto family = family_or_skip(GENERATE(nk::ip::v4, nk::ip::v6));
+    if (!family) {
+        return;
+    }
+    INFO((*family == nk::ip::v4 ? "IPv4" : "IPv6"));
+    auto [sender, receiver] = nk::test::udp_sockets(*family);
+    auto tracker = tracker_or_skip(sender);
+    if (!tracker) {
+        return;
+    }
+    sender.connect_to(receiver.local_endpoint().value()).value();
+    const auto data = blocks(4, 100);
+    const std::span<const std::byte> nothing;
+    const auto more = nk::send_flag::more;
+
+    // MSG_MORE: an empty send that starts the datagram, one in its middle, one that ends it.
+    REQUIRE_FALSE(nk::send_zerocopy(sender, *tracker, nothing, more).value().id.has_value());
+    REQUIRE(nk::send_zerocopy(sender, *tracker, data[0], more).value().id == 0);
+    REQUIRE_FALSE(nk::send_zerocopy(sender, *tracker, nothing, more).value().id.has_value());
+    REQUIRE(nk::send_zerocopy(sender, *tracker, data[1], more).value().id == 1);
+    REQUIRE_FALSE(nk::send_zerocopy(sender, *tracker, nothing).value().id.has_value());
+    expect_datagram(receiver, {data[0], data[1]});
+
+    // UDP_CORK: the same, the datagram ending when the socket is uncorked.
+    sender.set(nk::udp::cork, true).value();
+    REQUIRE_FALSE(nk::send_zerocopy(sender, *tracker, nothing).value().id.has_value());
+    REQUIRE(nk::send_zerocopy(sender, *tracker, data[2]).value().id == 2);
+    REQUIRE_FALSE(nk::send_zerocopy(sender, *tracker, nothing).value().id.has_value());
+    REQUIRE(nk::send_zerocopy(sender, *tracker, data[3]).value().id == 3);
+    sender.set(nk::udp::cork, false).value();
+    expect_datagram(receiver, {data[2], data[3]});
+    REQUIRE(tracker->sent() == 4);
+
+    ledger book(4);
+    book.wait_all(*tracker, sender);
+    book.check_every_send_once(*tracker);
+    book.drain(*tracker, sender);
+    REQUIRE(tracker->anomalies() == 0);
+}
+
+TEST_CASE("zerocopy: an empty send on TCP is not numbered") {
+    const auto family = family_or_skip(GENERATE(nk::ip::v4, nk::ip::v6));
+    if (!family) {
+        return;
+    }
+    INFO((*family == nk::ip::v4 ? "IPv4" : "IPv6"));
+    auto [client, server] = nk::test::tcp_pair(*family);
+    auto tracker = tracker_or_skip(client);
+    if (!tracker) {
+        return;
+    }
+    const auto data = blocks(2, 100);
+    const std::span<const std::byte> nothing;
+    const auto empty = nk::send_zerocopy(client, *tracker, nothing).value();
+    REQUIRE(empty.bytes == 0);
+    REQUIRE_FALSE(empty.id.has_value());
+    REQUIRE(nk::send_zerocopy(client, *tracker, data[0]).value().id == 0);
+    REQUIRE_FALSE(nk::send_zerocopy(client, *tracker, nothing).value().id.has_value());
+    REQUIRE(nk::send_zerocopy(client, *tracker, data[1]).value().id == 1);
+    REQUIRE(tracker->sent() == 2);
+
+    ledger book(2);
+    book.wait_all(*tracker, client);
+    book.check_every_send_once(*tracker);
+    book.drain(*tracker, client);
+    REQUIRE(tracker->anomalies() == 0);
+    std::vector<std::byte> got(200);
+    REQUIRE(server.receive_exact(got).value() == got.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        REQUIRE(got[i] == pattern(i / 100, i % 100));
+    }
+}
+
+// A failed empty send was never numbered by the kernel (it was made without MSG_ZEROCOPY), so
+// unlike a failed datagram send with bytes it leaves the numbering intact.
+TEST_CASE("zerocopy: a failed empty datagram send keeps the numbering") {
+    const auto family = family_or_skip(GENERATE(nk::ip::v4, nk::ip::v6));
+    if (!family) {
+        return;
+    }
+    INFO((*family == nk::ip::v4 ? "IPv4" : "IPv6"));
+    auto [sender, receiver] = nk::test::udp_sockets(*family);
+    auto tracker = tracker_or_skip(sender);
+    if (!tracker) {
+        return;
+    }
+    const auto port_zero = *family == nk::ip::v4
+                               ? nk::ip::endpoint(nk::ip::address_v4::loopback(), 0)
+                               : nk::ip::endpoint(nk::ip::address_v6::loopback(), 0);
+    const std::span<const std::byte> nothing;
+    const auto refused = nk::send_zerocopy_to(sender, *tracker, nothing, port_zero);
+    REQUIRE_FALSE(refused.has_value());
+    REQUIRE(refused.error() == std::errc::invalid_argument); // port 0: refused before any packet
+    REQUIRE_FALSE(tracker->numbering_lost());
+
+    const auto data = blocks(1, 100);
+    const auto peer = receiver.local_endpoint().value();
+    REQUIRE(nk::send_zerocopy_to(sender, *tracker, data[0], peer).value().id == 0);
+    expect_datagram(receiver, {data[0]});
+    ledger book(1);
+    book.wait_all(*tracker, sender);
+    book.check_every_send_once(*tracker);
+    REQUIRE(tracker->reap_until(sender, tracker->sent(), 10s).has_value());
 }

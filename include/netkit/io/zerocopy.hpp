@@ -2,6 +2,7 @@
 
 // MSG_ZEROCOPY sends and the tracker that says when their buffers may be reused.
 
+#include <netkit/buffer/buffer.hpp>
 #include <netkit/buffer/concepts.hpp>
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/error.hpp>
@@ -33,7 +34,8 @@ struct zerocopy_send {
     /// The send's number, when the kernel holds the caller's buffer until the completion of this
     /// number arrives (`zerocopy_tracker::is_complete`). Absent when the bytes were copied at
     /// once (the ENOBUFS fallback, or a tracker with `zerocopy_tracker::window` sends in
-    /// flight): the buffer may then be reused at once.
+    /// flight), or when there were none (an empty send is made without MSG_ZEROCOPY): the
+    /// buffer may then be reused at once.
     std::optional<std::uint64_t> id{};
 };
 
@@ -57,10 +59,16 @@ struct zerocopy_reaped {
 /// the rule of MSG_ZEROCOPY is easy to keep: **a buffer passed to a zero-copy send must not be
 /// changed or freed until its send is complete** (`is_complete(id)`, or `complete_below() > id`).
 ///
-/// The kernel counts, per socket from 0, every MSG_ZEROCOPY send call that sends at least one
-/// byte (a partial TCP send counts once; a failed or empty one not at all), and reports
-/// completions on the error queue as inclusive ranges of those numbers, merged when consecutive,
-/// in any order. The tracker keeps the same count, with 64-bit numbers that do not wrap.
+/// The kernel counts, per socket from 0, MSG_ZEROCOPY send calls, and reports completions on the
+/// error queue as inclusive ranges of those numbers, merged when consecutive, in any order. On
+/// TCP it counts a call that sends at least one byte (a partial send counts once; a failed or
+/// empty one not at all). On UDP it counts a call that sends at least one byte, and also an
+/// empty one that starts a datagram (its length includes the 8-byte UDP header), but not an
+/// empty one added to a corked datagram (`send_flag::more`, `udp::cork`); a failed one it may or
+/// may not count (`numbering_lost`). Since no call tells whether a datagram is corked, the send
+/// calls make an empty send without MSG_ZEROCOPY, which the kernel never counts: it gets no
+/// number. The tracker numbers each successful zero-copy send with bytes, as the kernel does,
+/// with 64-bit numbers that do not wrap.
 ///
 /// @par Example
 /// @code
@@ -110,7 +118,8 @@ public:
     [[nodiscard]] std::uint64_t anomalies() const noexcept { return anomalies_; }
     /// The descriptor this tracker numbers the sends of.
     [[nodiscard]] int native_handle() const noexcept { return fd_; }
-    /// True once a zero-copy send on a datagram socket failed: the kernel may have numbered it
+    /// True once a zero-copy send with bytes on a datagram socket failed (an empty send is made
+    /// without MSG_ZEROCOPY and never ends the numbering): the kernel may have numbered it
     /// (a packet built, then dropped by a queue or a firewall) or not (refused before), and no
     /// call tells which. From then on completions cannot be matched to sends, so the tracker
     /// declares nothing more complete (`reap_until` fails with `state_not_recoverable`): keep
@@ -265,15 +274,40 @@ private:
 };
 
 namespace detail {
+// Whether a send of `data` would offer the kernel no byte.
+template <class Data>
+bool offers_no_bytes(const Data& data) noexcept {
+    if constexpr (buffer_sequence<Data>) {
+        for (const auto& piece : data) {
+            if (length_of(piece) != 0) {
+                return false;
+            }
+        }
+        return true;
+    } else {
+        return buffer(data).size() == 0;
+    }
+}
+
 // One zero-copy send through `send` (a call of the socket taking the flags), numbered when the
 // kernel numbered it; ENOBUFS is answered by the same bytes again, copied (on a datagram socket
 // the packet may also have been built and dropped: the numbering then ends).
 template <class Send>
 result<zerocopy_send> zerocopy_step(int fd, zerocopy_tracker& tracker, send_flags flags,
-                                    bool datagram, Send send) noexcept {
+                                    bool datagram, bool empty, Send send) noexcept {
     if (fd != tracker.native_handle()) {
         return errc_failure(std::errc::invalid_argument,
                             "send_zerocopy (not the tracker's socket)");
+    }
+    if (empty) {
+        // Nothing for the kernel to hold, so no MSG_ZEROCOPY: with it, UDP would number an
+        // empty send that starts a datagram and not one added to a corked datagram, which the
+        // tracker cannot tell apart. Without it no protocol numbers the send, succeeded or not.
+        auto sent = send(flags);
+        if (!sent) {
+            return failure{sent.error()};
+        }
+        return zerocopy_send{*sent, std::nullopt};
     }
     if (!tracker.has_room()) {
         auto copied = send(flags);
@@ -285,10 +319,7 @@ result<zerocopy_send> zerocopy_step(int fd, zerocopy_tracker& tracker, send_flag
     }
     auto sent = send(flags | send_flags::from_native(MSG_ZEROCOPY));
     if (sent) {
-        if (*sent == 0) {
-            return zerocopy_send{0, std::nullopt}; // the kernel numbers no empty send
-        }
-        return zerocopy_send{*sent, tracker.number_send()};
+        return zerocopy_send{*sent, tracker.number_send()}; // at least one byte: numbered
     }
     if (datagram) {
         // TCP gives a number back when a send fails; a datagram socket may keep it for a packet
@@ -312,14 +343,17 @@ result<zerocopy_send> zerocopy_step(int fd, zerocopy_tracker& tracker, send_flag
 /// the kernel sends from `data` in place, so `data` must stay unchanged and alive until the
 /// send is complete (`result.id`, `tracker.is_complete`). ENOBUFS is answered by an ordinary
 /// send of the same bytes, counted in `tracker.enobufs_copies()`; on a datagram socket any
-/// failed send also ends the tracker's numbering (`numbering_lost()`). On a stream the count may be
-/// short, as with `send`: send the rest with another call.
+/// failed send with bytes also ends the tracker's numbering (`numbering_lost()`). On a stream
+/// the count may be short, as with `send`: send the rest with another call. An empty send (no
+/// bytes in `data`) is made without MSG_ZEROCOPY: it gets no number, and its failure leaves the
+/// numbering intact.
 /// Errors: those of `send`; `std::errc::invalid_argument` if `tracker` is another socket's.
 template <protocol_tag P, sendable_data Data>
 result<zerocopy_send> send_zerocopy(basic_socket<P>& sock, zerocopy_tracker& tracker,
                                     const Data& data,
                                     send_flags flags = {}) noexcept requires opens_by_family<P> {
     return detail::zerocopy_step(sock.native_handle(), tracker, flags, !can_stream<P>,
+                                 detail::offers_no_bytes(data),
                                  [&](send_flags f) noexcept { return sock.send(data, f); });
 }
 
@@ -330,7 +364,7 @@ send_zerocopy_to(basic_socket<P>& sock, zerocopy_tracker& tracker, const Data& d
                  const typename P::endpoint_type& peer,
                  send_flags flags = {}) noexcept requires opens_by_family<P> && can_send_to<P> {
     return detail::zerocopy_step(
-        sock.native_handle(), tracker, flags, !can_stream<P>,
+        sock.native_handle(), tracker, flags, !can_stream<P>, detail::offers_no_bytes(data),
         [&](send_flags f) noexcept { return sock.send_to(data, peer, f); });
 }
 
