@@ -60,7 +60,7 @@ TEST_CASE("deadline: floating-point timeouts saturate, and not-a-number has pass
     REQUIRE(nk::deadline(float_seconds(std::numeric_limits<double>::infinity())).is_never());
     // The clock's whole range as a double rounds to 2^63 ns, past its last tick.
     REQUIRE(nk::deadline(std::chrono::duration<double, std::nano>(9.3e18)).is_never());
-    const nk::deadline nan(float_seconds(std::numeric_limits<double>::quiet_NaN()));
+    const nk::deadline nan{float_seconds(std::numeric_limits<double>::quiet_NaN())};
     REQUIRE_FALSE(nan.is_never());
     REQUIRE(nan.expired());
 }
