@@ -268,6 +268,14 @@ TEST_CASE("a segmenter refuses segment sizes no datagram can have, and sends not
     REQUIRE(segmenter.fallback_sends() == 0);
 }
 
+TEST_CASE("bytes_per_send is 0 for the segment sizes a send refuses, never a division by zero") {
+    const nk::udp::segmenter segmenter;
+    REQUIRE(segmenter.bytes_per_send(0) == 0);
+    REQUIRE(segmenter.bytes_per_send(65508) == 0);
+    REQUIRE(segmenter.bytes_per_send(65507) == 65507);
+    REQUIRE(segmenter.bytes_per_send(1) == segmenter.max_segments());
+}
+
 namespace {
 
 // One GSO send from the C API (an independent sender): `count` datagrams of `size` bytes.
