@@ -445,6 +445,10 @@ TEST_CASE("segments cuts a buffer at the segment size, the last one short") {
     REQUIRE(nk::udp::segments(std::span<const std::byte>(), 4).size() == 0);
     REQUIRE(nk::udp::segments(std::span<const std::byte>(), 4).begin() ==
             nk::udp::segments(std::span<const std::byte>(), 4).end());
+    // An iterator built by hand with a segment size of 0 walks one datagram too, and ends.
+    nk::udp::segments::iterator whole(bytes, 0);
+    REQUIRE((*whole).size() == bytes.size());
+    REQUIRE(++whole == nk::udp::segments::iterator());
 }
 
 namespace {

@@ -30,10 +30,11 @@ public:
 
         /// The end of every walk.
         iterator() noexcept = default;
-        /// The first datagram of `rest`.
+        /// The first datagram of `rest`, cut every `datagram_size` bytes; a size of 0 makes
+        /// `rest` one datagram, as `segments` does (a walk of 0-byte steps would never end).
         iterator(std::span<const std::byte> rest, std::size_t datagram_size) noexcept
             : rest_(rest),
-              datagram_size_(datagram_size) {}
+              datagram_size_(datagram_size == 0 ? rest.size() : datagram_size) {}
 
         /// The current datagram.
         value_type operator*() const noexcept {
