@@ -8,7 +8,7 @@ root=$(cd "$here/../.." && pwd)
 seconds=${1:-30}
 out=${NETKIT_FUZZ_DIR:-$root/build/fuzz}
 mkdir -p "$out"
-for target in endpoint control; do
+for target in endpoint control gro error_queue; do
   echo "== fuzz $target (${seconds}s)"
   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
           -I"$root/include" "$here/${target}_fuzz.cpp" -o "$out/${target}_fuzz"

@@ -145,3 +145,32 @@ TEST_CASE("resumable_receive: end of stream before the buffers are full is end_o
     }
     FAIL("end of stream was never reported");
 }
+
+TEST_CASE("resumable_receive refuses peek, which would copy the same bytes twice") {
+    auto [client, server] = nk::test::tcp_pair();
+    REQUIRE(::send(client.native_handle(), "abcd", 4, MSG_NOSIGNAL) == 4);
+    REQUIRE(nk::detail::poll_one(server.native_handle(), POLLIN, 10s).value() != 0);
+
+    std::array<char, 8> buffer{};
+    const std::array<iovec, 1> buffers{nk::detail::to_iovec(nk::buffer(buffer))};
+    nk::resumable_receive in(buffers);
+    // A peek takes nothing from the stream: a second step would copy "abcd" again after it.
+    auto peeked = in.step(server, nk::receive_flag::peek);
+    REQUIRE_FALSE(peeked);
+    REQUIRE(peeked.error() == std::errc::invalid_argument);
+    REQUIRE(peeked.error().message() == "resumable_receive with peek: Invalid argument");
+    REQUIRE(peeked.error().bytes_transferred() == 0);
+    REQUIRE(in.bytes_transferred() == 0);
+
+    // Nothing was taken or written: the same operation goes on without peek.
+    REQUIRE(::send(client.native_handle(), "efgh", 4, MSG_NOSIGNAL) == 4);
+    for (int steps = 0; !in.done(); ++steps) {
+        REQUIRE(steps < 1000);
+        auto step = in.step(server);
+        if (!step) {
+            REQUIRE(step.error().would_block());
+            REQUIRE(nk::detail::poll_one(server.native_handle(), POLLIN, 10s).value() != 0);
+        }
+    }
+    REQUIRE(std::string(buffer.data(), buffer.size()) == "abcdefgh");
+}

@@ -268,6 +268,14 @@ TEST_CASE("a segmenter refuses segment sizes no datagram can have, and sends not
     REQUIRE(segmenter.fallback_sends() == 0);
 }
 
+TEST_CASE("bytes_per_send is 0 for the segment sizes a send refuses, never a division by zero") {
+    const nk::udp::segmenter segmenter;
+    REQUIRE(segmenter.bytes_per_send(0) == 0);
+    REQUIRE(segmenter.bytes_per_send(65508) == 0);
+    REQUIRE(segmenter.bytes_per_send(65507) == 65507);
+    REQUIRE(segmenter.bytes_per_send(1) == segmenter.max_segments());
+}
+
 namespace {
 
 // One GSO send from the C API (an independent sender): `count` datagrams of `size` bytes.
@@ -351,6 +359,53 @@ TEST_CASE("coalesced receives inside a recvmmsg batch") {
     REQUIRE(seen == 20);
 }
 
+namespace {
+
+constexpr std::size_t gro_space = nk::control_space<nk::cmsg::udp_gro>;
+
+template <class Batch>
+constexpr bool can_split = requires(const Batch& batch) {
+    nk::udp::datagrams_of(batch, 0);
+};
+
+} // namespace
+
+TEST_CASE("a batch splits coalesced receives of one buffer per message, and refuses more") {
+    // A datagram of a coalesced receive may straddle two buffers of a message, which one span
+    // cannot show: 3 x 1,000 bytes received into two buffers of 1,500 came out as 1,000 and
+    // 500, with no error. Such a batch cannot be split: the call does not compile.
+    STATIC_REQUIRE_FALSE(can_split<nk::udp::batch<1, 2, gro_space>>);
+    STATIC_REQUIRE(can_split<nk::udp::batch<1, 1, gro_space>>);
+    if (!nk::udp::offload().segmentation || !nk::udp::offload().coalescing) {
+        WARN("skipped: this kernel has no UDP_SEGMENT or UDP_GRO");
+        return;
+    }
+    auto [tx, rx] = nk::test::udp_sockets();
+    rx.set(nk::udp::gro, true).value();
+    tx.connect_to(rx.local_endpoint().value()).value();
+    const auto bytes = datagrams(3, 1000, 1000);
+    c_send_segmented(tx.native_handle(), bytes, 1000);
+
+    // The same 3,000 bytes into one buffer of exactly that size: three whole datagrams.
+    std::vector<std::byte> area(3000);
+    nk::udp::batch<1, 1, gro_space> batch;
+    REQUIRE(batch.add_receive_slots(area, area.size()).value() == 1);
+    std::size_t seen = 0;
+    std::size_t received = 0;
+    while (seen < 3) {
+        REQUIRE(nk::receive_batch(rx, batch, {}, 10s).value() == 1);
+        REQUIRE_FALSE(batch.truncated(0));
+        received += batch.bytes(0).size();
+        for (const auto datagram : nk::udp::datagrams_of(batch, 0).value()) {
+            REQUIRE(datagram.size() == 1000);
+            REQUIRE(matches(datagram, seen));
+            ++seen;
+        }
+    }
+    REQUIRE(seen == 3);
+    REQUIRE(received == bytes.size());
+}
+
 TEST_CASE("a coalesced receive whose control data was cut short is an error, not one datagram") {
     if (!nk::udp::offload().segmentation || !nk::udp::offload().coalescing) {
         WARN("skipped: this kernel has no UDP_SEGMENT or UDP_GRO");
@@ -390,6 +445,10 @@ TEST_CASE("segments cuts a buffer at the segment size, the last one short") {
     REQUIRE(nk::udp::segments(std::span<const std::byte>(), 4).size() == 0);
     REQUIRE(nk::udp::segments(std::span<const std::byte>(), 4).begin() ==
             nk::udp::segments(std::span<const std::byte>(), 4).end());
+    // An iterator built by hand with a segment size of 0 walks one datagram too, and ends.
+    nk::udp::segments::iterator whole(bytes, 0);
+    REQUIRE((*whole).size() == bytes.size());
+    REQUIRE(++whole == nk::udp::segments::iterator());
 }
 
 namespace {

@@ -83,6 +83,10 @@ template <class S, class Data>
 constexpr bool can_receive_message = requires(S& s, Data&& data) {
     s.receive_message(std::forward<Data>(data));
 };
+template <class Batch>
+constexpr bool can_split_datagrams = requires(const Batch& batch) {
+    nk::udp::datagrams_of(batch, 0);
+};
 
 using tcp_socket = nk::tcp::socket;
 using udp_socket = nk::udp::socket;
@@ -248,4 +252,11 @@ TEST_CASE("receive functions: wrong protocol or read-only target refused, right 
 
     STATIC_REQUIRE(can_receive_message<datagram_socket, std::string&>);
     STATIC_REQUIRE_FALSE(can_receive_message<datagram_socket, const std::string&>);
+}
+
+TEST_CASE("datagrams_of: a batch of one buffer per message accepted, of several refused") {
+    constexpr std::size_t gro = nk::control_space<nk::cmsg::udp_gro>;
+    STATIC_REQUIRE(can_split_datagrams<nk::udp::batch<4, 1, gro>>);
+    STATIC_REQUIRE_FALSE(can_split_datagrams<nk::udp::batch<4, 2, gro>>);
+    STATIC_REQUIRE_FALSE(can_split_datagrams<nk::udp::batch<4, 16, gro>>);
 }

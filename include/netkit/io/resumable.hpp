@@ -114,7 +114,8 @@ private:
 };
 
 /// A `receive_exact` that a readiness loop drives: each `step` makes one non-blocking receive
-/// (MSG_DONTWAIT) into the buffers from where the last one stopped, until they are full.
+/// (MSG_DONTWAIT) into the buffers from where the last one stopped, until they are full. Like
+/// `receive_exact` it refuses `receive_flag::peek`.
 ///
 /// The iovec array and the memory it points to must outlive the operation.
 class resumable_receive {
@@ -127,8 +128,17 @@ public:
     /// there: step again once the socket is readable. End of stream first is
     /// `errc::end_of_stream`; it and any other error are final, with `bytes_transferred()` the
     /// total received.
+    /// `receive_flag::peek` is refused (`std::errc::invalid_argument`, nothing received): a peek
+    /// takes nothing from the stream, so the next step would copy the same bytes again further
+    /// on. The operation is unchanged and may go on without it.
     template <can_stream P>
     result<bool> step(basic_socket<P>& socket, receive_flags flags = {}) noexcept {
+        if (flags.contains(receive_flag::peek)) [[unlikely]] {
+            // The operation names the refused flag, as receive_exact's error does.
+            return failure{
+                error(make_error_code(std::errc::invalid_argument), "resumable_receive with peek")
+                    .with_bytes_transferred(moved_)};
+        }
         const int bits = flags.bits() | MSG_DONTWAIT;
         return detail::advance(position_, moved_, true, [&](std::span<const iovec> iov) noexcept {
             return detail::receive_scattered(socket.native_handle(), iov, bits);

@@ -167,12 +167,16 @@ public:
     /// Sends made by sendmmsg instead of segmentation: since the path refused it, or all of
     /// them when the kernel has no segmentation.
     [[nodiscard]] std::uint64_t fallback_sends() const noexcept { return fallback_sends_; }
-    /// How many bytes of `datagram_size`-byte datagrams one send carries.
+    /// How many bytes of `datagram_size`-byte datagrams one send carries: a whole number of
+    /// datagrams, at least one. 0 for a size that `send` refuses (0, or over 65,507 bytes): no
+    /// send carries such datagrams.
     [[nodiscard]] std::size_t bytes_per_send(std::size_t datagram_size) const noexcept {
+        if (datagram_size == 0 || datagram_size > netkit::detail::max_udp_payload) [[unlikely]] {
+            return 0;
+        }
+        // At least one datagram: max_segments() is at least 1, and so is the quotient.
         const std::size_t by_size = netkit::detail::max_udp_payload / datagram_size;
-        return netkit::detail::max_of<std::size_t>(netkit::detail::min_of(max_segments(), by_size),
-                                                   1) *
-               datagram_size;
+        return netkit::detail::min_of(max_segments(), by_size) * datagram_size;
     }
 
 private:
@@ -184,7 +188,7 @@ private:
         if (overflow) [[unlikely]] {
             return netkit::detail::errc_failure(errc::too_many_buffers, "udp::segmenter::send");
         }
-        if (datagram_size == 0 || datagram_size > netkit::detail::max_udp_payload) [[unlikely]] {
+        if (bytes_per_send(datagram_size) == 0) [[unlikely]] { // a size no datagram can have
             return netkit::detail::errc_failure(
                 std::errc::invalid_argument,
                 "udp::segmenter::send (segment size must be 1 to 65507 bytes)");

@@ -4,6 +4,7 @@
 #include <netkit/core/result.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/detail/range_access.hpp>
+#include <netkit/detail/refusal.hpp>
 #include <netkit/msg/batch.hpp>
 #include <netkit/msg/cmsg.hpp>
 #include <netkit/msg/control.hpp>
@@ -29,10 +30,11 @@ public:
 
         /// The end of every walk.
         iterator() noexcept = default;
-        /// The first datagram of `rest`.
+        /// The first datagram of `rest`, cut every `datagram_size` bytes; a size of 0 makes
+        /// `rest` one datagram, as `segments` does (a walk of 0-byte steps would never end).
         iterator(std::span<const std::byte> rest, std::size_t datagram_size) noexcept
             : rest_(rest),
-              datagram_size_(datagram_size) {}
+              datagram_size_(datagram_size == 0 ? rest.size() : datagram_size) {}
 
         /// The current datagram.
         value_type operator*() const noexcept {
@@ -120,12 +122,26 @@ coalesced_segment_size(const control_messages& control) noexcept {
 }
 
 /// The datagrams message `i` of a batch received (`i < completed()`), as `datagrams_of` above:
-/// `for (auto datagram : udp::datagrams_of(batch, i).value())`.
+/// `for (auto datagram : udp::datagrams_of(batch, i).value())`. The batch has one buffer per
+/// message and control data for UDP_GRO; on a batch of several buffers per message the call does
+/// not compile, since a datagram may straddle two of them.
 template <std::size_t N, std::size_t B, std::size_t K>
-    requires(K > 0)
+    requires(B == 1 && K > 0)
 [[nodiscard]] result<segments> datagrams_of(const message_batch<protocol, N, B, K>& batch,
                                             std::size_t i) noexcept {
     return datagrams_of(batch.bytes(i), batch.control(i).messages(), batch.header(i).flags());
 }
+
+/// @cond NETKIT_REFUSALS
+// Refused (see detail/refusal.hpp): the kernel fills a message's buffers one after the other
+// without regard to datagram edges, so a datagram may straddle two buffers, and a segment is a
+// span of one. Reading the first buffer alone lost the rest of the receive without an error.
+template <std::size_t N, std::size_t B, std::size_t K>
+    requires(B > 1)
+NETKIT_REFUSED("netkit: udp::datagrams_of cannot split this batch: a datagram of a coalesced "
+               "receive may straddle two buffers of a message, so give each message one buffer "
+               "(udp::batch with BuffersPerMessage 1), of 64 KiB to take any coalesced receive")
+datagrams_of(const message_batch<protocol, N, B, K>&, std::size_t) noexcept NETKIT_REFUSAL_END;
+/// @endcond
 
 } // namespace netkit::udp
