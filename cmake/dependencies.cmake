@@ -7,7 +7,7 @@
 #   netkit_catch2         INTERFACE: Catch2 v3 or v2, plus NETKIT_CATCH2_V3=1|0 and
 #                         NETKIT_CATCH2_MAJOR=3|2 for tests/support/catch.hpp
 #   NETKIT_CATCH2_CMAKE_DIR   the directory holding Catch.cmake (catch_discover_tests)
-#   fmt::fmt              an installed fmt, or 9.1.0 fetched
+#   netkit_fmt            fmt::fmt (an installed fmt, or 9.1.0 fetched), header-only on request
 #   netkit_asio           INTERFACE: standalone Asio (header asio.hpp), benchmarks only, if found
 #   Threads::Threads
 include(FetchContent)
@@ -68,6 +68,15 @@ else()
     GIT_SHALLOW TRUE
     SYSTEM)
   FetchContent_MakeAvailable(fmt)
+endif()
+# What netkit's own targets link. An installed libfmt is compiled against one standard library;
+# a build against another (the libcxx preset: clang with libc++) takes fmt header-only.
+option(NETKIT_FMT_HEADER_ONLY "Use fmt header-only (for a standard library other than fmt's)" OFF)
+add_library(netkit_fmt INTERFACE)
+if(NETKIT_FMT_HEADER_ONLY)
+  target_link_libraries(netkit_fmt INTERFACE fmt::fmt-header-only)
+else()
+  target_link_libraries(netkit_fmt INTERFACE fmt::fmt)
 endif()
 
 # --- standalone Asio (Debian's libasio-dev), for the side-by-side benchmarks only ---

@@ -26,6 +26,6 @@ foreach(header IN LISTS netkit_public_headers)
 endforeach()
 
 add_library(netkit_header_check OBJECT ${netkit_header_check_sources})
-# fmt::fmt only for netkit/fmt.hpp, the one opt-in header that needs it.
-target_link_libraries(netkit_header_check PRIVATE netkit::netkit netkit_warnings fmt::fmt)
+# netkit_fmt only for netkit/fmt.hpp, the one opt-in header that needs it.
+target_link_libraries(netkit_header_check PRIVATE netkit::netkit netkit_warnings netkit_fmt)
 set_target_properties(netkit_header_check PROPERTIES CXX_EXTENSIONS ON)

@@ -251,7 +251,8 @@ private:
             free_.pop_back();
             return index;
         }
-        slots_.push_back(std::make_unique_for_overwrite<connection>());
+        // Default-initialised, as make_unique_for_overwrite would (libc++ 14 lacks it).
+        slots_.push_back(std::unique_ptr<connection>(new connection));
         interests_.push_back(nk::interest::readable);
         return static_cast<std::uint32_t>(slots_.size() - 1);
     }

@@ -6,7 +6,7 @@
 #   netkit_packages_test    what `cmake --workflow --preset dev` needs (every test, the API
 #                           reference's included)
 #   netkit_packages_ci      what .ci/run needs: the tests, plus clang, its sanitizer and
-#                           libFuzzer runtimes, and clang-format
+#                           libFuzzer runtimes, libc++ (the libcxx gate) and clang-format
 #
 #   netkit_missing JOB      sets the array netkit_missing_packages to what the machine lacks
 #   netkit_install JOB      installs what is missing (apt-get: as root, or through sudo); when it
@@ -30,12 +30,15 @@ declare -gA netkit_probe=(
   [clang]="command:clang++"
   [libclang-rt-14-dev]="dpkg"                         # clang's TSan and libFuzzer runtimes
   [clang-format]="command:clang-format"
+  [libc++-14-dev]="file:/usr/lib/llvm-14/include/c++/v1/version"  # the libcxx gate
+  [libc++abi-14-dev]="dpkg"
   [python3]="command:python3"                         # the echo_server test's peer, benchmarks/echo/run.py
 )
 
 netkit_packages_bench=(cmake ninja-build g++ libfmt-dev libasio-dev python3)
 netkit_packages_test=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev pkg-config doxygen python3)
-netkit_packages_ci=("${netkit_packages_test[@]}" clang libclang-rt-14-dev clang-format)
+netkit_packages_ci=("${netkit_packages_test[@]}" clang libclang-rt-14-dev clang-format
+  libc++-14-dev libc++abi-14-dev)
 
 # netkit_has PACKAGE: succeeds if the package (or what its probe names) is present.
 netkit_has() {

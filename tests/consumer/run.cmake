@@ -77,7 +77,8 @@ if(KIND STREQUAL "pkg-config")
   separate_arguments(cflags UNIX_COMMAND "${cflags}")
   separate_arguments(libs UNIX_COMMAND "${libs}")
   file(MAKE_DIRECTORY "${WORK_DIR}/build")
-  run("compile" "${CXX}" -std=c++20 ${cflags} "${here}/main.cpp" -o "${WORK_DIR}/build/consumer"
+  separate_arguments(cxx_flags UNIX_COMMAND "${CXX_FLAGS}")
+  run("compile" "${CXX}" -std=c++20 ${cxx_flags} ${cflags} "${here}/main.cpp" -o "${WORK_DIR}/build/consumer"
                 ${libs})
   run("the loopback exchange" "${WORK_DIR}/build/consumer")
   message(STATUS "consumer/pkg-config: compiled with pkg-config's flags and exchanged bytes")
@@ -88,7 +89,7 @@ if(MAKE_PROGRAM)
 endif()
 
 run("configure" ${CMAKE_COMMAND} -S "${here}/${KIND}" -B "${WORK_DIR}/build" -G "${GENERATOR}"
-                "-DCMAKE_CXX_COMPILER=${CXX}" -DCMAKE_BUILD_TYPE=Debug
+                "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" -DCMAKE_BUILD_TYPE=Debug
                 "-DNETKIT_SOURCE_DIR=${NETKIT_SOURCE_DIR}"
                 -DFETCHCONTENT_FULLY_DISCONNECTED=ON ${extra_args})
 run("build" ${CMAKE_COMMAND} --build "${WORK_DIR}/build")

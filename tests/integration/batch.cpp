@@ -5,6 +5,7 @@
 
 #include "support/catch.hpp"
 #include "support/sockets.hpp"
+#include "support/threads.hpp"
 
 #include <array>
 #include <chrono>
@@ -177,7 +178,7 @@ TEST_CASE("send_batch_all resumes after a partial batch and sends no datagram tw
     }
 
     std::vector<std::uint32_t> seen;
-    std::jthread reader([&] { // joined however the test ends
+    netkit_test::joining_thread reader([&] {
         std::array<std::byte, 64 * 8> area{};
         nk::message_batch<nk::local::datagram_protocol, 64> in;
         (void)in.add_receive_slots(area, 8);

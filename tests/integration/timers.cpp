@@ -38,6 +38,47 @@ TEST_CASE("timer_queue: next is the earliest, expire takes the due ones in order
     REQUIRE(timers.empty());
 }
 
+TEST_CASE("timer_queue: timers due at the same time fire in the order they were scheduled") {
+    // Few distinct times, many timers each, pushes and expiries interleaved, so that entries of
+    // equal time take every path through the heap; the model is a list sorted by (time, order).
+    nk::timer_queue timers;
+    const auto base = nk::deadline::clock::now();
+    struct scheduled {
+        int slot;
+        std::uint64_t token;
+    };
+    std::vector<scheduled> model;
+    std::uint32_t state = 12345;
+    const auto next = [&state] {
+        state = state * 1664525U + 1013904223U;
+        return state >> 8;
+    };
+    std::uint64_t token = 0;
+    int expired_slots = 0;
+    for (int step = 0; step < 6000; ++step) {
+        if (next() % 8 < 6) {
+            const int slot = expired_slots + static_cast<int>(next() % 4);
+            timers.schedule(nk::deadline(base + slot * 1ms), token).value();
+            model.push_back({slot, token});
+            ++token;
+            continue;
+        }
+        // Expire the earliest slot: the model's entries of that slot, in scheduling order.
+        std::vector<std::uint64_t> fired;
+        timers.expire(base + expired_slots * 1ms,
+                      [&](std::uint64_t expired) { fired.push_back(expired); });
+        std::vector<std::uint64_t> expected;
+        std::vector<scheduled> kept;
+        for (const scheduled& entry : model) {
+            (entry.slot <= expired_slots ? expected.push_back(entry.token) : kept.push_back(entry));
+        }
+        model = kept;
+        REQUIRE(fired == expected);
+        ++expired_slots;
+    }
+    REQUIRE(timers.size() == model.size());
+}
+
 TEST_CASE("timer_queue: a handler that schedules again for now does not loop for ever") {
     nk::timer_queue timers;
     const auto now = nk::deadline::clock::now();

@@ -1,7 +1,5 @@
 // netkit's stand-ins for <algorithm> (detail/minimal_algorithms.hpp) against <algorithm> itself:
-// ties in min_of/max_of, the copy at compile time and at run time, and a heap whose layout after
-// every push and pop is the one libstdc++'s std::push_heap/std::pop_heap make, so that timers
-// due at the same time still fire in the same order.
+// ties in min_of/max_of, and the copy at compile time and at run time.
 #include <netkit/detail/minimal_algorithms.hpp>
 
 #include "support/catch.hpp"
@@ -22,9 +20,6 @@ struct keyed {
     friend bool operator<(const keyed& a, const keyed& b) noexcept { return a.key < b.key; }
     friend bool operator==(const keyed&, const keyed&) = default;
 };
-
-bool key_less(const keyed& a, const keyed& b) noexcept { return a.key < b.key; }
-bool key_greater(const keyed& a, const keyed& b) noexcept { return a.key > b.key; }
 
 constexpr std::array<char, 6> copied_at_compile_time() {
     std::array<char, 6> out{};
@@ -61,41 +56,4 @@ TEST_CASE("copy_elements copies at compile time and at run time, and an empty co
     const std::uint32_t* none = nullptr;
     CHECK(nkd::copy_elements(none, 0, to.data()) == to.data());
     CHECK(to[0] == 0);
-}
-
-TEST_CASE("heap_push and heap_pop lay the heap out as std::push_heap and std::pop_heap do") {
-    const auto less = GENERATE(&key_less, &key_greater);
-    const int distinct_keys = GENERATE(1, 3, 50, 100000);
-    std::vector<keyed> ours;
-    std::vector<keyed> standard;
-    std::uint32_t state = 12345;
-    const auto next = [&state] {
-        state = state * 1664525U + 1013904223U;
-        return state >> 8;
-    };
-    int id = 0;
-    for (int step = 0; step < 4000; ++step) {
-        // Pushes outnumber pops at first, so that the heap grows through every small size.
-        if (ours.empty() || next() % 8 < (step < 2000 ? 5U : 3U)) {
-            const keyed added{static_cast<int>(next() % static_cast<std::uint32_t>(distinct_keys)),
-                              id++};
-            ours.push_back(added);
-            standard.push_back(added);
-            nkd::heap_push(ours.data(), ours.size(), less);
-            std::push_heap(standard.begin(), standard.end(), less);
-        } else {
-            nkd::heap_pop(ours.data(), ours.size(), less);
-            std::pop_heap(standard.begin(), standard.end(), less);
-            // Whatever the standard library, what comes out is a greatest element.
-            for (const keyed& left : ours) {
-                REQUIRE_FALSE(less(ours.back(), left));
-            }
-            ours.pop_back();
-            standard.pop_back();
-        }
-        REQUIRE(std::is_heap(ours.begin(), ours.end(), less));
-#if defined(__GLIBCXX__)
-        REQUIRE(ours == standard);
-#endif
-    }
 }

@@ -198,8 +198,14 @@ public:
         return text.data();
     }
 
-    /// Ordered as the host-order integers are; equal when the four octets are.
-    friend constexpr auto operator<=>(const address_v4&, const address_v4&) noexcept = default;
+    /// Equal when the four octets are.
+    friend constexpr bool operator==(const address_v4&, const address_v4&) noexcept = default;
+    /// Ordered as the host-order integers are.
+    // Written out: a defaulted one would need std::array's <=>, which libc++ 14 lacks.
+    friend constexpr std::strong_ordering operator<=>(const address_v4& left,
+                                                      const address_v4& right) noexcept {
+        return left.to_uint() <=> right.to_uint();
+    }
 
 private:
     bytes_type bytes_{};

@@ -128,8 +128,19 @@ public:
         return result;
     }
 
-    /// Ordered by the bytes, then the scope id; equal when both are.
-    friend constexpr auto operator<=>(const address_v6&, const address_v6&) noexcept = default;
+    /// Equal when the bytes and the scope id are.
+    friend constexpr bool operator==(const address_v6&, const address_v6&) noexcept = default;
+    /// Ordered by the bytes, then the scope id.
+    // Written out: a defaulted one would need std::array's <=>, which libc++ 14 lacks.
+    friend constexpr std::strong_ordering operator<=>(const address_v6& left,
+                                                      const address_v6& right) noexcept {
+        for (std::size_t i = 0; i < left.bytes_.size(); ++i) {
+            if (const auto order = left.bytes_[i] <=> right.bytes_[i]; order != 0) {
+                return order;
+            }
+        }
+        return left.scope_id_ <=> right.scope_id_;
+    }
 
 private:
     /// True when the first `count` bytes are all zero.

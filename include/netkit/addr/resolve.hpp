@@ -156,8 +156,8 @@ inline result<ip::endpoint_list> get_address_info(const char* host, const char* 
         return failure{error::for_host_service(code, "resolve", host == nullptr ? "" : host,
                                                service == nullptr ? "" : service)};
     }
-    // Freed on every way out; a guard of its own rather than std::unique_ptr, whose header
-    // (<memory>) would cost every includer of netkit more to compile than this whole file.
+    // Freed on every way out; a guard of its own, so that no includer compiles <memory>
+    // (docs/benchmarks.md, "Compile time").
     class freed_at_exit {
     public:
         explicit freed_at_exit(addrinfo* list) noexcept : list_(list) {}
@@ -203,8 +203,8 @@ inline result<ip::endpoint_list> get_address_info(const char* host, const char* 
 /// @endcode
 inline result<ip::endpoint_list> resolve(std::string_view host, std::string_view service,
                                          const resolve_hints& hints = {}) {
-    // From pointer and size: the constructor from a string_view is a constrained template,
-    // which every file that includes netkit would instantiate for this function.
+    // From pointer and size, not the constrained constructor from a view (docs/benchmarks.md,
+    // "Compile time").
     const std::string host_text(host.data(), host.size());
     const std::string service_text(service.data(), service.size());
     return detail::get_address_info(host.empty() ? nullptr : host_text.c_str(),

@@ -2,7 +2,7 @@
 
 #include <netkit/buffer/concepts.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
-#include <netkit/detail/range_access.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 
 #include <array>
 #include <climits>

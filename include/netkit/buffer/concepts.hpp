@@ -1,6 +1,6 @@
 #pragma once
 
-#include <netkit/detail/range_access.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 
 #include <concepts>
 #include <cstddef>
@@ -16,7 +16,7 @@ class mutable_buffer;
 namespace detail {
 
 // What netkit asks of a range, through std::begin, std::end, std::data and std::size
-// (detail/range_access.hpp): the std::ranges concepts would bring <ranges>, which costs every
+// (detail/toolchain_shims.hpp): the std::ranges concepts would bring <ranges>, which costs every
 // includer more to compile than all of netkit's buffer code. A range is contiguous when its
 // iterators are contiguous (pointers among them), or when it has a data() that points at the very
 // elements begin() walks: a data() and a size() alone say nothing (an endpoint has both, in bytes
@@ -59,7 +59,7 @@ constexpr std::add_pointer_t<iterated_element<R>> data_of(R& r) noexcept {
     } else if constexpr (std::is_pointer_v<decltype(std::begin(r))>) {
         return std::begin(r);
     } else {
-        return std::begin(r) == std::end(r) ? nullptr : __builtin_addressof(*std::begin(r));
+        return std::begin(r) == std::end(r) ? nullptr : detail::address_of(*std::begin(r));
     }
 }
 

@@ -5,7 +5,7 @@
 // gathered").
 
 #include <netkit/buffer/concepts.hpp>
-#include <netkit/detail/range_access.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 
 #include <cstddef>
 #include <type_traits>

@@ -26,9 +26,7 @@
 namespace netkit::detail {
 
 /// The sentence of a refusal, as a template argument: an aggregate that the string literal
-/// initialises directly. (A constructor that copied it character by character, in g++ 12's
-/// constant evaluator, cost every includer of <netkit/netkit.hpp> about 4% of its compile for
-/// the refusals the socket templates declare.)
+/// initialises directly, with no copy loop for the constant evaluator to run.
 template <std::size_t N>
 struct refusal_text {
     char chars[N]; // NOLINT(cppcoreguidelines-avoid-c-arrays): structural, for NTTP use

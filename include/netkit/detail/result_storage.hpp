@@ -4,7 +4,7 @@
 // conversions it accepts, what the monadic operations require), apart from its interface.
 
 #include <netkit/core/error.hpp>
-#include <netkit/detail/type_traits.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 
 #include <new>
 #include <type_traits>

@@ -111,9 +111,8 @@ struct send_target {
 /// One sendmsg of `iov` as datagrams of `segment_size` bytes (UDP_SEGMENT).
 inline result<std::size_t> send_offloaded(const send_target& to, std::span<const iovec> iov,
                                           std::size_t segment_size) noexcept {
-    // The one control message is written into a plain array rather than a control_buffer through
-    // its typed add: this function is compiled in every file that includes <netkit/netkit.hpp>,
-    // and instantiating those for it cost each of them about as much as the rest of this header.
+    // A plain array, not a control_buffer: this function is compiled in every includer
+    // (docs/benchmarks.md, "Compile time")
     using payload = cmsg::udp_segment;
     alignas(cmsghdr) std::array<std::byte, payload::space> control; // NOLINT(*-member-init)
     const auto size = static_cast<payload::wire>(segment_size);

@@ -1,8 +1,7 @@
 #pragma once
 
-// What timer_queue's heap and resolve's endpoints need of std::vector, for elements that are
-// trivially copyable: <vector> costs every includer about 6% of what <netkit/netkit.hpp> costs to
-// compile (cc1plus instructions, g++ 12), and neither user needs more than this.
+// What timer_queue's heap and resolve's endpoints need of std::vector, for trivially copyable
+// elements, without <vector> in every includer (docs/benchmarks.md, "Compile time").
 
 #include <cassert>
 #include <cstddef>
@@ -104,6 +103,14 @@ public:
     [[nodiscard]] const T* data() const noexcept { return data_; }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+    [[nodiscard]] T& operator[](std::size_t index) noexcept {
+        assert(index < size_ && "trivial_vector: index out of range");
+        return data_[index];
+    }
+    [[nodiscard]] const T& operator[](std::size_t index) const noexcept {
+        assert(index < size_ && "trivial_vector: index out of range");
+        return data_[index];
+    }
     [[nodiscard]] T& front() noexcept { return data_[0]; }
     [[nodiscard]] const T& front() const noexcept { return data_[0]; }
     [[nodiscard]] T& back() noexcept { return data_[size_ - 1]; }

@@ -3,9 +3,9 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
-#include <netkit/detail/chrono.hpp>
 #include <netkit/detail/message_calls.hpp>
 #include <netkit/detail/readiness_wait.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 #include <netkit/msg/batch.hpp>
 #include <netkit/msg/flags.hpp>
 #include <netkit/socket/socket.hpp>

@@ -6,8 +6,8 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
-#include <netkit/detail/chrono.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 #include <netkit/msg/cmsg.hpp>
 #include <netkit/msg/control.hpp>
 #include <netkit/msg/extended_error.hpp>

@@ -2,9 +2,9 @@
 
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/result.hpp>
-#include <netkit/detail/chrono.hpp>
 #include <netkit/detail/file_transfer_loops.hpp>
 #include <netkit/detail/refusal.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 #include <netkit/io/pipe.hpp>
 #include <netkit/protocol/concepts.hpp>
 #include <netkit/socket/socket.hpp>

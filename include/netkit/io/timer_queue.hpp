@@ -3,7 +3,6 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
-#include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/detail/trivial_vector.hpp>
 
 #include <cstddef>
@@ -28,7 +27,8 @@ namespace netkit {
 /// later (the connection was active), it schedules that instead. So a live connection has one
 /// entry in the heap however often its deadline moves, and resetting an idle deadline costs a
 /// store, not a heap operation. A closed connection's entry stays until it is due, so under churn
-/// the heap holds about (connections opened per second) x (idle time) entries, 16 bytes each.
+/// the heap holds about (connections opened per second) x (idle time) entries, 24 bytes each.
+/// Timers due at the same time fire in the order they were scheduled.
 ///
 /// @par Example
 /// @code
@@ -55,11 +55,12 @@ public:
         if (when.is_never()) {
             return {};
         }
-        if (const std::errc failed = heap_.push_back(entry{when.at(), token});
+        if (const std::errc failed = heap_.push_back(entry{when.at(), next_sequence_, token});
             failed != std::errc{}) {
             return detail::errc_failure(failed, "timer_queue schedule");
         }
-        detail::heap_push(heap_.data(), heap_.size(), later);
+        ++next_sequence_;
+        sift_up(heap_.size() - 1);
         return {};
     }
 
@@ -78,9 +79,10 @@ public:
         const std::size_t limit = heap_.size();
         std::size_t taken = 0;
         while (taken < limit && !heap_.empty() && heap_.front().at <= now) {
-            detail::heap_pop(heap_.data(), heap_.size(), later);
-            const std::uint64_t token = heap_.back().token;
+            const std::uint64_t token = heap_.front().token;
+            heap_.front() = heap_.back();
             heap_.pop_back();
+            sift_down(0);
             ++taken;
             on_expiry(token);
         }
@@ -95,15 +97,52 @@ public:
     void clear() noexcept { heap_.clear(); }
 
 private:
+    // The sequence number breaks ties between equal times, so that the order of expiry is the
+    // order of scheduling whatever path an entry took through the heap.
     struct entry {
         clock::time_point at;
+        std::uint64_t sequence;
         std::uint64_t token;
     };
-    // The heap keeps the greatest first (as std::push_heap); "greater is later" keeps the earliest
-    // first.
-    static bool later(const entry& a, const entry& b) noexcept { return a.at > b.at; }
+    static bool earlier(const entry& a, const entry& b) noexcept {
+        return a.at < b.at || (a.at == b.at && a.sequence < b.sequence);
+    }
+
+    // A binary min-heap: every entry is no later than its children, heap_[(i - 1) / 2] being the
+    // parent of heap_[i].
+    void sift_up(std::size_t hole) noexcept {
+        const entry moving = heap_[hole];
+        while (hole > 0) {
+            const std::size_t parent = (hole - 1) / 2;
+            if (!earlier(moving, heap_[parent])) {
+                break;
+            }
+            heap_[hole] = heap_[parent];
+            hole = parent;
+        }
+        heap_[hole] = moving;
+    }
+    void sift_down(std::size_t hole) noexcept {
+        const std::size_t size = heap_.size();
+        if (hole >= size) {
+            return;
+        }
+        const entry moving = heap_[hole];
+        for (std::size_t child = 2 * hole + 1; child < size; child = 2 * hole + 1) {
+            if (child + 1 < size && earlier(heap_[child + 1], heap_[child])) {
+                ++child;
+            }
+            if (!earlier(heap_[child], moving)) {
+                break;
+            }
+            heap_[hole] = heap_[child];
+            hole = child;
+        }
+        heap_[hole] = moving;
+    }
 
     detail::trivial_vector<entry> heap_;
+    std::uint64_t next_sequence_ = 0;
 };
 
 } // namespace netkit

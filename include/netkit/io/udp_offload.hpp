@@ -44,9 +44,8 @@ inline bool sends_segments(int tx, std::size_t segments) noexcept {
     return sent && *sent == one.iov_len;
 }
 
-// The probe speaks to the system call wrappers directly, not through udp::socket: it is compiled
-// in every file that includes <netkit/netkit.hpp>, and the typed socket would be instantiated
-// for it there, used or not.
+// The probe speaks to the system call wrappers, not through udp::socket, which every includer
+// would otherwise instantiate (docs/benchmarks.md, "Compile time").
 inline offload_support detect_offload() noexcept {
     offload_support found;
     auto rx = netkit::detail::open_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);

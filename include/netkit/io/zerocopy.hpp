@@ -135,14 +135,9 @@ public:
     ~zerocopy_tracker() = default;
 
     /// Records one error-queue entry's `extended_error`, as read by `read_error_queue` from the
-    /// tracker's socket: a std::optional<zerocopy_range>, the range it completes, or nothing for
-    /// an entry of another origin. (A template, its return type deduced, so that only a program
-    /// that records completions compiles that std::optional.)
-    template <class ExtendedError>
-        requires std::is_convertible_v<const ExtendedError&, const extended_error&>
-    auto record(const ExtendedError& reported) noexcept {
+    /// tracker's socket: the range it completes, or nothing for an entry of another origin.
+    std::optional<zerocopy_range> record(const extended_error& entry) noexcept {
         using outcome = std::optional<zerocopy_range>;
-        const extended_error& entry = reported;
         if (entry.origin != error_origin::zerocopy) {
             return outcome();
         }
@@ -245,7 +240,7 @@ private:
         ++completed_;
         copied_ += copied ? 1 : 0;
     }
-    template <class Entry> // error_queue_entry: a template for `record`'s sake
+    template <class Entry> // an error_queue_entry
     void take(const Entry& entry, zerocopy_reaped& reaped) noexcept {
         if (!entry.error) {
             ++reaped.foreign;

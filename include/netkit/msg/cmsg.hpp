@@ -3,7 +3,7 @@
 #include <netkit/addr/address.hpp>
 #include <netkit/core/credentials.hpp>
 #include <netkit/core/result.hpp>
-#include <netkit/detail/chrono.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -132,10 +132,15 @@ struct ipv6_packet_info {
     }
 };
 
+/// A system-clock time to the nanosecond, as the kernel's timestamps carry it (the same type as
+/// `std::chrono::system_clock::time_point` with libstdc++; libc++'s counts microseconds).
+using system_time_point =
+    std::chrono::time_point<std::chrono::system_clock, std::chrono::nanoseconds>;
+
 namespace detail {
-/// Whether whole seconds since the epoch fit the system clock's duration with room to spare.
+/// Whether whole seconds since the epoch fit a system_time_point with room to spare.
 constexpr bool representable(std::int64_t seconds) noexcept {
-    using rep = std::chrono::system_clock::duration;
+    using rep = system_time_point::duration;
     constexpr std::int64_t limit =
         std::chrono::duration_cast<std::chrono::seconds>(rep::max()).count() - 1;
     return seconds > -limit && seconds < limit;
@@ -145,14 +150,12 @@ constexpr bool representable(std::int64_t seconds) noexcept {
 // the clock cannot represent or an impossible fraction: a hostile or corrupt payload must not
 // overflow the conversion.
 template <class Unit>
-std::optional<std::chrono::system_clock::time_point> system_time(std::int64_t seconds,
-                                                                 std::int64_t fraction) noexcept {
+std::optional<system_time_point> system_time(std::int64_t seconds, std::int64_t fraction) noexcept {
     if (!representable(seconds) || fraction < 0 || fraction >= Unit::period::den) {
         return std::nullopt;
     }
-    return std::chrono::system_clock::time_point(
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(
-            std::chrono::seconds(seconds) + Unit(fraction)));
+    return system_time_point(std::chrono::duration_cast<system_time_point::duration>(
+        std::chrono::seconds(seconds) + Unit(fraction)));
 }
 
 // A timestamp payload (a struct of one time) at system_time's time, or nothing as there.
@@ -192,7 +195,7 @@ using dropped = detail::int_payload<SOL_SOCKET, SO_RXQ_OVFL, std::uint32_t>;
 
 /// SCM_TIMESTAMPNS (with `so::timestamp_ns`): when the kernel received the data.
 struct timestamp_ns {
-    std::chrono::system_clock::time_point time; ///< when the data was received (system clock)
+    system_time_point time; ///< when the data was received (system clock)
     /// The cmsg_level this payload travels at (SOL_SOCKET).
     static constexpr int level = SOL_SOCKET;
     /// The cmsg_type that identifies it (SCM_TIMESTAMPNS).
@@ -203,19 +206,15 @@ struct timestamp_ns {
     using wire = timespec;
     /// The payload read from the kernel struct, as a std::optional<timestamp_ns>: nothing for a
     /// time the clock cannot represent or an impossible fraction (a hostile or corrupt payload
-    /// must not overflow the conversion). Wire is always `wire`; the function is a template, and
-    /// its return type deduced, so that only a program that reads this message compiles that
-    /// std::optional.
-    template <class Wire>
-        requires std::is_same_v<Wire, wire>
-    static auto from_wire(const Wire& t) noexcept {
+    /// must not overflow the conversion).
+    static std::optional<timestamp_ns> from_wire(const wire& t) noexcept {
         return detail::time_payload<timestamp_ns, std::chrono::nanoseconds>(t.tv_sec, t.tv_nsec);
     }
 };
 
 /// SCM_TIMESTAMP (with `so::timestamp`): when the kernel received the data, in microseconds.
 struct timestamp {
-    std::chrono::system_clock::time_point time; ///< when the data was received (system clock)
+    system_time_point time; ///< when the data was received (system clock)
     /// The cmsg_level this payload travels at (SOL_SOCKET).
     static constexpr int level = SOL_SOCKET;
     /// The cmsg_type that identifies it (SCM_TIMESTAMP).
@@ -226,9 +225,7 @@ struct timestamp {
     using wire = timeval;
     /// The payload read from the kernel struct, as a std::optional<timestamp>: nothing for a time
     /// the clock cannot represent or an impossible fraction (as `timestamp_ns::from_wire`).
-    template <class Wire>
-        requires std::is_same_v<Wire, wire>
-    static auto from_wire(const Wire& t) noexcept {
+    static std::optional<timestamp> from_wire(const wire& t) noexcept {
         return detail::time_payload<timestamp, std::chrono::microseconds>(t.tv_sec, t.tv_usec);
     }
 };

@@ -4,7 +4,7 @@
 #include <netkit/core/result.hpp>
 #include <netkit/detail/const_view.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
-#include <netkit/detail/range_access.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 #include <netkit/msg/cmsg.hpp>
 
 #include <array>

@@ -4,7 +4,7 @@
 // that follows it (IP_RECVERR, IPV6_RECVERR), and SCM_TIMESTAMPING's three times.
 
 #include <netkit/addr/endpoint.hpp>
-#include <netkit/detail/chrono.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 #include <netkit/msg/cmsg.hpp>
 
 #include <array>
@@ -146,11 +146,11 @@ struct ipv6_extended_error : extended_error {
 /// received message, when it arrived.
 struct timestamping {
     /// The software timestamp (SOF_TIMESTAMPING_SOFTWARE), system clock.
-    std::optional<std::chrono::system_clock::time_point> software;
+    std::optional<system_time_point> software;
     /// Unused since Linux 3.17 (was the hardware time in system clock); kept for old kernels.
-    std::optional<std::chrono::system_clock::time_point> legacy;
+    std::optional<system_time_point> legacy;
     /// The raw hardware timestamp (SOF_TIMESTAMPING_RAW_HARDWARE), in the device's clock.
-    std::optional<std::chrono::system_clock::time_point> hardware;
+    std::optional<system_time_point> hardware;
 
     /// The cmsg_level this payload travels at (SOL_SOCKET).
     static constexpr int level = SOL_SOCKET;
@@ -161,19 +161,13 @@ struct timestamping {
     /// The room one such message takes in a control buffer.
     static constexpr std::size_t space = cmsg_space(sizeof(wire));
     /// The payload read from the kernel struct; a time that is zero, that the clock cannot
-    /// represent, or with an impossible fraction is absent (never misread). (Wire is always
-    /// `wire`: a template, so that only a program that reads this message compiles it.)
-    template <class Wire>
-        requires std::is_same_v<Wire, wire>
-    static timestamping from_wire(const Wire& w) noexcept {
+    /// represent, or with an impossible fraction is absent (never misread).
+    static timestamping from_wire(const wire& w) noexcept {
         return {one(w.ts[0]), one(w.ts[1]), one(w.ts[2])};
     }
 
 private:
-    // A template too (Timespec is always timespec): as a plain function it would compile the
-    // time conversion in every file that includes netkit, 7M instructions of g++'s.
-    template <class Timespec>
-    static std::optional<std::chrono::system_clock::time_point> one(const Timespec& t) noexcept {
+    static std::optional<system_time_point> one(const timespec& t) noexcept {
         if (t.tv_sec == 0 && t.tv_nsec == 0) {
             return std::nullopt;
         }

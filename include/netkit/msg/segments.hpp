@@ -3,8 +3,8 @@
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
-#include <netkit/detail/range_access.hpp>
 #include <netkit/detail/refusal.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 #include <netkit/msg/batch.hpp>
 #include <netkit/msg/cmsg.hpp>
 #include <netkit/msg/control.hpp>
@@ -91,8 +91,8 @@ private:
 /// or none when the receive holds one datagram as sent.
 [[nodiscard]] inline std::optional<std::size_t>
 coalesced_segment_size(const control_messages& control) noexcept {
-    // The integer read directly rather than by find<cmsg::udp_gro>: a std::optional of the
-    // payload type would cost every includer its compilation.
+    // The integer read directly, not by find<cmsg::udp_gro> and its std::optional
+    // (docs/benchmarks.md, "Compile time").
     for (const control_message m : control) {
         cmsg::udp_gro::wire size = 0;
         if (m.is<cmsg::udp_gro>() && m.read_integer(size)) {

@@ -1,8 +1,8 @@
 #pragma once
 
 #include <netkit/core/result.hpp>
-#include <netkit/detail/chrono.hpp>
 #include <netkit/detail/refusal.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 #include <netkit/option/descriptor.hpp>
 #include <netkit/sys/syscall.hpp>
 

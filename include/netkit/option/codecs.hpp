@@ -1,8 +1,8 @@
 #pragma once
 
 #include <netkit/core/result.hpp>
-#include <netkit/detail/chrono.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 
 #include <bit>
 #include <concepts>
@@ -227,6 +227,12 @@ struct string_codec {
         }
         detail::copy_elements(value.data(), value.size(), out.data());
         return static_cast<socklen_t>(value.size());
+    }
+    /// The same for a NUL-terminated string such as a literal, whose conversion to a
+    /// std::string_view libc++ does not promise cannot throw.
+    static result<socklen_t> encode(const char* value, kernel_type& out,
+                                    const char* operation) noexcept {
+        return encode(std::string_view(value, ::strlen(value)), out, operation);
     }
     /// The name up to its first NUL, within the `length` bytes the kernel reported. Error:
     /// `not_enough_memory` if the string cannot be allocated.

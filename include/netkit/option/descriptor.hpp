@@ -19,18 +19,9 @@ struct fixed_string {
     /// Copies a string literal, its terminating NUL included (implicit, so that a literal can be
     /// written as the template argument).
     // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): built from literals
-    constexpr fixed_string(const char (&text)[N]) noexcept
-#if defined(__GNUC__) && !defined(__clang__)
-        // One bit_cast: g++'s constant evaluator runs a copy loop character by character, which
-        // for the 73 option names cost every file that includes netkit about 1% of its compile.
-        : chars(__builtin_bit_cast(characters, text)) {
-    }
-#else
-    // clang 14 cannot bit_cast a string literal in a constant expression.
-    {
+    constexpr fixed_string(const char (&text)[N]) noexcept {
         detail::copy_elements(text, N, chars.at);
     }
-#endif
     /// The text, without its terminating NUL.
     [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars.at, N - 1}; }
     /// The characters and the terminating NUL, in a struct that can be copied as a whole.

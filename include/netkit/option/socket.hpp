@@ -1,7 +1,7 @@
 #pragma once
 
 #include <netkit/core/credentials.hpp>
-#include <netkit/detail/chrono.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 #include <netkit/option/descriptor.hpp>
 
 #include <optional>

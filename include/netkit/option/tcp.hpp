@@ -1,6 +1,6 @@
 #pragma once
 
-#include <netkit/detail/chrono.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 #include <netkit/option/descriptor.hpp>
 
 #include <string>

@@ -2,7 +2,7 @@
 
 #include <netkit/addr/endpoint.hpp>
 #include <netkit/addr/local_endpoint.hpp>
-#include <netkit/detail/type_traits.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 #include <netkit/protocol/tags.hpp>
 
 #include <concepts>
@@ -13,18 +13,11 @@
 namespace netkit {
 
 /// A socket endpoint type: it hands the kernel a socket address and reads one back.
-/// Requires: a value type (default-constructible, copyable, movable, compared with `==` and `!=`),
+/// Requires: a regular value type (default-constructible, copyable, movable, compared with `==`),
 /// `data()` and `size()` giving the sockaddr, a static `capacity`, and
 /// `from_sockaddr(const sockaddr*, socklen_t)` returning a result.
-// The value-type part is asked of the compiler's traits rather than as std::regular, whose
-// tower of concepts (swappable, boolean-testable, common references) cost every file that
-// includes netkit about 1.5% of its compile for the two endpoint types.
 template <class E>
-concept endpoint_type = detail::constructible<E> && detail::constructible<E, const E&> &&
-    detail::assignable<E&, const E&> && detail::constructible<E, E> && detail::assignable<E&, E> &&
-    requires(const E& e, const E& other, const sockaddr* a, socklen_t n) {
-    { e == other } -> std::convertible_to<bool>;
-    { e != other } -> std::convertible_to<bool>;
+concept endpoint_type = std::regular<E> && requires(const E& e, const sockaddr* a, socklen_t n) {
     { e.data() } -> std::same_as<const sockaddr*>;
     { e.size() } -> std::same_as<socklen_t>;
     { E::capacity } -> std::convertible_to<socklen_t>;

@@ -7,13 +7,13 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
-#include <netkit/detail/chrono.hpp>
 #include <netkit/detail/iovec_io.hpp>
 #include <netkit/detail/message_calls.hpp>
 #include <netkit/detail/readiness_wait.hpp>
 #include <netkit/detail/refusal.hpp>
 #include <netkit/detail/socket_base.hpp>
 #include <netkit/detail/stream_loops.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 #include <netkit/msg/control.hpp>
 #include <netkit/msg/flags.hpp>
 #include <netkit/msg/message.hpp>

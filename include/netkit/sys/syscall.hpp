@@ -7,8 +7,8 @@
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
-#include <netkit/detail/chrono.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 #include <netkit/sys/syscall_core.hpp>
 
 #include <cerrno>

@@ -1,4 +1,4 @@
-#include <netkit/detail/type_traits.hpp>
+#include <netkit/detail/toolchain_shims.hpp>
 
 #include "support/catch.hpp"
 
