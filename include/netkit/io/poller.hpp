@@ -5,8 +5,7 @@
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/chrono.hpp>
-#include <netkit/detail/epoll.hpp>
-#include <netkit/sys/syscall.hpp>
+#include <netkit/sys/epoll.hpp>
 
 #include <concepts>
 #include <cstddef>
