@@ -31,10 +31,12 @@ declare -gA netkit_probe=(
   [libclang-rt-14-dev]="dpkg"                         # clang's TSan and libFuzzer runtimes
   [clang-format]="command:clang-format"
   [python3]="command:python3"                         # the echo_server test's peer, benchmarks/echo/run.py
+  [netbase]="file:/etc/services"                      # unit/resolve's service-name case (minbase lacks it)
 )
 
 netkit_packages_bench=(cmake ninja-build g++ libfmt-dev libasio-dev python3)
-netkit_packages_test=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev pkg-config doxygen python3)
+netkit_packages_test=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev pkg-config doxygen python3
+  netbase)
 netkit_packages_ci=("${netkit_packages_test[@]}" clang libclang-rt-14-dev clang-format)
 
 # netkit_has PACKAGE: succeeds if the package (or what its probe names) is present.
