@@ -33,10 +33,12 @@ declare -gA netkit_probe=(
   [libc++-14-dev]="file:/usr/lib/llvm-14/include/c++/v1/version"  # the libcxx gate
   [libc++abi-14-dev]="dpkg"
   [python3]="command:python3"                         # the echo_server test's peer, benchmarks/echo/run.py
+  [netbase]="file:/etc/services"                      # unit/resolve's service-name case (minbase lacks it)
 )
 
 netkit_packages_bench=(cmake ninja-build g++ libfmt-dev libasio-dev python3)
-netkit_packages_test=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev pkg-config doxygen python3)
+netkit_packages_test=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev pkg-config doxygen python3
+  netbase)
 netkit_packages_ci=("${netkit_packages_test[@]}" clang libclang-rt-14-dev clang-format
   libc++-14-dev libc++abi-14-dev)
 

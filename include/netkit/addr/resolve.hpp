@@ -3,7 +3,6 @@
 #include <netkit/addr/endpoint.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/trivial_vector.hpp>
-#include <netkit/protocol/tags.hpp>
 
 #include <cerrno>
 #include <cstddef>
@@ -67,7 +66,9 @@ struct resolve_hints {
     bool address_configured = false;
 };
 
-/// Hints for a protocol tag: `resolve_hints_for<tcp::protocol>()`.
+/// Hints for a protocol tag: `resolve_hints_for<tcp::protocol>()`. Any type with a `socket_type`
+/// will do, so this header does not include the tags (<netkit/protocol/tags.hpp>, a layer above
+/// the addresses).
 template <class Protocol>
 constexpr resolve_hints resolve_hints_for() noexcept {
     resolve_hints hints;

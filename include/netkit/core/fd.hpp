@@ -1,11 +1,26 @@
 #pragma once
 
 #include <netkit/core/result.hpp>
-#include <netkit/sys/syscall_core.hpp>
 
 #include <utility>
 
+#include <unistd.h>
+
 namespace netkit {
+
+namespace detail {
+/// close(2), the one system call made outside sys/: file_descriptor owns it, and sys/ is above
+/// core/ (its wrappers return result and file_descriptor). Never retried: on Linux the descriptor
+/// is released even when close is interrupted, and a retry could close a descriptor that another
+/// thread has just been given the same number for. The error is reported all the same (EIO from
+/// a network filesystem, say).
+inline result<void> close_descriptor(int fd) noexcept {
+    if (::close(fd) != 0) [[unlikely]] {
+        return errno_failure("close");
+    }
+    return {};
+}
+} // namespace detail
 
 /// A move-only owner of one file descriptor: it is closed exactly once, by `close()` or by the
 /// destructor, never twice.

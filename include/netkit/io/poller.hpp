@@ -4,9 +4,8 @@
 #include <netkit/core/error.hpp>
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
-#include <netkit/detail/epoll.hpp>
 #include <netkit/detail/toolchain_shims.hpp>
-#include <netkit/sys/syscall.hpp>
+#include <netkit/sys/epoll.hpp>
 
 #include <concepts>
 #include <cstddef>

@@ -1,8 +1,9 @@
 #pragma once
 
-// Every system call netkit makes is wrapped here, once (close(2) and the one EINTR helper in
-// detail/syscall_core.hpp). errno handling, SOCK_CLOEXEC and MSG_NOSIGNAL live in these two files
-// and nowhere else.
+// The socket system calls, wrapped here once each. The other wrappers are in sys/ too (file
+// transfer in sys/file_syscalls.hpp, epoll and eventfd in sys/epoll.hpp), the one EINTR helper in
+// sys/syscall_core.hpp; close(2) alone is in core/fd.hpp, with the descriptor that owns it.
+// SOCK_CLOEXEC and MSG_NOSIGNAL are added here and nowhere else.
 
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/fd.hpp>

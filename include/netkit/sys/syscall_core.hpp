@@ -1,8 +1,7 @@
 #pragma once
 
-// What every system call wrapper shares: the one EINTR retry, turning a byte count into a result,
-// and close(2), which file_descriptor needs before the other wrappers (detail/syscall.hpp) can
-// name file_descriptor.
+// What every system call wrapper shares: the one EINTR retry, and turning a byte count into a
+// result. close(2) is not here but in core/fd.hpp, with the file_descriptor that owns it.
 
 #include <netkit/core/result.hpp>
 
@@ -10,7 +9,6 @@
 #include <cstddef>
 
 #include <sys/types.h>
-#include <unistd.h>
 
 namespace netkit::detail {
 
@@ -34,16 +32,6 @@ inline result<std::size_t> byte_count(ssize_t returned, const char* operation) n
         return errno_failure(operation);
     }
     return static_cast<std::size_t>(returned);
-}
-
-/// close(2). Never retried: on Linux the descriptor is released even when close is interrupted,
-/// and a retry could close a descriptor that another thread has just been given the same number
-/// for. The error is reported all the same (EIO from a network filesystem, say).
-inline result<void> close_descriptor(int fd) noexcept {
-    if (::close(fd) != 0) [[unlikely]] {
-        return errno_failure("close");
-    }
-    return {};
 }
 
 } // namespace netkit::detail

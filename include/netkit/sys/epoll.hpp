@@ -1,8 +1,8 @@
 #pragma once
 
 // The system calls of the readiness poller (epoll(7) and the eventfd that wakes it), wrapped once
-// each as detail/syscall.hpp wraps the socket calls: CLOEXEC on every descriptor, errno turned
-// into an error value, EINTR retried through retry_on_interrupt only.
+// each as sys/syscall.hpp wraps the socket calls: CLOEXEC on every descriptor, errno turned into
+// an error value, EINTR retried through retry_on_interrupt only.
 
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/fd.hpp>
