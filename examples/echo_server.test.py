@@ -58,9 +58,11 @@ try:
     # first KiB leaves the server with an echo it cannot finish (its writes back are blocked).
     # The drain finishes that echo as the client reads again, then ends the stream: the client
     # gets a prefix of what it sent, exactly, then end of stream. An idle client gets its FIN.
+    # Built before connecting: making 8 MiB in Python takes seconds on a loaded machine, long
+    # enough for the server to close a connection that has sent nothing yet as idle.
+    big = bytes((i * 17 + 3) % 256 for i in range(8 << 20))
     idle = client()
     busy = client()
-    big = bytes((i * 17 + 3) % 256 for i in range(8 << 20))
 
     def send_big():
         try:
