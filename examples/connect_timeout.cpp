@@ -24,7 +24,7 @@ namespace {
 int connect_once(const nk::ip::endpoint& peer, std::chrono::milliseconds timeout) {
     auto sock = nk::tcp::socket::connect(peer, timeout);
     if (!sock) {
-        // "connect 192.0.2.1:80: Connection timed out", and the socket is already closed.
+        // "connect 192.0.2.1:80: deadline passed", and the socket is already closed.
         fmt::print("{}\n", sock.error().message());
         return sock.error() == std::errc::timed_out ? 3 : 1;
     }

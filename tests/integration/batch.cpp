@@ -133,6 +133,7 @@ TEST_CASE("receive_batch: deadlines and non-blocking calls end with an error val
     auto nothing = nk::receive_batch(b, batch, {}, 20ms);
     REQUIRE_FALSE(nothing);
     REQUIRE(nothing.error() == std::errc::timed_out);
+    REQUIRE(nothing.error().message() == "recvmmsg: deadline passed");
     auto not_now = nk::receive_batch(b, batch, nk::receive_flag::dont_wait);
     REQUIRE_FALSE(not_now);
     REQUIRE(not_now.error().would_block());

@@ -198,6 +198,7 @@ TEST_CASE("error queue: without IP_RECVERR nothing is queued, and a pending erro
     const auto empty = nk::read_error_queue(sock, {}, nk::deadline(0s));
     REQUIRE_FALSE(empty);
     REQUIRE(empty.error() == std::errc::timed_out);
+    REQUIRE(empty.error().message() == "read_error_queue: deadline passed");
 
     // Connected, the refusal is only SO_ERROR, which keeps POLLERR up: the wait must not spin on
     // it until the deadline, but hand it over.

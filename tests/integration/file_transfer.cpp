@@ -222,6 +222,7 @@ TEST_CASE("send_file stops at its deadline, says how far it got, and resumes fro
     auto first = nk::send_file(a, file.fd, {}, 50ms);
     REQUIRE_FALSE(first);
     REQUIRE(first.error() == std::errc::timed_out);
+    REQUIRE(first.error().message() == "sendfile: deadline passed");
     const std::size_t done = first.error().bytes_transferred();
     REQUIRE(done > 0);
     REQUIRE(done < size);

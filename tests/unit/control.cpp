@@ -9,8 +9,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <optional>
 #include <random>
+#include <ranges>
 #include <span>
 #include <vector>
 
@@ -62,6 +64,24 @@ TEST_CASE("messages written are read back, typed and raw") {
         ++n;
     }
     REQUIRE(n == 2);
+}
+
+TEST_CASE("control messages are a forward range, and the postfix step returns where it was") {
+    STATIC_REQUIRE(std::forward_iterator<nk::control_messages::iterator>);
+    STATIC_REQUIRE(std::ranges::forward_range<nk::control_messages>);
+    STATIC_REQUIRE(
+        std::same_as<std::iter_value_t<nk::control_messages::iterator>, nk::control_message>);
+    nk::control_buffer<nk::control_space<nk::cmsg::ttl, nk::cmsg::tos>> buffer;
+    REQUIRE(buffer.add(nk::cmsg::ttl{64}).has_value());
+    REQUIRE(buffer.add(nk::cmsg::tos{8}).has_value());
+    const nk::control_messages messages = buffer.messages();
+    auto it = messages.begin();
+    const auto first = it++;
+    REQUIRE(first == messages.begin());
+    REQUIRE((*first).is<nk::cmsg::ttl>());
+    REQUIRE((*it).is<nk::cmsg::tos>());
+    REQUIRE(it++ != messages.end());
+    REQUIRE(it == messages.end());
 }
 
 TEST_CASE("every typed payload reads back what was written") {

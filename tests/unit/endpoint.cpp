@@ -59,6 +59,9 @@ const std::vector<good_case> good_ip_endpoints = {
     {"[0:0:0:0:0:0:0:1]:80", "[::1]:80"},
     {"[ABCD:EF01:2345:6789:ABCD:EF01:2345:6789]:2", "[abcd:ef01:2345:6789:abcd:ef01:2345:6789]:2"},
     {"[fe80::dead:beef%4294967295]:1", "[fe80::dead:beef%4294967295]:1"},
+    // Every group full, the largest scope and port: as long as an IP endpoint's text gets.
+    {"[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295]:65535",
+     "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295]:65535"},
     {"12.34.56.78:65535", "12.34.56.78:65535"},
     {"99.99.99.99:99", "99.99.99.99:99"},
     {"200.100.50.25:5000", "200.100.50.25:5000"},
@@ -285,8 +288,15 @@ TEST_CASE("Unix endpoints: paths, abstract names, limits") {
             nk::local::endpoint::abstract("svc").value());
 
     const std::string longest(nk::local::endpoint::max_name_length, 'p');
-    REQUIRE(nk::local::endpoint::path(longest).has_value());
-    REQUIRE(nk::local::endpoint::abstract(longest).has_value());
+    REQUIRE(nk::local::endpoint::path(longest).value().to_string() == longest);
+    REQUIRE(nk::local::endpoint::abstract(longest).value().to_string() == "@" + longest);
+    // The longest text: every byte of the longest name escaped. It is never cut.
+    const std::string unprintable(nk::local::endpoint::max_name_length, '\x01');
+    std::string escaped = "@";
+    for (std::size_t i = 0; i < unprintable.size(); ++i) {
+        escaped += "\\x01";
+    }
+    REQUIRE(nk::local::endpoint::abstract(unprintable).value().to_string() == escaped);
     const std::string too_long(nk::local::endpoint::max_name_length + 1, 'p');
     auto refused = nk::local::endpoint::path(too_long);
     REQUIRE(refused.error().code() == make_error_code(nk::address_errc::path_too_long));

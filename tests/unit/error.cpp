@@ -125,4 +125,29 @@ TEST_CASE("netkit's own error codes: end_of_stream is its own condition") {
     REQUIRE(eos.default_error_condition() == nk::errc::end_of_stream);
     REQUIRE(eos.message().find("end of stream") != std::string::npos);
     REQUIRE(std::string(eos.category().name()) == "netkit");
+    REQUIRE(eos != std::errc::timed_out);
+}
+
+TEST_CASE("a passed deadline reads as one and still compares equal to timed_out") {
+    const nk::error passed(make_error_code(nk::errc::deadline_passed), "receive_exact");
+    REQUIRE(passed.message() == "receive_exact: deadline passed");
+    REQUIRE(passed == nk::errc::deadline_passed);
+    REQUIRE(passed == std::errc::timed_out);
+    REQUIRE(passed == std::make_error_condition(std::errc::timed_out));
+    REQUIRE(passed.code() == std::errc::timed_out);
+    REQUIRE(passed.code().default_error_condition() == std::errc::timed_out);
+    REQUIRE(std::string(nk::operation_failed(passed).what()) == "receive_exact: deadline passed");
+    REQUIRE(passed != std::errc::operation_would_block);
+    REQUIRE_FALSE(passed.would_block());
+
+    // The kernel's own ETIMEDOUT (TCP gave up) keeps its text, and is not a passed deadline.
+    const nk::error gave_up = nk::error::from_errno(ETIMEDOUT, "receive");
+    REQUIRE(gave_up.message() == "receive: " + std::system_category().message(ETIMEDOUT));
+    REQUIRE(gave_up == std::errc::timed_out);
+    REQUIRE(gave_up != nk::errc::deadline_passed);
+
+    const sockaddr_in ipv4 = v4("192.0.2.1", 80);
+    const nk::error connect(make_error_code(nk::errc::deadline_passed), "connect",
+                            reinterpret_cast<const sockaddr*>(&ipv4), sizeof ipv4);
+    REQUIRE(connect.message() == "connect 192.0.2.1:80: deadline passed");
 }

@@ -560,3 +560,31 @@ TEST_CASE("ip::mtu_discovery names every mode IP_MTU_DISCOVER can return") {
         CHECK_FALSE(mode_name(codec::decode(value, sizeof(int), "t").value()).empty());
     }
 }
+
+TEST_CASE("a multicast membership becomes the kernel's request, and a group that is not "
+          "multicast is refused") {
+    using std::errc;
+    const auto group_v4 = nk::ip::address_v4::parse("239.1.2.3").value();
+    const auto local = nk::ip::address_v4::parse("192.0.2.7").value();
+    STATIC_REQUIRE(std::is_same_v<decltype(nk::ip::multicast_join)::codec::kernel_type, ip_mreqn>);
+    const ip_mreqn v4 =
+        encoded(nk::ip::multicast_join, nk::ip::multicast_membership{group_v4, local, 3}).value();
+    REQUIRE(nk::ip::address_v4::from_in_addr(v4.imr_multiaddr) == group_v4);
+    REQUIRE(nk::ip::address_v4::from_in_addr(v4.imr_address) == local);
+    REQUIRE(v4.imr_ifindex == 3);
+    const auto unicast_v4 = encoded(nk::ip::multicast_leave, nk::ip::multicast_membership{local});
+    REQUIRE(unicast_v4.error() == errc::invalid_argument);
+    REQUIRE(std::string(unicast_v4.error().operation()) == "setsockopt IP_DROP_MEMBERSHIP");
+
+    const auto group_v6 = nk::ip::address_v6::parse("ff02::1:3").value();
+    STATIC_REQUIRE(
+        std::is_same_v<decltype(nk::ipv6::multicast_join)::codec::kernel_type, ipv6_mreq>);
+    const ipv6_mreq v6 =
+        encoded(nk::ipv6::multicast_join, nk::ipv6::multicast_membership{group_v6, 2}).value();
+    REQUIRE(nk::ip::address_v6::from_in6_addr(v6.ipv6mr_multiaddr) == group_v6);
+    REQUIRE(v6.ipv6mr_interface == 2);
+    const auto unicast_v6 = encoded(nk::ipv6::multicast_leave,
+                                    nk::ipv6::multicast_membership{nk::ip::address_v6::loopback()});
+    REQUIRE(unicast_v6.error() == errc::invalid_argument);
+    REQUIRE(std::string(unicast_v6.error().operation()) == "setsockopt IPV6_LEAVE_GROUP");
+}

@@ -3,10 +3,9 @@
 #include <netkit/addr/address.hpp>
 #include <netkit/addr/address_error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/endpoint_conversions.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
-#include <netkit/detail/sockaddr_text.hpp>
 
-#include <array>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -151,17 +150,12 @@ public:
     /// Reads `length` bytes of a `sockaddr_storage` that the kernel or a C API filled.
     static result<endpoint> from_sockaddr(const sockaddr_storage& address,
                                           socklen_t length) noexcept {
-        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockaddr idiom
-        return from_sockaddr(
-            reinterpret_cast<const sockaddr*>(&address),
-            netkit::detail::min_of(length, static_cast<socklen_t>(sizeof address)));
+        return netkit::detail::endpoint_from_storage<endpoint>(address, length);
     }
     /// The address copied into a `sockaddr_storage`, for C APIs that take one (its length is
     /// `size()`).
     [[nodiscard]] sockaddr_storage to_sockaddr_storage() const noexcept {
-        sockaddr_storage out{};
-        std::memcpy(&out, data(), size());
-        return out;
+        return netkit::detail::to_sockaddr_storage(data(), size());
     }
 
     /// The socket address, ready for the kernel.
@@ -176,10 +170,7 @@ public:
 
     /// "1.2.3.4:80" or "[::1]:80" (scope as "%index").
     [[nodiscard]] std::string to_string() const {
-        std::array<char, netkit::detail::sockaddr_text_capacity> text{};
-        const std::size_t length =
-            netkit::detail::format_sockaddr(data(), size(), text.data(), text.size());
-        return {text.data(), length};
+        return netkit::detail::sockaddr_string(data(), size());
     }
 
     /// True for the same family, address (scope id included) and port.

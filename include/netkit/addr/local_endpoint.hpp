@@ -2,10 +2,9 @@
 
 #include <netkit/addr/address_error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/endpoint_conversions.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
-#include <netkit/detail/sockaddr_text.hpp>
 
-#include <array>
 #include <compare>
 #include <cstddef>
 #include <cstring>
@@ -131,17 +130,12 @@ public:
     /// Reads `length` bytes of a `sockaddr_storage` that the kernel or a C API filled.
     static result<endpoint> from_sockaddr(const sockaddr_storage& address,
                                           socklen_t length) noexcept {
-        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockaddr idiom
-        return from_sockaddr(
-            reinterpret_cast<const sockaddr*>(&address),
-            netkit::detail::min_of(length, static_cast<socklen_t>(sizeof address)));
+        return netkit::detail::endpoint_from_storage<endpoint>(address, length);
     }
     /// The address copied into a `sockaddr_storage`, for C APIs that take one (its length is
     /// `size()`).
     [[nodiscard]] sockaddr_storage to_sockaddr_storage() const noexcept {
-        sockaddr_storage out{};
-        std::memcpy(&out, data(), size());
-        return out;
+        return netkit::detail::to_sockaddr_storage(data(), size());
     }
 
     /// The socket address, ready for the kernel (a `sockaddr_un`).
@@ -156,10 +150,7 @@ public:
 
     /// `/path`, `@abstract` (non-printable bytes as `\xNN`) or `(unnamed)`.
     [[nodiscard]] std::string to_string() const {
-        std::array<char, 4 * sizeof(sockaddr_un::sun_path) + 2> text{};
-        const std::size_t length =
-            netkit::detail::format_sockaddr(data(), size(), text.data(), text.size());
-        return {text.data(), length};
+        return netkit::detail::sockaddr_string(data(), size());
     }
 
     /// True if both are unnamed, or both name the same path or the same abstract name.

@@ -9,8 +9,9 @@ namespace netkit {
 
 /// When a blocking call must have finished: a point on `std::chrono::steady_clock` (so that
 /// setting the wall clock moves no deadline), or a timeout from now. Every blocking call that
-/// takes one ends by then with the error `std::errc::timed_out` (its `bytes_transferred()`
-/// saying how far a loop got) and never ends before it for lack of time.
+/// takes one ends by then with the error `errc::deadline_passed`, which compares equal to
+/// `std::errc::timed_out` and reads "receive_exact: deadline passed" (its `bytes_transferred()`
+/// saying how far a loop got), and never ends before it for lack of time.
 ///
 /// @par Example
 /// @code

@@ -21,6 +21,10 @@ enum class errc {
     /// One message of more buffers than IOV_MAX: it cannot be one system call. Compares equal to
     /// `std::errc::message_size` (EMSGSIZE).
     too_many_buffers,
+    /// The deadline (or timeout) a blocking call was given passed before it could finish.
+    /// Compares equal to `std::errc::timed_out`; its message is "deadline passed", so that it
+    /// reads apart from the kernel's own ETIMEDOUT ("Connection timed out": TCP gave up).
+    deadline_passed,
 };
 
 namespace detail {
@@ -33,12 +37,19 @@ public:
             return "end of stream before the transfer was complete";
         case errc::too_many_buffers:
             return "more buffers than IOV_MAX in one message, which must be one system call";
+        case errc::deadline_passed:
+            return "deadline passed";
         }
         return "unknown netkit error";
     }
     [[nodiscard]] std::error_condition default_error_condition(int value) const noexcept override {
-        if (static_cast<errc>(value) == errc::too_many_buffers) {
+        switch (static_cast<errc>(value)) {
+        case errc::too_many_buffers:
             return std::errc::message_size;
+        case errc::deadline_passed:
+            return std::errc::timed_out;
+        case errc::end_of_stream:
+            break;
         }
         return {value, *this};
     }

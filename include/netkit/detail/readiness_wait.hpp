@@ -31,7 +31,8 @@ struct no_deadline_t {
 /// answer, so it stops. The socket's mode is read once per loop, at its first EAGAIN.
 /// With a deadline: every step is made with MSG_DONTWAIT, so that none blocks past it, and EAGAIN
 /// waits for readiness until the deadline; when it passes first the loop stops with
-/// `std::errc::timed_out`. A caller's own `dont_wait` always stops at the first EAGAIN.
+/// `errc::deadline_passed` (equal to `std::errc::timed_out`). A caller's own `dont_wait` always
+/// stops at the first EAGAIN.
 class readiness_wait {
 public:
     readiness_wait(int fd, short events, int caller_flags, deadline until,
@@ -46,7 +47,7 @@ public:
     [[nodiscard]] int step_flags() const noexcept { return until_.is_never() ? 0 : MSG_DONTWAIT; }
 
     /// After a step failed with `failed`: nothing once the loop may go on, else the error to
-    /// stop with (the step's own, or timed_out).
+    /// stop with (the step's own, or deadline_passed).
     result<void> after(const error& failed) noexcept {
         if (caller_dont_wait_ || !failed.would_block()) {
             return failure{failed};
@@ -65,7 +66,7 @@ public:
             return failure{ready.error()};
         }
         if (*ready == 0) {
-            return errc_failure(std::errc::timed_out, operation_);
+            return errc_failure(errc::deadline_passed, operation_);
         }
         return {};
     }

@@ -96,7 +96,7 @@ auto with_deadline(int fd, short events, deadline until, const char* operation, 
             return failure{ready.error()};
         }
         if (*ready == 0) {
-            return errc_failure(std::errc::timed_out, operation);
+            return errc_failure(errc::deadline_passed, operation);
         }
     }
 }

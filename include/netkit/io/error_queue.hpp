@@ -138,7 +138,7 @@ result<error_queue_entry> read_error_queue(basic_socket<P>& sock, std::span<std:
                     error(std::error_code(*pending, std::system_category()), "read_error_queue")};
             }
             if (until.expired()) {
-                return detail::errc_failure(std::errc::timed_out, "read_error_queue");
+                return detail::errc_failure(errc::deadline_passed, "read_error_queue");
             }
         }
         // No interest: poll reports POLLERR (and POLLHUP) whatever it is asked for.
@@ -147,7 +147,7 @@ result<error_queue_entry> read_error_queue(basic_socket<P>& sock, std::span<std:
             return failure{ready.error()};
         }
         if (*ready == 0) {
-            return detail::errc_failure(std::errc::timed_out, "read_error_queue");
+            return detail::errc_failure(errc::deadline_passed, "read_error_queue");
         }
         woken = true;
         if ((*ready & POLLERR) == 0) {

@@ -3,8 +3,8 @@
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/detail/const_view.hpp>
+#include <netkit/detail/forward_iterator.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
-#include <netkit/detail/toolchain_shims.hpp>
 #include <netkit/msg/cmsg.hpp>
 
 #include <array>
@@ -121,12 +121,8 @@ class control_messages {
 public:
     /// A forward iterator over the messages; it stops at the end of the area or at the first
     /// header whose length is too short or runs past the area.
-    class iterator {
+    class iterator : public detail::forward_iterator<iterator, control_message> {
     public:
-        using value_type = control_message;                  ///< the message it points to
-        using difference_type = std::ptrdiff_t;              ///< as forward iterators require
-        using iterator_category = std::forward_iterator_tag; ///< a forward iterator
-
         /// The end of every walk.
         iterator() noexcept = default;
         /// The first message of `rest`, or the end if it holds no valid one.
@@ -144,11 +140,7 @@ public:
             return *this;
         }
         /// Moves to the next message; returns the iterator as it was.
-        iterator operator++(int) noexcept {
-            iterator before = *this;
-            ++*this;
-            return before;
-        }
+        using forward_iterator::operator++;
         /// True if both are at the same position of the same area (or both at the end).
         friend bool operator==(const iterator& a, const iterator& b) noexcept {
             return a.rest_.data() == b.rest_.data() && a.rest_.size() == b.rest_.size();

@@ -2,6 +2,7 @@
 
 #include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
+#include <netkit/detail/forward_iterator.hpp>
 #include <netkit/detail/minimal_algorithms.hpp>
 #include <netkit/detail/refusal.hpp>
 #include <netkit/detail/toolchain_shims.hpp>
@@ -22,12 +23,8 @@ namespace netkit::udp {
 class segments {
 public:
     /// A forward iterator over the datagrams; each is a span of the receive buffer.
-    class iterator {
+    class iterator : public netkit::detail::forward_iterator<iterator, std::span<const std::byte>> {
     public:
-        using value_type = std::span<const std::byte>;       ///< one datagram
-        using difference_type = std::ptrdiff_t;              ///< as forward iterators require
-        using iterator_category = std::forward_iterator_tag; ///< a forward iterator
-
         /// The end of every walk.
         iterator() noexcept = default;
         /// The first datagram of `rest`, cut every `datagram_size` bytes; a size of 0 makes
@@ -46,11 +43,7 @@ public:
             return *this;
         }
         /// Moves to the next datagram; returns the iterator as it was.
-        iterator operator++(int) noexcept {
-            iterator before = *this;
-            ++*this;
-            return before;
-        }
+        using forward_iterator::operator++;
         /// True at the same position (every walk ends with nothing left).
         friend bool operator==(const iterator& a, const iterator& b) noexcept {
             return a.rest_.size() == b.rest_.size();

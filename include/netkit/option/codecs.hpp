@@ -15,6 +15,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -250,6 +251,34 @@ struct string_codec {
         (void)operation; // without exceptions, a failed allocation ends the program anyway
         return std::string(name);
 #endif
+    }
+};
+
+/// A multicast group to join or leave on one interface (`ip::multicast_membership`,
+/// `ipv6::multicast_membership`) -> the kernel's request for it, `Request`: a struct ip_mreqn
+/// (IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP) or a struct ipv6_mreq (IPV6_JOIN_GROUP,
+/// IPV6_LEAVE_GROUP). `ip::membership_codec` and `ipv6::membership_codec` name the two.
+template <class Membership, class Request>
+    requires std::same_as<Request, ip_mreqn> || std::same_as<Request, ipv6_mreq>
+struct multicast_membership_codec {
+    /// The kernel's storage for the option: the request struct.
+    using kernel_type = Request;
+    /// Fills the request and returns its size. Error: `invalid_argument` when `group` is not a
+    /// multicast address.
+    static result<socklen_t> encode(const Membership& value, Request& out,
+                                    const char* operation) noexcept {
+        if (!value.group.is_multicast()) {
+            return detail::out_of_range(operation);
+        }
+        if constexpr (std::same_as<Request, ip_mreqn>) {
+            out.imr_multiaddr = value.group.to_in_addr();
+            out.imr_address = value.interface.to_in_addr();
+            out.imr_ifindex = value.interface_index;
+        } else {
+            out.ipv6mr_multiaddr = value.group.to_in6_addr();
+            out.ipv6mr_interface = value.interface_index;
+        }
+        return socklen_t{sizeof(Request)};
     }
 };
 

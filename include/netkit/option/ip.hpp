@@ -1,6 +1,7 @@
 #pragma once
 
 #include <netkit/addr/address.hpp>
+#include <netkit/option/codecs.hpp>
 #include <netkit/option/descriptor.hpp>
 
 #include <netinet/in.h>
@@ -20,28 +21,8 @@ struct multicast_membership {
     int interface_index = 0;
 };
 
-/// Membership (`multicast_membership`) -> struct ip_mreqn. Use it as `membership_codec` (a
-/// template, as every codec is: see `basic_bool_codec`).
-template <class Membership>
-struct basic_membership_codec {
-    /// The kernel's storage for the option: a struct ip_mreqn.
-    using kernel_type = ip_mreqn;
-    /// Fills the ip_mreqn and returns its size. Error: `invalid_argument` when `group` is not a
-    /// multicast address.
-    static result<socklen_t> encode(const Membership& value, ip_mreqn& out,
-                                    const char* operation) noexcept {
-        if (!value.group.is_multicast()) {
-            return netkit::detail::out_of_range(operation);
-        }
-        out.imr_multiaddr = value.group.to_in_addr();
-        out.imr_address = value.interface.to_in_addr();
-        out.imr_ifindex = value.interface_index;
-        return socklen_t{sizeof(ip_mreqn)};
-    }
-};
-
 /// The codec of IP_ADD_MEMBERSHIP and IP_DROP_MEMBERSHIP: multicast_membership -> ip_mreqn.
-using membership_codec = basic_membership_codec<multicast_membership>;
+using membership_codec = multicast_membership_codec<multicast_membership, ip_mreqn>;
 
 /// Address (`address_v4`) <-> struct in_addr (IP_MULTICAST_IF). Use it as `in_addr_codec` (a
 /// template, as every codec is: see `basic_bool_codec`).

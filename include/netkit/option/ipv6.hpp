@@ -1,6 +1,7 @@
 #pragma once
 
 #include <netkit/addr/address.hpp>
+#include <netkit/option/codecs.hpp>
 #include <netkit/option/descriptor.hpp>
 
 #include <netinet/in.h>
@@ -18,27 +19,8 @@ struct multicast_membership {
     unsigned interface_index = 0;
 };
 
-/// Membership (`multicast_membership`) -> struct ipv6_mreq. Use it as `membership_codec` (a
-/// template, as every codec is: see `basic_bool_codec`).
-template <class Membership>
-struct basic_membership_codec {
-    /// The kernel's storage for the option: a struct ipv6_mreq.
-    using kernel_type = ipv6_mreq;
-    /// Fills the ipv6_mreq and returns its size. Error: `invalid_argument` when `group` is not a
-    /// multicast address.
-    static result<socklen_t> encode(const Membership& value, ipv6_mreq& out,
-                                    const char* operation) noexcept {
-        if (!value.group.is_multicast()) {
-            return netkit::detail::out_of_range(operation);
-        }
-        out.ipv6mr_multiaddr = value.group.to_in6_addr();
-        out.ipv6mr_interface = value.interface_index;
-        return socklen_t{sizeof(ipv6_mreq)};
-    }
-};
-
 /// The codec of IPV6_JOIN_GROUP and IPV6_LEAVE_GROUP: multicast_membership -> ipv6_mreq.
-using membership_codec = basic_membership_codec<multicast_membership>;
+using membership_codec = multicast_membership_codec<multicast_membership, ipv6_mreq>;
 
 using option_scope::ip_protocols;
 using option_scope::udp_only;

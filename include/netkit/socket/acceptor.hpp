@@ -148,7 +148,7 @@ public:
                 return failure{ready.error()};
             }
             if (*ready == 0) {
-                return detail::errc_failure(std::errc::timed_out, "accept");
+                return detail::errc_failure(errc::deadline_passed, "accept");
             }
         }
         return accept(mode);

@@ -135,7 +135,8 @@ inline result<void> set_option(int fd, int level, int name, const void* value, s
 /// non-blocking socket, or EINTR: a blocking connect interrupted by a signal goes on in the
 /// kernel, and calling connect again would fail with EALREADY) is waited for with poll and its
 /// outcome read from SO_ERROR, as connect(2) describes. When `until` passes first the error is
-/// `std::errc::timed_out`, naming the endpoint; the connection attempt is the caller's to close.
+/// `errc::deadline_passed` (equal to `std::errc::timed_out`), naming the endpoint; the connection
+/// attempt is the caller's to close.
 inline result<void> connect(int fd, const sockaddr* address, socklen_t length,
                             deadline until = {}) noexcept {
     if (::connect(fd, address, length) == 0) [[likely]] {
@@ -149,8 +150,7 @@ inline result<void> connect(int fd, const sockaddr* address, socklen_t length,
         return failure{ready.error()};
     }
     if (*ready == 0) {
-        return failure{
-            error(std::make_error_code(std::errc::timed_out), "connect", address, length)};
+        return failure{error(make_error_code(errc::deadline_passed), "connect", address, length)};
     }
     int pending = 0;
     socklen_t pending_length = sizeof pending;
