@@ -15,6 +15,7 @@
 #                                   [--case 'NAME=HEADERS'] [--only REGEX]
 #   --runs N          rounds (default 5)
 #   --compiler CXX    compiler (default: $CXX, else g++)
+#   --stdlib NAME     the compiler's -stdlib=NAME (libc++ with clang: the libcxx figure)
 #   --json FILE       also write every round's figures to FILE
 #   --std-headers     add two cases per standard C++ header in the "standard headers only" set:
 #                     the header alone, and the whole set without it (what dropping it saves)
@@ -29,6 +30,7 @@ root=$PWD
 runs=5
 cxx=${CXX:-g++}
 json=
+stdlib=
 std_each=0
 only=
 extra=()
@@ -37,6 +39,7 @@ while (($#)); do
   case $1 in
     --runs) runs=${2:?--runs needs a number}; shift 2 ;;
     --compiler) cxx=${2:?--compiler needs a command}; shift 2 ;;
+    --stdlib) stdlib=${2:?--stdlib needs a name}; shift 2 ;;
     --json) json=${2:?--json needs a file}; shift 2 ;;
     --std-headers) std_each=1; shift ;;
     --case) [[ ${2:-} == ?*=?* ]] || { echo "compile_time.sh: --case wants NAME=HEADERS" >&2; exit 2; }
@@ -51,7 +54,7 @@ done
 fail() { echo "compile_time.sh: $*" >&2; exit 1; }
 command -v "$cxx" >/dev/null || fail "compiler '$cxx' not found"
 [[ -x /usr/bin/time ]] || fail "GNU time (/usr/bin/time) is missing; install it: apt-get install time"
-flags=(-std=c++20 -O0 -fsyntax-only -I "$root/include")
+flags=(-std=c++20 ${stdlib:+"-stdlib=$stdlib"} -O0 -fsyntax-only -I "$root/include")
 probe() { printf '#include <%s>\n' "$1" | "$cxx" "${flags[@]}" -x c++ - >/dev/null 2>&1; }
 probe asio.hpp || fail "<asio.hpp> not found by $cxx (the reference case); install it: apt-get install libasio-dev"
 
@@ -59,7 +62,7 @@ probe asio.hpp || fail "<asio.hpp> not found by $cxx (the reference case); insta
 # -dI keeps each #include it processed in the output, so a fallback in a branch not taken (such
 # as <iterator> where libstdc++'s own headers serve) is not counted.
 preprocessed=$(printf '#include <netkit/netkit.hpp>\n' |
-  "$cxx" -std=c++20 -E -dI -I "$root/include" -x c++ - 2>&1) ||
+  "$cxx" -std=c++20 ${stdlib:+"-stdlib=$stdlib"} -E -dI -I "$root/include" -x c++ - 2>&1) ||
   fail "$cxx cannot preprocess <netkit/netkit.hpp>: $(tail -3 <<<"$preprocessed")"
 mapfile -t std_headers < <(awk -v netkit="$root/include/netkit/" '
     /^# [0-9]+ "/ { match($0, /"[^"]*"/); file = substr($0, RSTART + 1, RLENGTH - 2); next }
@@ -123,7 +126,7 @@ measure() {
 }
 
 declare -A wall=() mem=()
-echo "compile_time.sh: $n cases x $runs rounds, $("$cxx" --version | head -n 1), ${flags[*]:0:3}" >&2
+echo "compile_time.sh: $n cases x $runs rounds, $("$cxx" --version | head -n 1), ${flags[*]:0:4}" >&2
 for ((r = 0; r < runs; r++)); do
   for ((k = 0; k < n; k++)); do
     i=$(((k + r) % n))
@@ -161,7 +164,7 @@ echo "standard headers only = $(printf '<%s> ' "${std_headers[@]}")"
 if [[ -n $json ]]; then
   {
     printf '{\n  "compiler": "%s",\n  "flags": "%s",\n  "runs": %d,\n  "nproc": %d,\n  "cpu": "%s",\n' \
-      "$("$cxx" --version | head -n 1)" "${flags[*]:0:3}" "$runs" "$(nproc)" \
+      "$("$cxx" --version | head -n 1)" "${flags[*]:0:4}" "$runs" "$(nproc)" \
       "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
     printf '  "standard_headers": [%s],\n' "$(printf '"%s",' "${std_headers[@]}" | sed 's/,$//')"
     printf '  "cases": [\n'
