@@ -21,6 +21,16 @@ namespace {
 std::atomic<std::size_t> allocations{0};
 } // namespace
 
+// TSan's runtime defines the global operator new and delete itself (statically linked), so
+// under TSan nothing can be replaced and nothing is counted: the round trips still run.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define NETKIT_TEST_NO_NEW_REPLACEMENT 1
+#endif
+#endif
+#ifndef NETKIT_TEST_NO_NEW_REPLACEMENT
+constexpr bool counting = true;
+
 // Every allocation of the program is counted (replaceable global operator new, [new.delete]).
 void* operator new(std::size_t size) {
     allocations.fetch_add(1, std::memory_order_relaxed);
@@ -31,6 +41,15 @@ void* operator new(std::size_t size) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+// Under ASan, Catch's test registration (static initialisation) is served by the sanitizer's
+// operator new and later freed by the replacement above: a mismatch of the counting scaffold,
+// not of the code under test, so this executable alone tells ASan not to report it.
+extern "C" const char* __asan_default_options(); // NOLINT(bugprone-reserved-identifier)
+extern "C" const char* __asan_default_options() { return "alloc_dealloc_mismatch=0"; }
+#else
+constexpr bool counting = false;
+#endif
 
 namespace nk = netkit;
 namespace nka = netkit::async;
@@ -96,6 +115,8 @@ TEST_CASE("10,000 echo round trips after warm-up allocate nothing") {
         loop.run(client(a, seen));
     }
     CHECK(seen.failures == 0);
-    CHECK(seen.before > 0); // the counter counts: the warm-up allocated
-    CHECK(seen.after - seen.before == 0);
+    if (counting) {
+        CHECK(seen.before > 0); // the counter counts: the warm-up allocated
+        CHECK(seen.after - seen.before == 0);
+    }
 }

@@ -6,6 +6,7 @@
 #include <netkit/buffer/buffer.hpp>
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/error.hpp>
+#include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/io/poller.hpp>
 #include <netkit/io/resumable.hpp>
@@ -320,6 +321,12 @@ result<basic_socket<P>> open_non_blocking(const typename P::endpoint_type& peer)
     return basic_socket<P>(std::move(*fd));
 }
 
+template <has_native_handle Source>
+int descriptor_of(const Source& source) noexcept {
+    return static_cast<int>(source.native_handle());
+}
+inline int descriptor_of(const file_descriptor& fd) noexcept { return fd.get(); }
+
 inline iovec as_iovec(const_buffer bytes) noexcept {
     return {const_cast<void*>(bytes.data()), bytes.size()}; // NOLINT: iovec is not const-correct
 }
@@ -327,19 +334,20 @@ inline iovec as_iovec(mutable_buffer bytes) noexcept { return {bytes.data(), byt
 
 } // namespace detail
 
-/// Waits until `source` (a socket, acceptor or anything with `native_handle()`) is readable, or
-/// `until` passes (`errc::deadline_passed`), or `stop` is asked (`operation_canceled`).
-/// One operation per descriptor at a time: a second wait on the same one fails with EEXIST.
-template <has_native_handle Source>
+/// Waits until `source` (a socket, an acceptor, anything with `native_handle()`, or a
+/// `file_descriptor`: a signalfd, an eventfd, a pipe) is readable, or `until` passes
+/// (`errc::deadline_passed`), or `stop` is asked (`operation_canceled`). One operation per
+/// descriptor at a time: a second wait on the same one fails with EEXIST.
+template <class Source>
 detail::wait_awaiter wait_readable(const Source& source, deadline until = {},
                                    stop_token stop = {}) {
-    return {static_cast<int>(source.native_handle()), netkit::interest::readable, until, stop};
+    return {detail::descriptor_of(source), netkit::interest::readable, until, stop};
 }
 /// As `wait_readable`, for room to write.
-template <has_native_handle Source>
+template <class Source>
 detail::wait_awaiter wait_writable(const Source& source, deadline until = {},
                                    stop_token stop = {}) {
-    return {static_cast<int>(source.native_handle()), netkit::interest::writable, until, stop};
+    return {detail::descriptor_of(source), netkit::interest::writable, until, stop};
 }
 
 /// Lets the loop's other ready tasks run before this one goes on.
