@@ -303,3 +303,48 @@ TEST_CASE("a task that keeps completing at once yields to the others") {
     REQUIRE(first_two != order.end());
     CHECK(first_two < last_one.base());
 }
+
+namespace {
+
+nka::task<> yield_forever() {
+    for (;;) {
+        co_await nka::yield();
+    }
+}
+
+// A frame of another size class, so that it cannot take over a stale frame's memory.
+nka::task<> yield_in_a_big_frame() {
+    std::array<std::byte, 1024> held{};
+    co_await nka::yield();
+    held[0] = std::byte{1};
+}
+
+nka::task<> stop_both(nka::stop_source& stop) {
+    stop.request_stop(); // queues the waiting receive's task
+    nka::loop::current().stop();
+    co_return;
+}
+
+nka::task<> receive_then_stopped(nk::tcp::socket& sock, nka::stop_source& stop) {
+    nka::loop::current().spawn(stop_both(stop));
+    std::array<std::byte, 8> buffer{};
+    (void)co_await nka::receive(sock, buffer, {}, stop.token());
+}
+
+} // namespace
+
+TEST_CASE("a task destroyed while it is in the ready queue is taken out of it") {
+    auto [a, b] = nk::test::tcp_pair();
+    nka::loop loop;
+    SECTION("after a yield") {
+        loop.post([&] { loop.stop(); });
+        CHECK_THROWS_AS(loop.run(yield_forever()), nk::operation_failed);
+    }
+    SECTION("after a stop ended its receive") {
+        nka::stop_source stop;
+        CHECK_THROWS_AS(loop.run(receive_then_stopped(b, stop)), nk::operation_failed);
+    }
+    // The stopped root's frame is gone: the next run must not resume it (ASan would see it).
+    loop.run(yield_in_a_big_frame());
+    CHECK(loop.waiting() == 0);
+}

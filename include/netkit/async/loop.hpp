@@ -121,6 +121,8 @@ public:
 
     /// Resumes `handle` at the loop's next turn.
     void schedule(std::coroutine_handle<> handle) { ready_.push_back(handle); }
+    /// Takes `handle` out of the ready queue: its frame is being destroyed before its turn.
+    void unschedule(std::coroutine_handle<> handle) noexcept { std::erase(ready_, handle); }
 
     // ---- the engine: what awaitable operations call ------------------------------------------
 
@@ -295,6 +297,7 @@ private:
     void end_wait(detail::operation& op, std::error_code why) noexcept {
         forget(op);
         op.ended = why;
+        op.queued = true;
         ready_.push_back(op.waiter); // capacity grows only with the number of tasks
     }
 

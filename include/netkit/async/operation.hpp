@@ -30,6 +30,7 @@ struct operation : stop_node {                      // the node: a stop ends the
     std::error_code ended{}; // set by the engine when it ended the wait itself
     std::uint32_t slot = 0;  // the engine's bookkeeping while registered
     bool registered = false;
+    bool queued = false; // in the loop's ready queue, not yet resumed
     stop_registration stop_link{};
 };
 
