@@ -1,0 +1,12 @@
+#pragma once
+
+/// The coroutine layer, opt-in: tasks, the loop, cancellation and the awaitable operations.
+/// `<netkit/netkit.hpp>` does not include it. See docs/coroutines.md.
+
+#include <netkit/async/awaiters.hpp>
+#include <netkit/async/frame_allocator.hpp>
+#include <netkit/async/loop.hpp>
+#include <netkit/async/operation.hpp>
+#include <netkit/async/operations.hpp>
+#include <netkit/async/stop.hpp>
+#include <netkit/async/task.hpp>

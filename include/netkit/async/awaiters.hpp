@@ -1,0 +1,343 @@
+#pragma once
+
+#include <netkit/async/loop.hpp>
+#include <netkit/async/operation.hpp>
+#include <netkit/async/stop.hpp>
+#include <netkit/buffer/buffer.hpp>
+#include <netkit/core/deadline.hpp>
+#include <netkit/core/error.hpp>
+#include <netkit/core/fd.hpp>
+#include <netkit/core/result.hpp>
+#include <netkit/io/poller.hpp>
+#include <netkit/io/resumable.hpp>
+#include <netkit/msg/flags.hpp>
+#include <netkit/option/socket.hpp>
+#include <netkit/protocol/concepts.hpp>
+#include <netkit/socket/acceptor.hpp>
+#include <netkit/socket/socket.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <utility>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+// The awaiters behind <netkit/async/operations.hpp>: each is a detail::operation (the call to
+// try and the readiness to wait for) plus the operation's own state and outcome. They live in
+// the awaiting coroutine's frame, so an operation allocates nothing.
+
+namespace netkit::async {
+
+namespace detail {
+
+// What every operation's awaiter does; `Derived` has `static bool try_now(operation&)`, which
+// keeps the outcome, and `outcome()`, which returns it (or the error the engine ended it with).
+template <class Derived>
+class io_awaiter : protected operation {
+public:
+    io_awaiter(const io_awaiter&) = delete;
+    io_awaiter& operator=(const io_awaiter&) = delete;
+    ~io_awaiter() { // a frame destroyed while waiting: unregister, resume nothing
+        if (registered) {
+            loop_->forget(*this);
+        } else if (queued) {
+            loop_->unschedule(waiter);
+        }
+    }
+
+    bool await_ready() noexcept {
+        if (stop.stop_requested()) {
+            ended = std::make_error_code(std::errc::operation_canceled);
+            return true; // a cancel before the start is honoured: no call is made
+        }
+        if (attempt(*this)) {
+            finished_at_once_ = true;
+            return loop_->may_continue();
+        }
+        return false;
+    }
+    bool await_suspend(std::coroutine_handle<> waiting) {
+        waiter = waiting;
+        if (finished_at_once_) { // done, but the task has had its turn: yield to the others
+            queued = true;
+            loop_->schedule(waiting);
+            return true;
+        }
+        return loop_->start_wait(*this);
+    }
+    auto await_resume() {
+        queued = false;
+        return static_cast<Derived&>(*this).outcome();
+    }
+
+protected:
+    io_awaiter(int descriptor, poll_interest what, deadline when, stop_token token) noexcept {
+        attempt = &Derived::try_now;
+        fd = descriptor;
+        interest = what;
+        until = when;
+        stop = token;
+    }
+    // The engine's error as this operation's: "receive: deadline passed".
+    [[nodiscard]] failure ended_as(const char* name, std::size_t moved = 0) const noexcept {
+        return failure{error(ended, name).with_bytes_transferred(moved)};
+    }
+
+private:
+    loop* loop_ = &loop::current();
+    bool finished_at_once_ = false;
+};
+
+template <class T>
+using outcome_slot = std::optional<result<T>>;
+
+class wait_awaiter : public io_awaiter<wait_awaiter> {
+public:
+    wait_awaiter(int descriptor, poll_interest what, deadline when, stop_token token) noexcept
+        : io_awaiter(descriptor, what, when, token) {}
+    static bool try_now(operation& base) noexcept { // ready only once the engine says so
+        auto& self = static_cast<wait_awaiter&>(base);
+        return std::exchange(self.asked_, true);
+    }
+    result<void> outcome() const noexcept {
+        if (ended) {
+            return ended_as("wait");
+        }
+        return {};
+    }
+
+private:
+    bool asked_ = false;
+};
+
+class sleep_awaiter : public io_awaiter<sleep_awaiter> {
+public:
+    sleep_awaiter(deadline when, stop_token token) noexcept
+        : io_awaiter(-1, poll_interest{}, when, token) {}
+    static bool try_now(operation& base) noexcept { return base.until.expired(); }
+    result<void> outcome() const noexcept {
+        if (ended && ended != errc::deadline_passed) {
+            return ended_as("sleep");
+        }
+        return {}; // for a sleep, the deadline is the success
+    }
+};
+
+template <class P, class Buffer>
+class receive_awaiter : public io_awaiter<receive_awaiter<P, Buffer>> {
+    using base = io_awaiter<receive_awaiter<P, Buffer>>;
+    using value_type = typename basic_socket<P>::receive_result;
+
+public:
+    receive_awaiter(basic_socket<P>& socket, Buffer buffer, deadline when, stop_token token)
+        : base(socket.native_handle(), netkit::interest::readable, when, token),
+          socket_(socket),
+          buffer_(buffer) {}
+    static bool try_now(operation& op) noexcept {
+        auto& self = static_cast<receive_awaiter&>(op);
+        auto got = self.socket_.receive(self.buffer_, receive_flag::dont_wait);
+        if (!got && got.error().would_block()) {
+            return false;
+        }
+        self.outcome_.emplace(std::move(got));
+        return true;
+    }
+    result<value_type> outcome() {
+        if (this->ended) {
+            return this->ended_as("receive");
+        }
+        return std::move(*outcome_);
+    }
+
+private:
+    basic_socket<P>& socket_;
+    Buffer buffer_;
+    outcome_slot<value_type> outcome_;
+};
+
+template <class P, class Buffer>
+class send_awaiter : public io_awaiter<send_awaiter<P, Buffer>> {
+    using base = io_awaiter<send_awaiter<P, Buffer>>;
+
+public:
+    send_awaiter(basic_socket<P>& socket, Buffer buffer, deadline when, stop_token token)
+        : base(socket.native_handle(), netkit::interest::writable, when, token),
+          socket_(socket),
+          buffer_(buffer) {}
+    static bool try_now(operation& op) noexcept {
+        auto& self = static_cast<send_awaiter&>(op);
+        auto sent = self.socket_.send(self.buffer_, send_flag::dont_wait);
+        if (!sent && sent.error().would_block()) {
+            return false;
+        }
+        self.outcome_.emplace(std::move(sent));
+        return true;
+    }
+    result<std::size_t> outcome() {
+        if (this->ended) {
+            return this->ended_as("send");
+        }
+        return std::move(*outcome_);
+    }
+
+private:
+    basic_socket<P>& socket_;
+    Buffer buffer_;
+    outcome_slot<std::size_t> outcome_;
+};
+
+// send_all and receive_exact: a resumable transfer of the io/ tier, stepped until it would block.
+template <class P, class Transfer, bool Sending>
+class transfer_awaiter : public io_awaiter<transfer_awaiter<P, Transfer, Sending>> {
+    using base = io_awaiter<transfer_awaiter<P, Transfer, Sending>>;
+    static constexpr const char* name = Sending ? "send_all" : "receive_exact";
+
+public:
+    transfer_awaiter(basic_socket<P>& socket, iovec bytes, deadline when, stop_token token)
+        : base(socket.native_handle(),
+               Sending ? netkit::interest::writable : netkit::interest::readable, when, token),
+          socket_(socket),
+          bytes_(bytes),
+          transfer_(std::span<const iovec>(&bytes_, 1)) {}
+    static bool try_now(operation& op) noexcept {
+        auto& self = static_cast<transfer_awaiter&>(op);
+        for (;;) { // a short transfer goes on at once: only a would-block waits
+            auto step = self.transfer_.step(self.socket_);
+            if (!step) {
+                if (step.error().would_block()) {
+                    return false;
+                }
+                self.failed_ = step.error();
+                return true;
+            }
+            if (*step) {
+                return true;
+            }
+        }
+    }
+    result<std::size_t> outcome() const noexcept {
+        if (this->ended) {
+            return this->ended_as(name, transfer_.bytes_transferred());
+        }
+        if (failed_) {
+            return failure{*failed_};
+        }
+        return transfer_.bytes_transferred();
+    }
+
+private:
+    basic_socket<P>& socket_;
+    iovec bytes_;
+    Transfer transfer_;
+    std::optional<error> failed_;
+};
+
+template <class P>
+class accept_awaiter : public io_awaiter<accept_awaiter<P>> {
+    using base = io_awaiter<accept_awaiter<P>>;
+
+public:
+    accept_awaiter(basic_acceptor<P>& acceptor, deadline when, stop_token token)
+        : base(acceptor.native_handle(), netkit::interest::readable, when, token),
+          acceptor_(acceptor) {}
+    static bool try_now(operation& op) noexcept {
+        auto& self = static_cast<accept_awaiter&>(op);
+        auto got = self.acceptor_.accept(io_mode::non_blocking);
+        if (!got && got.error().would_block()) {
+            return false;
+        }
+        self.outcome_.emplace(std::move(got));
+        return true;
+    }
+    result<accepted<P>> outcome() {
+        if (this->ended) {
+            return this->ended_as("accept");
+        }
+        return std::move(*outcome_);
+    }
+
+private:
+    basic_acceptor<P>& acceptor_;
+    outcome_slot<accepted<P>> outcome_;
+};
+
+template <class P>
+class connect_awaiter : public io_awaiter<connect_awaiter<P>> {
+    using base = io_awaiter<connect_awaiter<P>>;
+
+public:
+    connect_awaiter(result<basic_socket<P>> opened, const typename P::endpoint_type& peer,
+                    deadline when, stop_token token)
+        : base(opened ? opened->native_handle() : -1, netkit::interest::writable, when, token),
+          opened_(std::move(opened)),
+          peer_(peer) {}
+    static bool try_now(operation& op) noexcept {
+        auto& self = static_cast<connect_awaiter&>(op);
+        if (!self.opened_) {
+            return true;
+        }
+        if (!self.started_) { // (a): connect(2) at once; EINPROGRESS waits for writable
+            self.started_ = true;
+            auto begun = self.opened_->connect_to(self.peer_);
+            if (!begun && begun.error() == std::errc::operation_in_progress) {
+                return false;
+            }
+            self.failed_ = begun ? std::nullopt : std::optional<error>(begun.error());
+            return true;
+        }
+        auto status = self.opened_->get(so::error); // writable: how the handshake ended
+        if (!status) {
+            self.failed_ = status.error();
+        } else if (*status != 0) {
+            self.failed_ = error(std::error_code(*status, std::system_category()), "connect",
+                                 self.peer_.data(), self.peer_.size());
+        }
+        return true;
+    }
+    result<basic_socket<P>> outcome() {
+        if (this->ended) {
+            return failure{error(this->ended, "connect", peer_.data(), peer_.size())};
+        }
+        if (!opened_) {
+            return failure{opened_.error()};
+        }
+        if (failed_) {
+            return failure{*failed_};
+        }
+        return std::move(*opened_);
+    }
+
+private:
+    result<basic_socket<P>> opened_;
+    typename P::endpoint_type peer_;
+    std::optional<error> failed_;
+    bool started_ = false;
+};
+
+template <class P>
+result<basic_socket<P>> open_non_blocking(const typename P::endpoint_type& peer) noexcept {
+    auto fd = netkit::detail::open_for<P>(peer, SOCK_NONBLOCK);
+    if (!fd) {
+        return failure{fd.error()};
+    }
+    return basic_socket<P>(std::move(*fd));
+}
+
+template <has_native_handle Source>
+int descriptor_of(const Source& source) noexcept {
+    return static_cast<int>(source.native_handle());
+}
+inline int descriptor_of(const file_descriptor& fd) noexcept { return fd.get(); }
+
+inline iovec as_iovec(const_buffer bytes) noexcept {
+    return {const_cast<void*>(bytes.data()), bytes.size()}; // NOLINT: iovec is not const-correct
+}
+inline iovec as_iovec(mutable_buffer bytes) noexcept { return {bytes.data(), bytes.size()}; }
+
+} // namespace detail
+
+} // namespace netkit::async

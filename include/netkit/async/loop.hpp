@@ -1,0 +1,381 @@
+#pragma once
+
+#include <netkit/async/operation.hpp>
+#include <netkit/async/task.hpp>
+#include <netkit/core/error.hpp>
+#include <netkit/io/poller.hpp>
+#include <netkit/io/timer_queue.hpp>
+
+#include <array>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <utility>
+#include <vector>
+
+namespace netkit::async {
+
+/// One thread's event loop for coroutines: it runs tasks, owns the ones spawned on it, and is the
+/// epoll engine of their operations (a `netkit::poller` for readiness, a `netkit::timer_queue`
+/// for deadlines). One loop per thread; the operations of `<netkit/async/operations.hpp>` use
+/// the loop of the thread they run on. Everything but `post` is for the loop's own thread.
+///
+/// Destroying the loop destroys the frames of the tasks it still owns (their sockets close
+/// through their destructors) and runs no more of their code.
+///
+/// @par Example
+/// @code
+/// netkit::async::loop loop;
+/// int answer = loop.run(compute()); // runs until compute() ends, then returns its value
+/// @endcode
+class loop final : private detail::task_owner {
+public:
+    /// How many operations in a row one task may complete without waiting before the loop makes
+    /// it yield to the others (so that a busy connection cannot starve the rest).
+    static constexpr unsigned immediate_limit = 32;
+
+    /// A loop with its own epoll instance and wake eventfd; it becomes this thread's loop.
+    /// Throws `operation_failed` when epoll or eventfd cannot be opened.
+    loop() : poller_(poller::open().value()) {
+        ready_.reserve(64);
+        running_.reserve(64);
+        current_slot() = this;
+    }
+
+    loop(loop&& other) = delete; // operations and tasks point at it
+    loop(const loop&) = delete;
+    loop& operator=(const loop&) = delete;
+    ~loop() {
+        while (spawned_ != nullptr) { // destroying a frame destroys its awaiters, which unregister
+            promise_base_ref task = *spawned_;
+            unlink(task);
+            task.handle().destroy();
+        }
+        if (current_slot() == this) {
+            current_slot() = nullptr;
+        }
+    }
+
+    /// The loop of the calling thread (the one most recently opened on it and still alive).
+    static loop& current() noexcept { return *current_slot(); }
+
+    /// Runs until `work` has finished and returns its value, or rethrows its exception. An
+    /// exception that escapes a spawned task is rethrown here unless a handler is set. Throws
+    /// `operation_failed` (`std::errc::operation_canceled`) when `stop()` ends it first, and
+    /// when the loop's poller fails.
+    template <class T>
+    T run(task<T> work) {
+        std::coroutine_handle<> root = work.handle();
+        stopping_ = false;
+        schedule(root);
+        for (;;) {
+            run_ready();
+            if (root.done()) {
+                return work.take();
+            }
+            if (stopping_) {
+                throw operation_failed(
+                    error(std::make_error_code(std::errc::operation_canceled), "loop::run"));
+            }
+            poll();
+        }
+    }
+
+    /// Hands `work` to the loop, which starts it on its next turn and destroys its frame when it
+    /// ends (or when the loop is destroyed).
+    void spawn(task<void> work) {
+        auto handle = work.release();
+        promise_base_ref promise = handle.promise();
+        promise.set_owner(this);
+        promise.next_spawned = spawned_;
+        if (spawned_ != nullptr) {
+            spawned_->prev_spawned = &promise;
+        }
+        spawned_ = &promise;
+        schedule(handle);
+    }
+
+    /// What to do with an exception that escapes a spawned task. Without a handler, `run`
+    /// rethrows the first one.
+    void set_exception_handler(std::function<void(std::exception_ptr)> handler) {
+        handler_ = std::move(handler);
+    }
+
+    /// Makes `run` return (by throwing `operation_canceled`) at its next turn, if its task has not
+    /// finished by then.
+    void stop() noexcept { stopping_ = true; }
+
+    /// Runs `fn` on the loop's thread at its next turn; safe from any thread (one lock, one
+    /// eventfd write). May allocate (the queue, `fn`'s capture).
+    void post(std::function<void()> fn) {
+        {
+            const std::lock_guard lock(posted_mutex_);
+            posted_.push_back(std::move(fn));
+        }
+        (void)poller_.wake();
+    }
+
+    /// Resumes `handle` at the loop's next turn.
+    void schedule(std::coroutine_handle<> handle) { ready_.push_back(handle); }
+    /// Takes `handle` out of the ready queue: its frame is being destroyed before its turn.
+    void unschedule(std::coroutine_handle<> handle) noexcept { std::erase(ready_, handle); }
+
+    // ---- the engine: what awaitable operations call ------------------------------------------
+
+    /// True when the running task may go on after an operation that completed at once; false
+    /// every `immediate_limit`-th time in a row, when it should yield (`schedule` itself).
+    bool may_continue() noexcept {
+        if (++streak_ < immediate_limit) {
+            return true;
+        }
+        streak_ = 0;
+        return false;
+    }
+
+    /// Waits for `op`'s readiness, deadline or stop. False when it cannot wait (the deadline has
+    /// passed, a stop was asked for, or registration failed): `op.ended` says why.
+    bool start_wait(detail::operation& op) {
+        if (op.stop.stop_requested()) {
+            op.ended = std::make_error_code(std::errc::operation_canceled);
+            return false;
+        }
+        if (op.until.expired()) {
+            op.ended = make_error_code(errc::deadline_passed);
+            return false;
+        }
+        const std::uint32_t index = acquire(op);
+        if (op.fd >= 0) {
+            auto added =
+                poller_.add(op.fd, op.interest, slot_token{index, slots_[index].generation}.pack());
+            if (!added) {
+                release(index);
+                op.ended = added.error().code();
+                return false;
+            }
+        }
+        arm_timer(index);
+        op.on_stop = [](detail::stop_node& node) noexcept {
+            auto& cancelled = static_cast<detail::operation&>(node);
+            current().end_wait(cancelled, std::make_error_code(std::errc::operation_canceled));
+        };
+        op.stop_link.attach(op.stop, op);
+        op.registered = true;
+        return true;
+    }
+
+    /// Ends `op`'s wait without resuming it (its frame is being destroyed).
+    void forget(detail::operation& op) noexcept {
+        if (!op.registered) {
+            return;
+        }
+        op.stop_link.reset();
+        if (op.fd >= 0) {
+            (void)poller_.remove(op.fd);
+        }
+        release(op.slot);
+        op.registered = false;
+    }
+
+    /// Ends every wait on descriptor `fd` with `std::errc::bad_file_descriptor`; call it before
+    /// closing a socket that another task may be waiting on (`close` below does both).
+    void cancel_waits_on(int fd) noexcept {
+        for (auto& entry : slots_) {
+            if (entry.op != nullptr && entry.op->fd == fd) {
+                end_wait(*entry.op, std::make_error_code(std::errc::bad_file_descriptor));
+            }
+        }
+    }
+
+    /// Closes `source` (a socket or acceptor) after ending the waits on it.
+    template <class Source>
+    result<void> close(Source& source) noexcept {
+        cancel_waits_on(source.native_handle());
+        return source.close();
+    }
+
+    /// How many operations are waiting (for tests and statistics).
+    [[nodiscard]] std::size_t waiting() const noexcept { return slots_.size() - free_.size(); }
+
+private:
+    using promise_base_ref = detail::promise_base&;
+
+    struct slot {
+        detail::operation* op = nullptr;
+        std::uint32_t generation = 0;  // of readiness registrations: stale events are dropped
+        std::uint32_t timer_epoch = 0; // of timer entries: only the newest one counts
+        deadline::clock::time_point armed = deadline::clock::time_point::max();
+    };
+
+    static loop*& current_slot() noexcept {
+        thread_local loop* instance = nullptr;
+        return instance;
+    }
+
+    void finished(detail::promise_base& promise) noexcept override {
+        unlink(promise);
+        std::exception_ptr failed = promise.exception();
+        promise.handle().destroy();
+        if (failed) {
+            if (handler_) {
+                handler_(failed);
+            } else if (!pending_) {
+                pending_ = failed;
+            }
+        }
+    }
+
+    void unlink(detail::promise_base& promise) noexcept {
+        (promise.prev_spawned != nullptr ? promise.prev_spawned->next_spawned : spawned_) =
+            promise.next_spawned;
+        if (promise.next_spawned != nullptr) {
+            promise.next_spawned->prev_spawned = promise.prev_spawned;
+        }
+        promise.prev_spawned = promise.next_spawned = nullptr;
+        promise.set_owner(nullptr);
+    }
+
+    std::uint32_t acquire(detail::operation& op) {
+        std::uint32_t index = 0;
+        if (!free_.empty()) {
+            index = free_.back();
+            free_.pop_back();
+        } else {
+            index = static_cast<std::uint32_t>(slots_.size());
+            slots_.emplace_back();
+            free_.reserve(slots_.capacity());
+        }
+        slots_[index].op = &op;
+        op.slot = index;
+        return index;
+    }
+
+    void release(std::uint32_t index) noexcept {
+        slots_[index].op = nullptr;
+        ++slots_[index].generation;
+        free_.push_back(index); // reserved in acquire: no allocation
+    }
+
+    // Timers are not cancelled: a slot keeps one entry, at its earliest deadline, and an entry
+    // that fires before the slot's current deadline schedules it again. So a deadline that moves
+    // later at each wait (an idle timeout) costs no heap entry, and the heap holds one per slot.
+    void arm_timer(std::uint32_t index) {
+        slot& entry = slots_[index];
+        const deadline until = entry.op->until;
+        if (until.is_never() || entry.armed <= until.at()) {
+            return;
+        }
+        entry.armed = until.at();
+        ++entry.timer_epoch;
+        (void)timers_.schedule(until, pack_timer(index, entry.timer_epoch));
+    }
+
+    static std::uint64_t pack_timer(std::uint32_t index, std::uint32_t epoch) noexcept {
+        return slot_token{index, epoch}.pack();
+    }
+
+    void on_timer(std::uint64_t token) {
+        const auto [index, epoch] = slot_token::unpack(token);
+        slot& entry = slots_[index];
+        if (epoch != entry.timer_epoch) {
+            return; // replaced by an earlier entry
+        }
+        entry.armed = deadline::clock::time_point::max();
+        if (entry.op == nullptr || entry.op->until.is_never()) {
+            return;
+        }
+        if (entry.op->until.expired()) {
+            end_wait(*entry.op, make_error_code(errc::deadline_passed));
+        } else {
+            arm_timer(index);
+        }
+    }
+
+    void end_wait(detail::operation& op, std::error_code why) noexcept {
+        forget(op);
+        op.ended = why;
+        op.queued = true;
+        ready_.push_back(op.waiter); // capacity grows only with the number of tasks
+    }
+
+    void on_event(const poller::event& event) {
+        const auto [index, generation] = slot_token::unpack(event.token());
+        if (index >= slots_.size() || slots_[index].generation != generation ||
+            slots_[index].op == nullptr) {
+            return; // its operation ended while this batch was being handled
+        }
+        detail::operation& op = *slots_[index].op;
+        if (op.attempt(op)) {
+            forget(op);
+            streak_ = 0;
+            op.waiter.resume();
+        }
+    }
+
+    void run_ready() {
+        take_posted();
+        running_.swap(ready_);
+        for (auto handle : running_) {
+            streak_ = 0;
+            handle.resume();
+        }
+        running_.clear();
+        rethrow_pending();
+    }
+
+    // Waits for readiness until the earliest deadline (not at all when tasks are ready), then
+    // resumes what became ready and what timed out.
+    void poll() {
+        const deadline until = ready_.empty() ? timers_.next() : deadline(deadline::clock::now());
+        auto ready = poller_.wait(events_, until);
+        if (!ready) {
+            throw operation_failed(ready.error());
+        }
+        for (const auto& event : std::span(events_).first(*ready)) {
+            on_event(event);
+        }
+        timers_.expire(deadline::clock::now(), [this](std::uint64_t token) { on_timer(token); });
+        rethrow_pending();
+    }
+
+    void take_posted() {
+        {
+            const std::lock_guard lock(posted_mutex_);
+            if (posted_.empty()) {
+                return;
+            }
+            taking_.swap(posted_);
+        }
+        for (auto& fn : taking_) {
+            fn();
+        }
+        taking_.clear();
+    }
+
+    void rethrow_pending() {
+        if (pending_) {
+            std::rethrow_exception(std::exchange(pending_, nullptr));
+        }
+    }
+
+    poller poller_;
+    timer_queue timers_;
+    std::array<poller::event, 128> events_{};
+    std::vector<slot> slots_;
+    std::vector<std::uint32_t> free_;
+    std::vector<std::coroutine_handle<>> ready_;
+    std::vector<std::coroutine_handle<>> running_;
+    detail::promise_base* spawned_ = nullptr;
+    std::function<void(std::exception_ptr)> handler_;
+    std::exception_ptr pending_;
+    unsigned streak_ = 0;
+    bool stopping_ = false;
+    std::mutex posted_mutex_;
+    std::vector<std::function<void()>> posted_;
+    std::vector<std::function<void()>> taking_;
+};
+
+} // namespace netkit::async
