@@ -2,14 +2,17 @@
 """Runs example_echo_server the way a supervisor would and talks to it with Python's own sockets,
 an independent peer: reads the endpoint from its first line, checks echoes (small, 1 MiB while
 reading concurrently, a half-close), that an idle client is closed at its deadline, and that
-SIGTERM shuts it down cleanly. Every wait is bounded."""
+SIGTERM shuts it down cleanly. Every wait is bounded. Arguments after the server's path are
+passed to it (co_echo_server.test.py runs the same checks against the coroutine server)."""
+import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
 
-server = subprocess.Popen([sys.argv[1], "127.0.0.1:0", "2000"], stdout=subprocess.PIPE, text=True)
+server = subprocess.Popen([sys.argv[1], "127.0.0.1:0", "2000", *sys.argv[2:]],
+                          stdout=subprocess.PIPE, text=True)
 try:
     first = server.stdout.readline().strip()
     host, _, port = first.rpartition(":")
@@ -93,7 +96,7 @@ try:
     rest, _ = server.communicate(timeout=10)
     assert server.returncode == 0, server.returncode
     assert rest.strip() == "shut down", rest
-    print(f"echo_server on {first}: echoes, half-close, idle close, and a SIGTERM that finished "
+    print(f"{os.path.basename(sys.argv[1])} on {first}: echoes, half-close, idle close, and a SIGTERM that finished "
           f"an echo under way ({len(echoed)} bytes) all as expected")
 finally:
     if server.poll() is None:
