@@ -18,6 +18,7 @@
 #include <future>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -293,6 +294,14 @@ bool matches(std::span<const std::byte> datagram, std::size_t d) {
     return true;
 }
 
+// A sender connected to a receiver that coalesces (UDP_GRO on).
+std::pair<nk::udp::socket, nk::udp::socket> gro_pair() {
+    auto [tx, rx] = nk::test::udp_sockets();
+    rx.set(nk::udp::gro, true).value();
+    tx.connect_to(rx.local_endpoint().value()).value();
+    return {std::move(tx), std::move(rx)};
+}
+
 } // namespace
 
 TEST_CASE("coalesced receives are split into the datagrams that were sent") {
@@ -300,9 +309,7 @@ TEST_CASE("coalesced receives are split into the datagrams that were sent") {
         WARN("skipped: this kernel has no UDP_SEGMENT or UDP_GRO");
         return;
     }
-    auto [tx, rx] = nk::test::udp_sockets();
-    rx.set(nk::udp::gro, true).value();
-    tx.connect_to(rx.local_endpoint().value()).value();
+    auto [tx, rx] = gro_pair();
     const auto bytes = datagrams(40, 1000, 999);
     c_send_segmented(tx.native_handle(), bytes, 1000);
 
@@ -380,9 +387,7 @@ TEST_CASE("a batch splits coalesced receives of one buffer per message, and refu
         WARN("skipped: this kernel has no UDP_SEGMENT or UDP_GRO");
         return;
     }
-    auto [tx, rx] = nk::test::udp_sockets();
-    rx.set(nk::udp::gro, true).value();
-    tx.connect_to(rx.local_endpoint().value()).value();
+    auto [tx, rx] = gro_pair();
     const auto bytes = datagrams(3, 1000, 1000);
     c_send_segmented(tx.native_handle(), bytes, 1000);
 
