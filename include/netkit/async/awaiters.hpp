@@ -15,6 +15,7 @@
 #include <netkit/protocol/concepts.hpp>
 #include <netkit/socket/acceptor.hpp>
 #include <netkit/socket/socket.hpp>
+#include <netkit/sys/syscall.hpp>
 
 #include <coroutine>
 #include <cstddef>
@@ -23,6 +24,7 @@
 #include <system_error>
 #include <utility>
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -39,6 +41,9 @@ namespace detail {
 template <class Derived>
 class io_awaiter : protected operation {
 public:
+    // Set by a stream receive: skip the first try when the loop knows the input is empty.
+    static constexpr bool skips_drained_input = false;
+
     io_awaiter(const io_awaiter&) = delete;
     io_awaiter& operator=(const io_awaiter&) = delete;
     ~io_awaiter() { // a frame destroyed while waiting: unregister, resume nothing
@@ -53,6 +58,9 @@ public:
         if (stop.stop_requested()) {
             ended = std::make_error_code(std::errc::operation_canceled);
             return true; // a cancel before the start is honoured: no call is made
+        }
+        if (Derived::skips_drained_input && loop_->input_drained(fd)) {
+            return false; // the call could only fail: wait for the edge that new data brings
         }
         if (attempt(*this)) {
             finished_at_once_ = true;
@@ -99,18 +107,37 @@ class wait_awaiter : public io_awaiter<wait_awaiter> {
 public:
     wait_awaiter(int descriptor, poll_interest what, deadline when, stop_token token) noexcept
         : io_awaiter(descriptor, what, when, token) {}
-    static bool try_now(operation& base) noexcept { // ready only once the engine says so
+    // The loop's registration reports edges, not states: so the first try asks poll(2) whether
+    // the descriptor is ready now, and a later one (after an edge) says yes.
+    static bool try_now(operation& base) noexcept {
         auto& self = static_cast<wait_awaiter&>(base);
-        return std::exchange(self.asked_, true);
+        if (std::exchange(self.asked_, true)) {
+            return true;
+        }
+        auto now = netkit::detail::poll_one(base.fd, static_cast<short>(base.interest.bits()),
+                                            deadline(deadline::clock::now()));
+        if (!now) {
+            self.failed_ = now.error();
+            return true;
+        }
+        if ((*now & POLLNVAL) != 0) {
+            self.failed_ = error(std::make_error_code(std::errc::bad_file_descriptor), "wait");
+            return true;
+        }
+        return *now != 0;
     }
     result<void> outcome() const noexcept {
         if (ended) {
             return ended_as("wait");
         }
+        if (failed_) {
+            return failure{*failed_};
+        }
         return {};
     }
 
 private:
+    std::optional<error> failed_;
     bool asked_ = false;
 };
 
@@ -137,11 +164,21 @@ public:
         : base(socket.native_handle(), netkit::interest::readable, when, token),
           socket_(socket),
           buffer_(buffer) {}
+    // A stream receive that came back short took all there was (the kernel copies until the
+    // buffer is full or the queue is empty), and new data will bring an edge: the loop notes it,
+    // and the next receive waits for that edge instead of making a call that would fail.
+    static constexpr bool skips_drained_input = can_stream<P>;
+
     static bool try_now(operation& op) noexcept {
         auto& self = static_cast<receive_awaiter&>(op);
         auto got = self.socket_.receive(self.buffer_, receive_flag::dont_wait);
         if (!got && got.error().would_block()) {
             return false;
+        }
+        if constexpr (can_stream<P>) {
+            if (got && *got > 0 && *got < self.buffer_.size()) {
+                loop::current().note_drained(op.fd);
+            }
         }
         self.outcome_.emplace(std::move(got));
         return true;

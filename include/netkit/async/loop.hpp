@@ -1,5 +1,6 @@
 #pragma once
 
+#include <netkit/async/descriptor_epochs.hpp>
 #include <netkit/async/operation.hpp>
 #include <netkit/async/task.hpp>
 #include <netkit/core/error.hpp>
@@ -44,6 +45,7 @@ public:
         ready_.reserve(64);
         running_.reserve(64);
         current_slot() = this;
+        netkit::detail::descriptor_close_observer.store(&on_close, std::memory_order_release);
     }
 
     loop(loop&& other) = delete; // operations and tasks point at it
@@ -137,7 +139,8 @@ public:
     }
 
     /// Waits for `op`'s readiness, deadline or stop. False when it cannot wait (the deadline has
-    /// passed, a stop was asked for, or registration failed): `op.ended` says why.
+    /// passed, a stop was asked for, another operation of the same direction is already waiting
+    /// on the descriptor, or registration failed): `op.ended` says why.
     bool start_wait(detail::operation& op) {
         if (op.stop.stop_requested()) {
             op.ended = std::make_error_code(std::errc::operation_canceled);
@@ -147,16 +150,13 @@ public:
             op.ended = make_error_code(errc::deadline_passed);
             return false;
         }
-        const std::uint32_t index = acquire(op);
         if (op.fd >= 0) {
-            auto added =
-                poller_.add(op.fd, op.interest, slot_token{index, slots_[index].generation}.pack());
-            if (!added) {
-                release(index);
-                op.ended = added.error().code();
+            if (auto watched = watch(op); !watched) {
+                op.ended = watched.error().code();
                 return false;
             }
         }
+        const std::uint32_t index = acquire(op);
         arm_timer(index);
         op.on_stop = [](detail::stop_node& node) noexcept {
             auto& cancelled = static_cast<detail::operation&>(node);
@@ -173,20 +173,41 @@ public:
             return;
         }
         op.stop_link.reset();
-        if (op.fd >= 0) {
-            (void)poller_.remove(op.fd);
+        if (op.fd >= 0 && static_cast<std::size_t>(op.fd) < descriptors_.size()) {
+            descriptor& entry = descriptors_[static_cast<std::size_t>(op.fd)];
+            (entry.reader == &op ? entry.reader : entry.writer) = nullptr;
         }
         release(op.slot);
         op.registered = false;
     }
 
-    /// Ends every wait on descriptor `fd` with `std::errc::bad_file_descriptor`; call it before
-    /// closing a socket that another task may be waiting on (`close` below does both).
+    /// True when `fd`'s input is known to be empty: a stream receive on it came back short (or
+    /// would have blocked) and no edge has come since, so trying again can only fail. The
+    /// registration must be current: an edge is then certain to follow new data.
+    [[nodiscard]] bool input_drained(int fd) const noexcept {
+        const descriptor* entry = current_entry(fd);
+        return entry != nullptr && entry->drained;
+    }
+    /// Records that a stream receive on `fd` took everything there was (see `input_drained`).
+    void note_drained(int fd) noexcept {
+        if (fd >= 0 && current_entry(fd) != nullptr) {
+            descriptors_[static_cast<std::size_t>(fd)].drained = true;
+        }
+    }
+
+    /// Ends every wait on descriptor `fd` with `std::errc::bad_file_descriptor`. netkit calls it
+    /// itself when it closes a descriptor on this loop's thread (a socket's destructor, say); on
+    /// another thread, call it on the loop before the descriptor closes.
     void cancel_waits_on(int fd) noexcept {
-        for (auto& entry : slots_) {
-            if (entry.op != nullptr && entry.op->fd == fd) {
-                end_wait(*entry.op, std::make_error_code(std::errc::bad_file_descriptor));
-            }
+        if (fd < 0 || static_cast<std::size_t>(fd) >= descriptors_.size()) {
+            return;
+        }
+        const auto bad = std::make_error_code(std::errc::bad_file_descriptor);
+        if (detail::operation* reader = descriptors_[static_cast<std::size_t>(fd)].reader) {
+            end_wait(*reader, bad);
+        }
+        if (detail::operation* writer = descriptors_[static_cast<std::size_t>(fd)].writer) {
+            end_wait(*writer, bad);
         }
     }
 
@@ -205,10 +226,79 @@ private:
 
     struct slot {
         detail::operation* op = nullptr;
-        std::uint32_t generation = 0;  // of readiness registrations: stale events are dropped
         std::uint32_t timer_epoch = 0; // of timer entries: only the newest one counts
         deadline::clock::time_point armed = deadline::clock::time_point::max();
     };
+
+    // A descriptor number's registration, kept from one operation to the next: one reader (or
+    // error-queue reader) and one writer may wait at a time, so a socket can be full duplex.
+    struct descriptor {
+        detail::operation* reader = nullptr;
+        detail::operation* writer = nullptr;
+        std::uint32_t generation = 0; // of registrations of this number: stale events dropped
+        std::uint32_t epoch = 0;      // descriptor_epochs' when registered
+        bool registered = false;
+        bool drained = false; // see input_drained
+    };
+
+    // `fd`'s entry if its registration is current (made under the number's present epoch).
+    [[nodiscard]] const descriptor* current_entry(int fd) const noexcept {
+        if (fd < 0 || static_cast<std::size_t>(fd) >= descriptors_.size()) {
+            return nullptr;
+        }
+        const descriptor& entry = descriptors_[static_cast<std::size_t>(fd)];
+        const std::optional<std::uint32_t> epoch = detail::descriptor_epochs::of(fd);
+        return entry.registered && epoch && entry.epoch == *epoch ? &entry : nullptr;
+    }
+
+    // Registers `op` as its descriptor's reader or writer. The first wait on a file adds it
+    // edge-triggered for both directions; later waits cost nothing. Edge-triggered is enough
+    // because every operation tries its call before it waits: an edge that came while nobody
+    // waited was for data that call found, or it is still queued in epoll for the next wait.
+    result<void> watch(detail::operation& op) {
+        const auto number = static_cast<std::size_t>(op.fd);
+        if (number >= descriptors_.size()) {
+            descriptors_.resize(number + 1);
+        }
+        descriptor& entry = descriptors_[number];
+        const bool writes = op.interest.contains(netkit::interest::writable);
+        detail::operation*& role = writes ? entry.writer : entry.reader;
+        if (role != nullptr) {
+            return netkit::detail::errc_failure(std::errc::connection_already_in_progress,
+                                                writes ? "a second writer" : "a second reader");
+        }
+        const std::optional<std::uint32_t> epoch = detail::descriptor_epochs::of(op.fd);
+        if (!entry.registered || !epoch || entry.epoch != *epoch) {
+            ++entry.generation;
+            const std::uint64_t token =
+                slot_token{static_cast<std::uint32_t>(number), entry.generation}.pack();
+            constexpr poll_interest both = netkit::interest::readable | netkit::interest::writable |
+                                           netkit::interest::peer_closed_writing |
+                                           netkit::interest::edge_triggered;
+            auto added = poller_.add(op.fd, both, token);
+            if (!added && added.error() == std::errc::file_exists) { // an untracked number
+                added = poller_.modify(op.fd, both, token);
+            }
+            if (!added) {
+                entry.registered = false;
+                return added;
+            }
+            entry.registered = epoch.has_value();
+            entry.epoch = epoch.value_or(0);
+            entry.drained = false;
+        }
+        role = &op;
+        return {};
+    }
+
+    // core/fd.hpp's observer: every close netkit makes. A wait on the descriptor on this thread's
+    // loop ends (the socket it would touch is going away), and the number's epoch moves on.
+    static void on_close(int fd) noexcept {
+        detail::descriptor_epochs::closing(fd);
+        if (loop* here = current_slot()) {
+            here->cancel_waits_on(fd);
+        }
+    }
 
     static loop*& current_slot() noexcept {
         thread_local loop* instance = nullptr;
@@ -255,7 +345,6 @@ private:
 
     void release(std::uint32_t index) noexcept {
         slots_[index].op = nullptr;
-        ++slots_[index].generation;
         free_.push_back(index); // reserved in acquire: no allocation
     }
 
@@ -301,17 +390,33 @@ private:
         ready_.push_back(op.waiter); // capacity grows only with the number of tasks
     }
 
+    // An edge on a registered descriptor: its reader tries again on input, end of stream,
+    // hang-up or error, its writer on room, hang-up or error. Either may close the descriptor or
+    // start another wait when resumed, so the entry is looked up again after each.
     void on_event(const poller::event& event) {
-        const auto [index, generation] = slot_token::unpack(event.token());
-        if (index >= slots_.size() || slots_[index].generation != generation ||
-            slots_[index].op == nullptr) {
-            return; // its operation ended while this batch was being handled
+        const auto [number, generation] = slot_token::unpack(event.token());
+        const bool failed = event.error() || event.hang_up();
+        if (failed || event.readable() || event.peer_closed_writing() || event.urgent()) {
+            if (number < descriptors_.size() && descriptors_[number].generation == generation) {
+                descriptors_[number].drained = false;
+            }
+            try_waiting(number, generation, &descriptor::reader);
         }
-        detail::operation& op = *slots_[index].op;
-        if (op.attempt(op)) {
-            forget(op);
+        if (failed || event.writable()) {
+            try_waiting(number, generation, &descriptor::writer);
+        }
+    }
+
+    void try_waiting(std::uint32_t number, std::uint32_t generation,
+                     detail::operation* descriptor::*role) {
+        if (number >= descriptors_.size() || descriptors_[number].generation != generation) {
+            return; // the number was registered again since this edge
+        }
+        detail::operation* op = descriptors_[number].*role;
+        if (op != nullptr && op->attempt(*op)) {
+            forget(*op);
             streak_ = 0;
-            op.waiter.resume();
+            op->waiter.resume();
         }
     }
 
@@ -363,9 +468,10 @@ private:
 
     poller poller_;
     timer_queue timers_;
-    std::array<poller::event, 128> events_{};
+    std::array<poller::event, 256> events_{};
     std::vector<slot> slots_;
     std::vector<std::uint32_t> free_;
+    std::vector<descriptor> descriptors_;
     std::vector<std::coroutine_handle<>> ready_;
     std::vector<std::coroutine_handle<>> running_;
     detail::promise_base* spawned_ = nullptr;

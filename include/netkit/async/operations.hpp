@@ -23,8 +23,9 @@ namespace netkit::async {
 
 /// Waits until `source` (a socket, an acceptor, anything with `native_handle()`, or a
 /// `file_descriptor`: a signalfd, an eventfd, a pipe) is readable, or `until` passes
-/// (`errc::deadline_passed`), or `stop` is asked (`operation_canceled`). One operation per
-/// descriptor at a time: a second wait on the same one fails with EEXIST.
+/// (`errc::deadline_passed`), or `stop` is asked (`operation_canceled`). One operation that reads
+/// and one that writes may wait on a descriptor at a time; a second of the same direction fails
+/// with `std::errc::connection_already_in_progress` (EALREADY).
 template <class Source>
 detail::wait_awaiter wait_readable(const Source& source, deadline until = {},
                                    stop_token stop = {}) {
