@@ -9,5 +9,7 @@
 #include <netkit/async/loop.hpp>
 #include <netkit/async/operation.hpp>
 #include <netkit/async/operations.hpp>
+#include <netkit/async/scope.hpp>
 #include <netkit/async/stop.hpp>
 #include <netkit/async/task.hpp>
+#include <netkit/async/when.hpp>

@@ -107,6 +107,17 @@ public:
         handler_ = std::move(handler);
     }
 
+    /// Treats `failed` as an exception that escaped a spawned task: the handler gets it, or
+    /// `run` rethrows it (the first one) at its next turn. A `scope` destroyed before it was
+    /// joined hands its children's exception on this way.
+    void report_exception(std::exception_ptr failed) noexcept {
+        if (handler_) {
+            handler_(failed);
+        } else if (!pending_) {
+            pending_ = failed;
+        }
+    }
+
     /// Makes `run` return (by throwing `operation_canceled`) at its next turn, if its task has not
     /// finished by then.
     void stop() noexcept { stopping_ = true; }
@@ -305,17 +316,14 @@ private:
         return instance;
     }
 
-    void finished(detail::promise_base& promise) noexcept override {
+    std::coroutine_handle<> finished(detail::promise_base& promise) noexcept override {
         unlink(promise);
         std::exception_ptr failed = promise.exception();
         promise.handle().destroy();
         if (failed) {
-            if (handler_) {
-                handler_(failed);
-            } else if (!pending_) {
-                pending_ = failed;
-            }
+            report_exception(failed);
         }
+        return std::noop_coroutine();
     }
 
     void unlink(detail::promise_base& promise) noexcept {

@@ -16,11 +16,13 @@ namespace detail {
 
 class promise_base;
 
-// Who owns a task that nobody awaits (a loop, for `spawn`): told when it has finished.
+// Who is told when a task that nobody awaits has finished: a loop or a scope (which own the
+// frame), or when_all/when_any (which do not).
 class task_owner {
 public:
-    // Called at the task's final suspend; the owner may destroy the frame there.
-    virtual void finished(promise_base& promise) noexcept = 0;
+    // Called at the task's final suspend; the owner may destroy the frame there. Returns the
+    // coroutine to go on with (symmetric transfer): a joiner, or std::noop_coroutine().
+    virtual std::coroutine_handle<> finished(promise_base& promise) noexcept = 0;
 
 protected:
     task_owner() = default;
@@ -54,7 +56,7 @@ public:
                 return promise.continuation_; // symmetric transfer to the awaiter
             }
             if (promise.owner_ != nullptr) {
-                promise.owner_->finished(promise); // may destroy this frame: touch nothing after
+                return promise.owner_->finished(promise); // may destroy this frame: touch nothing
             }
             return std::noop_coroutine();
         }
