@@ -214,3 +214,22 @@ TEST_CASE("a receive after a short read still sees the bytes that come next") {
     nka::loop loop;
     CHECK(loop.run(byte_by_byte(a, b)) == 50);
 }
+
+TEST_CASE("a short read that came with the end of stream does not hide it") {
+    auto [a, b] = nk::test::tcp_pair();
+    nka::loop loop;
+    received first;
+    loop.spawn(receive_into(b, first)); // registered and waiting before anything arrives
+    loop.run(yield_once());
+    // Data and FIN arrive together: one edge says both, and the short read takes the data only.
+    REQUIRE(::send(a.native_handle(), "ab", 2, MSG_NOSIGNAL) == 2);
+    REQUIRE(::shutdown(a.native_handle(), SHUT_WR) == 0);
+    while (!first.done) {
+        loop.run(yield_once());
+    }
+    CHECK(text(first) == "ab");
+    received second; // must see the end of stream at once, not wait for an edge already spent
+    loop.run(receive_into(b, second, 2s));
+    REQUIRE(second.value);
+    CHECK(*second.value == 0u);
+}

@@ -125,10 +125,10 @@ public:
     /// Runs `fn` on the loop's thread at its next turn; safe from any thread (one lock, one
     /// eventfd write). May allocate (the queue, `fn`'s capture).
     void post(std::function<void()> fn) {
-        {
-            const std::lock_guard lock(posted_mutex_);
-            posted_.push_back(std::move(fn));
-        }
+        // The wake is made under the lock: the loop cannot take `fn`, run it and be destroyed
+        // (the poster's last step, typically "stop") while this call still touches it.
+        const std::lock_guard lock(posted_mutex_);
+        posted_.push_back(std::move(fn));
         (void)poller_.wake();
     }
 
@@ -202,7 +202,8 @@ public:
     /// Records that a stream receive on `fd` took everything there was (see `input_drained`).
     void note_drained(int fd) noexcept {
         if (fd >= 0 && current_entry(fd) != nullptr) {
-            descriptors_[static_cast<std::size_t>(fd)].drained = true;
+            descriptor& entry = descriptors_[static_cast<std::size_t>(fd)];
+            entry.drained = !entry.input_ended;
         }
     }
 
@@ -249,7 +250,8 @@ private:
         std::uint32_t generation = 0; // of registrations of this number: stale events dropped
         std::uint32_t epoch = 0;      // descriptor_epochs' when registered
         bool registered = false;
-        bool drained = false; // see input_drained
+        bool drained = false;     // see input_drained
+        bool input_ended = false; // an edge said end of stream, hang-up or error: never drained
     };
 
     // `fd`'s entry if its registration is current (made under the number's present epoch).
@@ -297,6 +299,7 @@ private:
             entry.registered = epoch.has_value();
             entry.epoch = epoch.value_or(0);
             entry.drained = false;
+            entry.input_ended = false;
         }
         role = &op;
         return {};
@@ -406,7 +409,11 @@ private:
         const bool failed = event.error() || event.hang_up();
         if (failed || event.readable() || event.peer_closed_writing() || event.urgent()) {
             if (number < descriptors_.size() && descriptors_[number].generation == generation) {
-                descriptors_[number].drained = false;
+                // An end of stream is readable but is no data: a short read before it leaves
+                // it there with its edge spent, so from now on every receive makes its call.
+                descriptor& entry = descriptors_[number];
+                entry.drained = false;
+                entry.input_ended = entry.input_ended || failed || event.peer_closed_writing();
             }
             try_waiting(number, generation, &descriptor::reader);
         }
