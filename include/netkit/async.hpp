@@ -4,6 +4,7 @@
 /// `<netkit/netkit.hpp>` does not include it. See docs/coroutines.md.
 
 #include <netkit/async/awaiters.hpp>
+#include <netkit/async/file_operations.hpp>
 #include <netkit/async/frame_allocator.hpp>
 #include <netkit/async/loop.hpp>
 #include <netkit/async/operation.hpp>
