@@ -256,6 +256,15 @@ TEST_CASE("send_to waits while the receiver's queue is full, and ends at its dea
     }
 }
 
+TEST_CASE("send_to a Unix name whose receiver has gone is refused") {
+    full_queue q;
+    REQUIRE(q.receiver.close());
+    nka::loop loop;
+    auto sent = loop.run(local_send_to(q.sender, "gone", q.name, nk::deadline::after(10s), {}));
+    REQUIRE_FALSE(sent);
+    CHECK(sent.error() == std::errc::connection_refused);
+}
+
 namespace {
 nka::task<std::string> answer_python(nk::udp::socket& sock) {
     std::array<char, 128> bytes{};

@@ -420,8 +420,9 @@ nka::task<nk::result<std::size_t>> relay(From& from, To& to, nk::pipe& through, 
 }
 
 template <class From, class To>
-nka::task<> relay_into(From& from, To& to, nk::pipe& through, outcome& out) {
-    out.value = co_await relay(from, to, through, UINT64_MAX, nk::deadline::after(30s), {}, true);
+nka::task<> relay_into(From& from, To& to, nk::pipe& through, outcome& out,
+                       nka::stop_token stop = {}) {
+    out.value = co_await relay(from, to, through, UINT64_MAX, nk::deadline::after(30s), stop, true);
     out.done = true;
 }
 } // namespace
@@ -473,6 +474,22 @@ TEST_CASE("splice_all: a limit, a silent source's deadline, a stop, a closed des
             loop.run(relay(source, destination, through, UINT64_MAX, {}, stop.token(), false));
         CHECK(moved.error() == std::errc::operation_canceled);
         CHECK(drain(source.native_handle()).size() == 100);
+    }
+    SECTION("stopped while it waits for the source: the count so far") {
+        REQUIRE(writer.send(pattern_bytes(0, 100)));
+        nka::stop_source stop;
+        outcome out;
+        loop.spawn(relay_into(source, destination, through, out, stop.token()));
+        loop.run(yield_once());
+        REQUIRE_FALSE(out.done);
+        REQUIRE(loop.waiting() == 1);
+        stop.request_stop();
+        loop.run(yield_once());
+        REQUIRE(out.done);
+        REQUIRE_FALSE(out.value);
+        CHECK(out.value.error() == std::errc::operation_canceled);
+        CHECK(out.value.error().bytes_transferred() == 100);
+        CHECK(loop.waiting() == 0);
     }
     SECTION("a closed destination: broken_pipe, no SIGPIPE") {
         nk::test::signals_handled = 0;
