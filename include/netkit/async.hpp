@@ -7,6 +7,8 @@
 #include <netkit/async/call_awaiter.hpp>
 #include <netkit/async/datagram_operations.hpp>
 #include <netkit/async/descriptor_epochs.hpp>
+#include <netkit/async/engine.hpp>
+#include <netkit/async/epoll_engine.hpp>
 #include <netkit/async/file_operations.hpp>
 #include <netkit/async/frame_allocator.hpp>
 #include <netkit/async/loop.hpp>

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <netkit/async/descriptor_epochs.hpp>
+#include <netkit/async/engine.hpp>
 #include <netkit/async/operation.hpp>
 #include <netkit/async/task.hpp>
 #include <netkit/core/error.hpp>
@@ -15,8 +16,11 @@
 #include <functional>
 #include <mutex>
 #include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include <sys/epoll.h>
 
 namespace netkit::async {
 
@@ -39,9 +43,10 @@ public:
     /// it yield to the others (so that a busy connection cannot starve the rest).
     static constexpr unsigned immediate_limit = 32;
 
-    /// A loop with its own epoll instance and wake eventfd; it becomes this thread's loop.
-    /// Throws `operation_failed` when epoll or eventfd cannot be opened.
-    loop() : poller_(poller::open().value()) {
+    /// A loop with its own engine (see `engine_kind`) and wake eventfd; it becomes this thread's
+    /// loop. Throws `operation_failed` when no engine can be opened.
+    explicit loop(engine_kind wanted = engine_kind::automatic)
+        : engine_(detail::engine::open(wanted).value()) {
         ready_.reserve(64);
         running_.reserve(64);
         current_slot() = this;
@@ -61,6 +66,11 @@ public:
             current_slot() = nullptr;
         }
     }
+
+    /// The engine the loop runs on: "epoll" or "io_uring".
+    [[nodiscard]] std::string_view engine_name() const noexcept { return engine_.name(); }
+    /// The engine the loop runs on.
+    [[nodiscard]] engine_kind engine() const noexcept { return engine_.kind(); }
 
     /// The loop of the calling thread (the one most recently opened on it and still alive).
     static loop& current() noexcept { return *current_slot(); }
@@ -129,7 +139,7 @@ public:
         // (the poster's last step, typically "stop") while this call still touches it.
         const std::lock_guard lock(posted_mutex_);
         posted_.push_back(std::move(fn));
-        (void)poller_.wake();
+        (void)engine_.wake();
     }
 
     /// Resumes `handle` at the loop's next turn.
@@ -285,14 +295,7 @@ private:
             ++entry.generation;
             const std::uint64_t token =
                 slot_token{static_cast<std::uint32_t>(number), entry.generation}.pack();
-            constexpr poll_interest both = netkit::interest::readable | netkit::interest::writable |
-                                           netkit::interest::peer_closed_writing |
-                                           netkit::interest::edge_triggered;
-            auto added = poller_.add(op.fd, both, token);
-            if (!added && added.error() == std::errc::file_exists) { // an untracked number
-                added = poller_.modify(op.fd, both, token);
-            }
-            if (!added) {
+            if (auto added = engine_.watch(op.fd, token); !added) {
                 entry.registered = false;
                 return added;
             }
@@ -311,6 +314,20 @@ private:
         detail::descriptor_epochs::closing(fd);
         if (loop* here = current_slot()) {
             here->cancel_waits_on(fd);
+            here->forget_registration(fd);
+        }
+    }
+
+    // The engine may hold the file open (io_uring's poll does): it must let go of it.
+    void forget_registration(int fd) noexcept {
+        if (fd < 0 || static_cast<std::size_t>(fd) >= descriptors_.size()) {
+            return;
+        }
+        descriptor& entry = descriptors_[static_cast<std::size_t>(fd)];
+        if (entry.registered) {
+            engine_.closing(fd,
+                            slot_token{static_cast<std::uint32_t>(fd), entry.generation}.pack());
+            entry.registered = false;
         }
     }
 
@@ -404,20 +421,21 @@ private:
     // An edge on a registered descriptor: its reader tries again on input, end of stream,
     // hang-up or error, its writer on room, hang-up or error. Either may close the descriptor or
     // start another wait when resumed, so the entry is looked up again after each.
-    void on_event(const poller::event& event) {
-        const auto [number, generation] = slot_token::unpack(event.token());
-        const bool failed = event.error() || event.hang_up();
-        if (failed || event.readable() || event.peer_closed_writing() || event.urgent()) {
+    void on_event(std::uint64_t token, std::uint32_t bits) {
+        const auto [number, generation] = slot_token::unpack(token);
+        const bool failed = (bits & (EPOLLERR | EPOLLHUP)) != 0;
+        const bool peer_closed_writing = (bits & EPOLLRDHUP) != 0;
+        if (failed || peer_closed_writing || (bits & (EPOLLIN | EPOLLPRI)) != 0) {
             if (number < descriptors_.size() && descriptors_[number].generation == generation) {
                 // An end of stream is readable but is no data: a short read before it leaves
                 // it there with its edge spent, so from now on every receive makes its call.
                 descriptor& entry = descriptors_[number];
                 entry.drained = false;
-                entry.input_ended = entry.input_ended || failed || event.peer_closed_writing();
+                entry.input_ended = entry.input_ended || failed || peer_closed_writing;
             }
             try_waiting(number, generation, &descriptor::reader);
         }
-        if (failed || event.writable()) {
+        if (failed || (bits & EPOLLOUT) != 0) {
             try_waiting(number, generation, &descriptor::writer);
         }
     }
@@ -450,12 +468,10 @@ private:
     // resumes what became ready and what timed out.
     void poll() {
         const deadline until = ready_.empty() ? timers_.next() : deadline(deadline::clock::now());
-        auto ready = poller_.wait(events_, until);
-        if (!ready) {
-            throw operation_failed(ready.error());
-        }
-        for (const auto& event : std::span(events_).first(*ready)) {
-            on_event(event);
+        auto waited = engine_.wait(
+            until, [this](std::uint64_t token, std::uint32_t bits) { on_event(token, bits); });
+        if (!waited) {
+            throw operation_failed(waited.error());
         }
         timers_.expire(deadline::clock::now(), [this](std::uint64_t token) { on_timer(token); });
         rethrow_pending();
@@ -481,9 +497,8 @@ private:
         }
     }
 
-    poller poller_;
+    detail::engine engine_;
     timer_queue timers_;
-    std::array<poller::event, 256> events_{};
     std::vector<slot> slots_;
     std::vector<std::uint32_t> free_;
     std::vector<descriptor> descriptors_;

@@ -269,8 +269,8 @@ auto receive_batch(basic_socket<P>& socket, message_batch<P, N, B, K>& batch, de
 /// of the packet it is about in `payload` (which must outlive the operation).
 ///
 /// It reads at once, then waits for EPOLLERR as the socket's reader (so a receive cannot wait on
-/// the socket at the same time). Woken with no entry queued, a pending socket error (SO_ERROR: a refused
-/// port on a connected UDP socket without IP_RECVERR) is returned, and cleared, as by the
+/// the socket at the same time). Woken with no entry queued, a pending socket error (SO_ERROR: a
+/// refused port on a connected UDP socket without IP_RECVERR) is returned, and cleared, as by the
 /// blocking `read_error_queue`. Errors: those, `deadline_passed`, `operation_canceled`.
 template <protocol_tag P>
 auto read_error_queue(basic_socket<P>& socket, std::span<std::byte> payload = {},
