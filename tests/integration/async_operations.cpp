@@ -348,3 +348,46 @@ TEST_CASE("a task destroyed while it is in the ready queue is taken out of it") 
     loop.run(yield_in_a_big_frame());
     CHECK(loop.waiting() == 0);
 }
+
+namespace {
+
+nka::task<> tick(int& ticks, const bool& done) {
+    while (!done) {
+        ++ticks;
+        co_await nka::yield();
+    }
+}
+
+nka::task<nk::result<nk::tcp::socket>> connect_and_flag(nk::ip::endpoint peer, bool& done) {
+    auto connected = co_await nka::connect<nk::tcp::protocol>(peer, 200ms);
+    done = true;
+    co_return connected;
+}
+
+} // namespace
+
+TEST_CASE("connect waits on the loop, not inside connect(2): other tasks go on") {
+    // A listener whose accept queue is full drops new SYNs: the handshake cannot finish at once.
+    nk::listen_options options;
+    options.backlog = 0;
+    auto listener =
+        nk::tcp::acceptor::listen(nk::ip::endpoint::parse("127.0.0.1:0").value(), options);
+    REQUIRE(listener);
+    const nk::ip::endpoint where = listener->local_endpoint().value();
+    std::vector<nk::tcp::socket> fillers;
+    for (int i = 0; i < 4; ++i) { // plain non-blocking connect(2)s: none of them waits here
+        auto filler = nk::tcp::socket::open(nk::ip::v4, nk::io_mode::non_blocking);
+        REQUIRE(filler);
+        (void)::connect(filler->native_handle(), reinterpret_cast<const sockaddr*>(where.data()),
+                        where.size());
+        fillers.push_back(std::move(*filler));
+    }
+    nka::loop loop;
+    int ticks = 0;
+    bool done = false;
+    loop.spawn(tick(ticks, done));
+    auto connected = loop.run(connect_and_flag(where, done));
+    REQUIRE_FALSE(connected);
+    CHECK(connected.error() == nk::errc::deadline_passed);
+    CHECK(ticks > 1); // the loop ran the other task while the connect waited
+}

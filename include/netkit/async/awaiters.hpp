@@ -319,7 +319,9 @@ public:
         }
         if (!self.started_) { // (a): connect(2) at once; EINPROGRESS waits for writable
             self.started_ = true;
-            auto begun = self.opened_->connect_to(self.peer_);
+            // connect_to would wait for the handshake inside the call: one connect(2) only.
+            auto begun = netkit::detail::connect_once(self.opened_->native_handle(),
+                                                      self.peer_.data(), self.peer_.size());
             if (!begun && begun.error() == std::errc::operation_in_progress) {
                 return false;
             }

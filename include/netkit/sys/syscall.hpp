@@ -131,6 +131,19 @@ inline result<void> set_option(int fd, int level, int name, const void* value, s
     return {};
 }
 
+/// One connect(2) that never waits: on a non-blocking socket, EINPROGRESS (and EINTR, after
+/// which the kernel goes on as well) is returned as `std::errc::operation_in_progress` for the
+/// caller to wait for writability and read SO_ERROR, as a loop does.
+inline result<void> connect_once(int fd, const sockaddr* address, socklen_t length) noexcept {
+    if (::connect(fd, address, length) == 0) [[likely]] {
+        return {};
+    }
+    if (errno == EINTR) {
+        errno = EINPROGRESS;
+    }
+    return errno_failure("connect", address, length);
+}
+
 /// connect(2), within `until`. A connect that does not finish at once (EINPROGRESS on a
 /// non-blocking socket, or EINTR: a blocking connect interrupted by a signal goes on in the
 /// kernel, and calling connect again would fail with EALREADY) is waited for with poll and its
