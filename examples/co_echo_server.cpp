@@ -3,7 +3,7 @@
 // send_all (it waits while the peer does not read), and SIGINT/SIGTERM drain: the listener
 // stops, each connection finishes the echo under way, sends its FIN, and the program exits 0.
 //
-//   co_echo_server [ENDPOINT [IDLE_MS [--engine=epoll]]]
+//   co_echo_server [ENDPOINT [IDLE_MS] [--engine=epoll]]
 //
 // The first line of output is the bound endpoint (ENDPOINT may use port 0).
 #include <netkit/async.hpp>
@@ -93,8 +93,9 @@ nk::file_descriptor shutdown_signals() {
 
 int main(int argc, char** argv) {
     const std::string_view where = argc > 1 ? argv[1] : "127.0.0.1:0";
-    server_state state{std::chrono::milliseconds(argc > 2 ? std::atol(argv[2]) : 10000), {}, 0};
-    for (int i = 3; i < argc; ++i) { // the io_uring engine will add its name here
+    const bool has_idle = argc > 2 && argv[2][0] != '-'; // options may follow ENDPOINT directly
+    server_state state{std::chrono::milliseconds(has_idle ? std::atol(argv[2]) : 10000), {}, 0};
+    for (int i = has_idle ? 3 : 2; i < argc; ++i) { // the io_uring engine will add its name here
         if (std::string_view(argv[i]) != "--engine=epoll") {
             fmt::print(stderr, "unknown option {} (engines: --engine=epoll)\n", argv[i]);
             return 2;
