@@ -4,8 +4,12 @@
 /// `<netkit/netkit.hpp>` does not include it. See docs/coroutines.md.
 
 #include <netkit/async/awaiters.hpp>
+#include <netkit/async/call_awaiter.hpp>
+#include <netkit/async/datagram_operations.hpp>
+#include <netkit/async/file_operations.hpp>
 #include <netkit/async/frame_allocator.hpp>
 #include <netkit/async/loop.hpp>
+#include <netkit/async/message_operations.hpp>
 #include <netkit/async/operation.hpp>
 #include <netkit/async/operations.hpp>
 #include <netkit/async/stop.hpp>

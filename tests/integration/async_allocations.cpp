@@ -1,11 +1,13 @@
 // No allocation per operation: after warm-up, 10,000 echo round trips between two coroutines on
-// one loop (each receive with a deadline, so timers are exercised too) make no heap allocation.
+// one loop (each receive with a deadline, so timers are exercised too) make no heap allocation,
+// over a stream and with datagrams (send_to, receive_from).
 // Operation state lives in the awaiters, in the frames, and frames are recycled per thread.
 #include <netkit/async/operations.hpp>
 
 #include "support/catch.hpp"
 #include "support/sockets.hpp"
 
+#include <netkit/async/datagram_operations.hpp>
 #include <netkit/async/loop.hpp>
 #include <netkit/async/task.hpp>
 #include <netkit/netkit.hpp>
@@ -117,6 +119,62 @@ TEST_CASE("10,000 echo round trips after warm-up allocate nothing") {
     CHECK(seen.failures == 0);
     if (counting) {
         CHECK(seen.before > 0); // the counter counts: the warm-up allocated
+        CHECK(seen.after - seen.before == 0);
+    }
+}
+
+namespace {
+
+nka::task<> datagram_server(nk::udp::socket& sock) {
+    std::array<std::byte, 256> buffer{};
+    for (;;) {
+        auto got = co_await nka::receive_from(sock, buffer, 10s);
+        if (!got || got->size == 0 || !got->sender) {
+            co_return; // an empty datagram ends the test
+        }
+        auto sent =
+            co_await nka::send_to(sock, std::span(buffer).first(got->size), *got->sender, 10s);
+        if (!sent) {
+            co_return;
+        }
+    }
+}
+
+nka::task<> datagram_client(nk::udp::socket& sock, nk::ip::endpoint server, counts& seen) {
+    std::array<std::byte, 64> request{};
+    std::array<std::byte, 64> reply{};
+    for (int i = 0; i < warm_up + measured; ++i) {
+        if (i == warm_up) {
+            seen.before = allocations.load();
+        }
+        request[0] = static_cast<std::byte>(i);
+        auto sent = co_await nka::send_to(sock, request, server, 10s);
+        auto got = co_await nka::receive_from(sock, reply, 10s);
+        if (!sent || !got || got->size != request.size() || reply != request) {
+            ++seen.failures;
+        }
+    }
+    seen.after = allocations.load();
+    (void)co_await nka::send_to(sock, std::span(request).first(0), server, 10s);
+}
+
+} // namespace
+
+TEST_CASE("10,000 datagram round trips after warm-up allocate nothing") {
+    const nk::ip::endpoint loopback(nk::ip::address_v4::loopback(), 0);
+    auto a = nk::udp::socket::open(nk::ip::v4, nk::io_mode::non_blocking).value();
+    auto b = nk::udp::socket::open(nk::ip::v4, nk::io_mode::non_blocking).value();
+    a.bind(loopback).value();
+    b.bind(loopback).value();
+    counts seen;
+    {
+        nka::loop loop;
+        loop.spawn(datagram_server(b));
+        loop.run(datagram_client(a, b.local_endpoint().value(), seen));
+    }
+    CHECK(seen.failures == 0);
+    if (counting) {
+        CHECK(seen.before > 0);
         CHECK(seen.after - seen.before == 0);
     }
 }
