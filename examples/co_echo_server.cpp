@@ -2,8 +2,11 @@
 // connection, straight-line code, an idle timeout as the receive's deadline, backpressure from
 // send_all (it waits while the peer does not read), and SIGINT/SIGTERM drain: the listener
 // stops, each connection finishes the echo under way, sends its FIN, and the program exits 0.
+// With --threads N, N threads each run a loop of their own with a listener of their own on the
+// same endpoint (SO_REUSEPORT: the kernel spreads the connections among them); a signal drains
+// them all.
 //
-//   co_echo_server [ENDPOINT [IDLE_MS [--engine=epoll]]]
+//   co_echo_server [ENDPOINT [IDLE_MS] [--threads N] [--engine=epoll]]
 //
 // The first line of output is the bound endpoint (ENDPOINT may use port 0).
 #include <netkit/async.hpp>
@@ -15,109 +18,114 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <signal.h>
 #include <string_view>
+#include <system_error>
+#include <vector>
 
 #include <sys/signalfd.h>
 
 namespace nk = netkit;
 namespace nka = netkit::async;
-using namespace std::chrono_literals;
+using namespace std::literals;
 
 namespace {
 
-struct server_state {
-    std::chrono::milliseconds idle;
-    nka::stop_source draining; // asked once a signal came: receives end, echoes under way finish
-    int sessions = 0;
-};
-
-nka::task<> session(nk::tcp::socket sock, server_state& state) {
-    ++state.sessions;
+// `draining` is asked once a signal came: receives end, echoes under way finish. `sessions`
+// counts this thread's connections, so that its serve() knows when they are all done.
+nka::task<> session(nk::tcp::socket sock, std::chrono::milliseconds idle,
+                    nka::stop_source& draining, int& sessions) {
+    ++sessions;
     std::array<std::byte, 16384> buffer{};
-    for (;;) {
+    for (bool open = true; open;) {
         // Ends at end of stream, at the idle deadline, or when the drain begins.
-        auto got = co_await nka::receive(sock, buffer, state.idle, state.draining.token());
+        auto got = co_await nka::receive(sock, buffer, idle, draining.token());
         if (!got || *got == 0) {
             break;
         }
         // No stop token here: an echo under way is finished even while draining.
-        auto sent = co_await nka::send_all(sock, std::span(buffer).first(*got), state.idle);
-        if (!sent) {
-            break;
-        }
+        auto sent = co_await nka::send_all(sock, std::span(buffer).first(*got), idle);
+        open = sent.has_value();
     }
     (void)sock.shutdown(nk::shutdown::write); // the peer reads end of stream, then we close
-    --state.sessions;
+    --sessions;
 }
 
-nka::task<> accept_loop(nk::tcp::acceptor& acceptor, server_state& state) {
-    for (;;) {
-        auto conn = co_await nka::accept(acceptor, {}, state.draining.token());
+// Every thread's loop waits on the same signalfd. Nobody reads it, so once a signal came it stays
+// readable and every loop sees it.
+nka::task<> drain_on_signal(const nk::file_descriptor& signals, nka::stop_source& draining) {
+    (void)co_await nka::wait_readable(signals);
+    draining.request_stop();
+}
+
+nka::task<> serve(nk::tcp::acceptor& acceptor, const nk::file_descriptor& signals,
+                  std::chrono::milliseconds idle) {
+    nka::stop_source draining; // this thread's: in this frame, which outlives its sessions
+    int sessions = 0;
+    nka::loop::current().spawn(drain_on_signal(signals, draining));
+    while (!draining.stop_requested()) {
+        auto conn = co_await nka::accept(acceptor, {}, draining.token());
         if (conn) {
-            nka::loop::current().spawn(session(std::move(conn->socket), state));
-        } else if (conn.error() == std::errc::operation_canceled) {
-            co_return;
-        } else { // out of descriptors, say: wait before the listener is tried again
-            fmt::print(stderr, "{}\n", conn.error().message());
-            (void)co_await nka::sleep_for(100ms);
+            nka::loop::current().spawn(session(std::move(conn->socket), idle, draining, sessions));
+        } else { // the drain began, or out of descriptors: wait before trying again
+            (void)co_await nka::sleep_for(100ms, draining.token());
         }
     }
-}
-
-nka::task<int> serve(nk::tcp::acceptor& acceptor, nk::file_descriptor& signals,
-                     server_state& state) {
-    nka::loop::current().spawn(accept_loop(acceptor, state));
-    auto signalled = co_await nka::wait_readable(signals); // (never co_await inside an if)
-    if (!signalled) {
-        co_return 1;
-    }
-    state.draining.request_stop();
-    while (state.sessions > 0) { // the sessions finish their echoes and close
+    while (sessions > 0) { // the sessions finish their echoes and close
         (void)co_await nka::sleep_for(5ms);
     }
-    co_return 0;
 }
 
-// SIGINT and SIGTERM become a readable descriptor that a task waits on.
-nk::file_descriptor shutdown_signals() {
+} // namespace
+
+// Errors of setting up (a port in use, say) and of the loops end it with their message.
+int main(int argc, char** argv) try {
+    auto endpoint = nk::ip::endpoint::parse(argc > 1 ? argv[1] : "127.0.0.1:0");
+    const bool has_idle = argc > 2 && argv[2][0] != '-';
+    const std::chrono::milliseconds idle(has_idle ? std::atol(argv[2]) : 10000);
+    int threads = 1;
+    for (int i = has_idle ? 3 : 2; i < argc; ++i) {
+        if (argv[i] == "--threads"sv && i + 1 < argc) {
+            threads = std::atoi(argv[++i]);
+        } else if (argv[i] != "--engine=epoll"sv) { // the io_uring engine will add its name here
+            threads = 0;                            // not an option: the usage below
+        }
+    }
+    if (!endpoint || threads < 1) {
+        fmt::print(stderr, "usage: co_echo_server [ENDPOINT [IDLE_MS] [--threads N]]\n");
+        return 2;
+    }
+    // SIGINT and SIGTERM become a readable descriptor that the loops wait on. Blocked before any
+    // thread starts, so that every thread inherits the mask.
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     ::sigprocmask(SIG_BLOCK, &set, nullptr);
-    return nk::file_descriptor(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-}
-
-} // namespace
-
-int main(int argc, char** argv) {
-    const std::string_view where = argc > 1 ? argv[1] : "127.0.0.1:0";
-    server_state state{std::chrono::milliseconds(argc > 2 ? std::atol(argv[2]) : 10000), {}, 0};
-    for (int i = 3; i < argc; ++i) { // the io_uring engine will add its name here
-        if (std::string_view(argv[i]) != "--engine=epoll") {
-            fmt::print(stderr, "unknown option {} (engines: --engine=epoll)\n", argv[i]);
-            return 2;
-        }
+    const nk::file_descriptor signals(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    // The first binds (port 0: any), the others its port: SO_REUSEPORT lets them share it.
+    std::vector<nk::tcp::acceptor> acceptors(static_cast<std::size_t>(threads));
+    for (auto& acceptor : acceptors) {
+        acceptor = nk::tcp::acceptor::open(endpoint->family(), nk::io_mode::non_blocking).value();
+        acceptor.set(nk::so::reuse_port, true).value();
+        acceptor.bind(*endpoint).value();
+        acceptor.listen_now().value();
+        endpoint->port(acceptor.local_endpoint().value().port());
     }
-    auto endpoint = nk::ip::endpoint::parse(where);
-    if (!endpoint) {
-        fmt::print(stderr, "{}\n", endpoint.error().message());
-        return 2;
-    }
-    nk::file_descriptor signals = shutdown_signals();
-    nk::listen_options options;
-    options.mode = nk::io_mode::non_blocking; // the loop's accept needs it
-    auto acceptor = nk::tcp::acceptor::listen(*endpoint, options);
-    if (!acceptor) {
-        fmt::print(stderr, "{}\n", acceptor.error().message());
-        return 1;
-    }
-    fmt::print("{}\n", acceptor->local_endpoint().value().to_string());
+    fmt::print("{}\n", endpoint->to_string());
     std::fflush(stdout); // the first line is how a supervisor learns the port
 
-    nka::loop loop;
-    const int status = loop.run(serve(*acceptor, signals, state));
+    std::vector<std::future<void>> loops; // one thread per listener, each with a loop of its own
+    for (auto& acceptor : acceptors) {
+        auto run = [&] { nka::loop().run(serve(acceptor, signals, idle)); }; // this thread's loop
+        loops.push_back(std::async(std::launch::async, run));
+    }
+    for (auto& loop : loops) {
+        loop.get(); // waits for its thread; rethrows what escaped its loop
+    }
     fmt::print("shut down\n");
-    return status;
+} catch (const std::system_error& failure) {
+    fmt::print(stderr, "{}\n", failure.what());
+    return 1;
 }

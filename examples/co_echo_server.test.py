@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """The coroutine echo server, on its epoll engine, passes every check of echo_server.test.py:
-echoes, a half-close, the idle close, and a SIGTERM that drains it and ends it with status 0."""
+echoes, a half-close, the idle close, and a SIGTERM that drains it and ends it with status 0.
+Arguments after the server's path go to the server (ctest runs it once more with --threads 2:
+then the kernel spreads the clients over two loops, and the SIGTERM drains both)."""
 import pathlib
 import runpy
 import sys

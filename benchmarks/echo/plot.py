@@ -12,7 +12,8 @@ import tempfile
 
 data = json.load(open(sys.argv[1]))
 records = data["records"] if isinstance(data, dict) else data
-order = [s for s in ("netkit", "c", "c_idle", "asio") if any(r["server"] == s for r in records)]
+order = [s for s in ("netkit", "netkit_co", "c", "c_idle", "asio", "asio_co")
+         if any(r["server"] == s for r in records)]
 cells = sorted({(r["connections"], r["size"], r["mode"]) for r in records})
 
 

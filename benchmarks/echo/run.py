@@ -8,6 +8,14 @@ echoed: on two cores the kernel dominates and throughput alone cannot tell serve
 per request is the primary figure. Servers take HOST:PORT, print their endpoint first and stop on
 SIGTERM.
 
+Every cell starts with a warm-up on the same connections (WARMUP below: every connection's first
+requests, the first frames and buffers a server allocates), after which the load generator lets
+every echo come back and pauses; the measured phase follows, and ends the same way. Requests per
+second and latencies are the measured phase's; CPU per request is the server's whole life over
+all the requests it echoed, warm-up included. A server that catches SIGUSR1 (netkit's, linked
+with count_allocations.cpp) writes its allocation count so far when it gets one: it is read in
+both pauses, and `allocations_per_request` is the difference over the measured requests.
+
 Usage:
   run.py (--quick | --full | --smoke) --load ECHO_LOAD NAME=SERVER... [--json FILE] [--syscalls]
   run.py --summarize FILE
@@ -26,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 
 def cpu_busy():
     """Per-CPU (busy, total) jiffies from /proc/stat."""
@@ -65,6 +74,27 @@ def stop(process):
     return usage.ru_utime, usage.ru_stime
 
 
+def counts_allocations(process):
+    """True when the server catches SIGUSR1, that is, reports its allocations on it."""
+    with open(f"/proc/{process.pid}/status") as f:
+        for line in f:
+            if line.startswith("SigCgt:"):
+                return (int(line.split()[1], 16) >> (signal.SIGUSR1 - 1)) & 1 == 1
+    return False
+
+
+def allocations(process):
+    process.send_signal(signal.SIGUSR1)
+    line = process.stdout.readline()
+    if not line.startswith("allocations "):
+        raise RuntimeError(f"server answered SIGUSR1 with {line!r}")
+    return int(line.split()[1])
+
+
+def warmup_requests(connections, depth):
+    return max(1000, 2 * connections * depth)
+
+
 def load(args, host, port, connections, size, depth, seconds, limit=None):
     command = [args.load, host, port, str(connections), str(size), str(depth), str(seconds)]
     if limit:
@@ -75,6 +105,39 @@ def load(args, host, port, connections, size, depth, seconds, limit=None):
     return json.loads(done.stdout)
 
 
+def warm_load(args, server, host, port, connections, size, depth, seconds, limit=None):
+    """The load with a warm-up; the server's allocations (if it counts them) are read while the
+    load generator pauses, after the warm-up and after the measured phase."""
+    command = [args.load, host, port, str(connections), str(size), str(depth), str(seconds),
+               str(limit or 0), str(warmup_requests(connections, depth))]
+    generator = subprocess.Popen(pinned(1, command), stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(120, generator.kill)
+    watchdog.start()
+    counting = counts_allocations(server)
+    try:
+        readings = []
+        for expected in ("warm", "{"):
+            line = generator.stdout.readline()
+            if not line.startswith(expected):
+                raise RuntimeError(f"load generator said {line!r}: {generator.stderr.read()}")
+            if counting:
+                readings.append(allocations(server))
+            generator.stdin.write("\n")
+            generator.stdin.flush()
+        result = json.loads(line)
+        if generator.wait() != 0:
+            raise RuntimeError(f"load generator failed: {line} {generator.stderr.read()}")
+    finally:
+        watchdog.cancel()
+        if generator.poll() is None:
+            generator.kill()
+            generator.wait()
+    if counting:
+        result["allocations"] = readings[1] - readings[0]
+    return result
+
+
 def measure(args, name, server, cell, seconds, limit=None):
     connections, size, mode = cell
     depth = 16 if mode == "pipelined" else 1
@@ -83,19 +146,22 @@ def measure(args, name, server, cell, seconds, limit=None):
     # seconds, and a server that closes its connections at exit pays for that in the run too.
     try:
         busy0 = cpu_busy()
-        result = load(args, host, port, connections, size, depth, seconds, limit)
+        result = warm_load(args, process, host, port, connections, size, depth, seconds, limit)
         busy1 = cpu_busy()
     finally:
-        user1, system1 = stop(process)
-    user0 = system0 = 0.0
-    requests = max(result["requests"], 1)
+        user, system = stop(process)
+    echoed = max(result["requests"] + result["warmup_requests"], 1)
     record = {
         "server": name, "connections": connections, "size": size, "mode": mode,
         "requests_per_s": result["requests_per_s"], "p50_us": result["p50_us"],
         "p99_us": result["p99_us"], "requests": result["requests"], "errors": result["errors"],
-        "server_cpu_us_per_request": ((user1 - user0) + (system1 - system0)) * 1e6 / requests,
-        "server_user_us_per_request": (user1 - user0) * 1e6 / requests,
+        "warmup_requests": result["warmup_requests"],
+        "server_cpu_us_per_request": (user + system) * 1e6 / echoed,
+        "server_user_us_per_request": user * 1e6 / echoed,
     }
+    if "allocations" in result:
+        record["allocations"] = result["allocations"]
+        record["allocations_per_request"] = result["allocations"] / max(result["requests"], 1)
     for cpu in ("cpu0", "cpu1"):
         if cpu in busy0:
             busy = busy1[cpu][0] - busy0[cpu][0]
@@ -124,42 +190,65 @@ def count_syscalls(args, name, server, cell):
     return total / max(result["requests"], 1)
 
 
+# The servers in the order their columns appear, and the comparisons summarize() prints: each
+# subject against its baselines (c_idle, the C server with netkit's idle timer, is the
+# like-for-like baseline when present; asio_co is the like-for-like peer of netkit_co).
+ORDER = ("netkit", "netkit_co", "c", "c_idle", "asio", "asio_co")
+COMPARISONS = (("netkit", ("c", "c_idle", "asio")),
+               ("netkit_co", ("netkit", "c", "c_idle", "asio_co")),
+               ("asio_co", ("asio",)))
+
+
 def summarize(records):
-    """Median over rounds of each per-round ratio, per cell."""
+    """Medians over rounds per cell and server, then the median of each per-round ratio."""
     cells = sorted({(r["connections"], r["size"], r["mode"]) for r in records})
+    present = [s for s in ORDER if any(r["server"] == s for r in records)]
+    present += sorted({r["server"] for r in records} - set(present))
     rounds = {}
     for r in records:
         key = (r["connections"], r["size"], r["mode"], r.get("round", 0))
         rounds.setdefault(key, {})[r["server"]] = r
-    # c_idle, the C server with netkit's idle timer, is the like-for-like baseline when present.
-    idle = any(r["server"] == "c_idle" for r in records)
-    print(f"{'cell':<26} {'cpu/req us (netkit c asio)':>30} {'netkit/c cpu':>12} "
-          f"{'user':>6} {'rps':>6} {'netkit/asio cpu':>15} {'rps':>6} {'p99 us n/c/a':>16}"
-          + (f" {'netkit/c_idle cpu':>17} {'user':>6} {'rps':>6}" if idle else ""))
-    for cell in cells:
-        per = [v for k, v in rounds.items() if k[:3] == cell]
 
-        def median(field, server):
-            values = [p[server][field] for p in per if server in p]
-            return statistics.median(values) if values else float("nan")
+    def per_cell(cell):
+        return [v for k, v in rounds.items() if k[:3] == cell]
 
-        def ratio(field, a, b):
-            values = [p[a][field] / p[b][field] for p in per
-                      if a in p and b in p and p[b][field] > 0]
-            return statistics.median(values) if values else float("nan")
+    def median(cell, field, server):
+        values = [p[server][field] for p in per_cell(cell) if field in p.get(server, {})]
+        return statistics.median(values) if values else float("nan")
 
-        cpu = " ".join(f"{median('server_cpu_us_per_request', s):6.2f}"
-                       for s in ("netkit", "c", "asio"))
-        p99 = "/".join(f"{median('p99_us', s):.0f}" for s in ("netkit", "c", "asio"))
-        print(f"{cell[0]:>5} conn {cell[1]:>5} B {cell[2]:<9} {cpu:>30} "
-              f"{ratio('server_cpu_us_per_request', 'netkit', 'c'):12.3f} "
-              f"{ratio('server_user_us_per_request', 'netkit', 'c'):6.3f} "
-              f"{ratio('requests_per_s', 'netkit', 'c'):6.3f} "
-              f"{ratio('server_cpu_us_per_request', 'netkit', 'asio'):15.3f} "
-              f"{ratio('requests_per_s', 'netkit', 'asio'):6.3f} {p99:>16}"
-              + (f" {ratio('server_cpu_us_per_request', 'netkit', 'c_idle'):17.3f} "
-                 f"{ratio('server_user_us_per_request', 'netkit', 'c_idle'):6.3f} "
-                 f"{ratio('requests_per_s', 'netkit', 'c_idle'):6.3f}" if idle else ""))
+    def ratio(cell, field, a, b):
+        values = [p[a][field] / p[b][field] for p in per_cell(cell)
+                  if a in p and b in p and p[b][field] > 0]
+        return statistics.median(values) if values else float("nan")
+
+    def table(title, columns, value):
+        print(f"\n{title}")
+        print(f"{'cell':<28}" + "".join(f"{c:>{max(len(c), 7) + 1}}" for c in columns))
+        for cell in cells:
+            print(f"{cell[0]:>5} conn {cell[1]:>5} B {cell[2]:<9}"
+                  + "".join(f"{value(cell, c):>{max(len(c), 7) + 1}}" for c in columns))
+
+    table("server CPU us per request (median)", present,
+          lambda cell, s: f"{median(cell, 'server_cpu_us_per_request', s):.2f}")
+    table("thousands of requests per second (median)", present,
+          lambda cell, s: f"{median(cell, 'requests_per_s', s) / 1e3:.1f}")
+    table("p99 latency us (median)", present,
+          lambda cell, s: f"{median(cell, 'p99_us', s):.0f}")
+    counting = [s for s in present if any("allocations" in r for r in records if r["server"] == s)]
+    if counting:
+        table("allocations per request, measured phase (median)", counting,
+              lambda cell, s: f"{median(cell, 'allocations_per_request', s):.4f}")
+    for subject, baselines in COMPARISONS:
+        against = [b for b in baselines if b in present]
+        if subject not in present or not against:
+            continue
+        fields = (("cpu", "server_cpu_us_per_request"), ("user", "server_user_us_per_request"),
+                  ("rps", "requests_per_s"))
+        columns = [f"{label}/{b}" for b in against for label, _ in fields]
+        pairs = {f"{label}/{b}": (b, field) for b in against for label, field in fields}
+        table(f"{subject} / each of {', '.join(against)}: cpu, user cpu per request and requests/s"
+              f" (medians of per-round ratios)", columns,
+              lambda cell, c: f"{ratio(cell, pairs[c][1], subject, pairs[c][0]):.3f}")
 
 
 def main():
