@@ -30,9 +30,20 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { BUFFER_COUNT = 4096, BUFFER_SIZE = 16384, BUFFER_GROUP = 0, QUEUE = 64 };
+enum {
+    BUFFER_COUNT = 4096,
+    BUFFER_SIZE = 16384,
+    BUFFER_GROUP = 0,
+    QUEUE = 64
+};
 /* user_data: the descriptor in the upper bits, what completed in the low three. */
-enum { OP_ACCEPT = 1, OP_SIGNAL, OP_RECV, OP_SEND, OP_CANCEL };
+enum {
+    OP_ACCEPT = 1,
+    OP_SIGNAL,
+    OP_RECV,
+    OP_SEND,
+    OP_CANCEL
+};
 
 struct pending { /* a received buffer waiting to be echoed */
     uint16_t bid;
@@ -363,11 +374,20 @@ int main(int argc, char** argv) {
             const uint64_t data = io_uring_cqe_get_data64(cqe);
             const int fd = (int)(data >> 3);
             switch (data & 7) {
-            case OP_ACCEPT: on_accept(lfd, cqe); break;
-            case OP_SIGNAL: running = 0; break;
-            case OP_RECV: on_receive(fd, cqe); break;
-            case OP_SEND: on_send(fd, cqe); break;
-            default: break; /* OP_CANCEL */
+            case OP_ACCEPT:
+                on_accept(lfd, cqe);
+                break;
+            case OP_SIGNAL:
+                running = 0;
+                break;
+            case OP_RECV:
+                on_receive(fd, cqe);
+                break;
+            case OP_SEND:
+                on_send(fd, cqe);
+                break;
+            default:
+                break; /* OP_CANCEL */
             }
         }
         io_uring_cq_advance(&ring, seen);
