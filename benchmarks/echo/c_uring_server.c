@@ -211,7 +211,9 @@ static void on_receive(int fd, const struct io_uring_cqe* cqe) {
         }
     } else if (cqe->res == -ENOBUFS && !c->closing) {
         c->starved = 1; /* armed again when buffers come back */
-        starved[starved_count++] = fd;
+        if (starved_count < capacity) {
+            starved[starved_count++] = fd;
+        }
     } else if (!c->receiving) { /* end of stream, an error, or cancelled */
         start_closing(fd);
     }

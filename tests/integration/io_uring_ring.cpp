@@ -225,8 +225,8 @@ TEST_CASE("send, sendmsg, poll and close round trip on a socketpair") {
     auto [a, b] = nk::test::local_pair<nk::local::stream_protocol>();
     uring::prepare_poll_add(next(*r), b.native_handle(), POLLIN, false, 1);
     uring::prepare_send(next(*r), a.native_handle(), bytes_of("send,"), 0, 2);
-    std::string_view second = "sendmsg";
-    iovec part{const_cast<char*>(second.data()), second.size()};
+    std::string second = "sendmsg";
+    iovec part{second.data(), second.size()};
     msghdr message{};
     message.msg_iov = &part;
     message.msg_iovlen = 1;
@@ -246,7 +246,7 @@ TEST_CASE("send, sendmsg, poll and close round trip on a socketpair") {
     CHECK(std::string_view(read.data(), 12) == "send,sendmsg");
 }
 
-TEST_CASE("a linked timeout cancels a recv that gets no data; a timeout fires on its own") {
+TEST_CASE("a linked timeout cancels a recv that gets no data, and a timeout fires on its own") {
     auto r = make_ring();
     if (!r) {
         return;
@@ -289,6 +289,7 @@ TEST_CASE("multishot accept takes three connections, and a cancel ends it") {
     uring::prepare_accept_multishot(next(*r), listener.native_handle(), SOCK_CLOEXEC, accepting);
     REQUIRE(r->submit().has_value());
     std::vector<nk::tcp::socket> clients;
+    clients.reserve(3);
     for (int i = 0; i < 3; ++i) {
         clients.push_back(nk::tcp::socket::connect(listener.local_endpoint().value()).value());
     }

@@ -19,11 +19,11 @@ namespace netkit::detail {
 
 /// Reads `*where` with acquire ordering: what the kernel wrote before it published this value
 /// (with a release store) is visible to the reads that follow.
+/// (A pointer to non-const: std::atomic_ref<const T> is C++26.)
 template <class T>
-T load_acquire(const T* where) noexcept {
+T load_acquire(T* where) noexcept {
 #if defined(__cpp_lib_atomic_ref)
-    // atomic_ref<const T> is C++26: the object is not modified through this reference.
-    return std::atomic_ref<T>(*const_cast<T*>(where)).load(std::memory_order_acquire);
+    return std::atomic_ref<T>(*where).load(std::memory_order_acquire);
 #else
     return builtin_load_acquire(where);
 #endif
@@ -32,9 +32,9 @@ T load_acquire(const T* where) noexcept {
 /// Reads `*where` atomically without ordering: a value the kernel may change at any time (ring
 /// flags, counters) that guards no other memory.
 template <class T>
-T load_relaxed(const T* where) noexcept {
+T load_relaxed(T* where) noexcept {
 #if defined(__cpp_lib_atomic_ref)
-    return std::atomic_ref<T>(*const_cast<T*>(where)).load(std::memory_order_relaxed);
+    return std::atomic_ref<T>(*where).load(std::memory_order_relaxed);
 #else
     return builtin_load_relaxed(where);
 #endif

@@ -91,11 +91,11 @@ constexpr T* address_of(T& object) noexcept {
 
 #if !defined(__cpp_lib_atomic_ref)
 template <class T>
-T builtin_load_acquire(const T* where) noexcept {
+T builtin_load_acquire(T* where) noexcept {
     return __atomic_load_n(where, __ATOMIC_ACQUIRE);
 }
 template <class T>
-T builtin_load_relaxed(const T* where) noexcept {
+T builtin_load_relaxed(T* where) noexcept {
     return __atomic_load_n(where, __ATOMIC_RELAXED);
 }
 template <class T>

@@ -305,7 +305,7 @@ private:
         sqes_ = reinterpret_cast<sqe*>(sqe_memory_.data());
         // The SQ array maps ring slots to SQE indexes; netkit keeps it the identity, written
         // once here, so that slot i of the ring is always SQE i.
-        std::uint32_t* array = field<std::uint32_t>(base, p.sq_off.array);
+        auto* array = field<std::uint32_t>(base, p.sq_off.array);
         for (std::uint32_t i = 0; i < sq_entries_; ++i) {
             array[i] = i;
         }
