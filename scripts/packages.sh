@@ -25,6 +25,7 @@ declare -gA netkit_probe=(
   [catch2]="file:/usr/include/catch2/catch.hpp"
   [libfmt-dev]="file:/usr/include/fmt/format.h"
   [libasio-dev]="file:/usr/include/asio.hpp"          # the benchmark's Asio column
+  [liburing-dev]="file:/usr/include/liburing.h"       # the echo benchmark's c_uring server
   [pkg-config]="command:pkg-config"                   # the consumer/pkg-config test
   [doxygen]="command:doxygen"                         # the API reference and its docs/ test
   [clang]="command:clang++"
@@ -36,9 +37,9 @@ declare -gA netkit_probe=(
   [netbase]="file:/etc/services"                      # unit/resolve's service-name case (minbase lacks it)
 )
 
-netkit_packages_bench=(cmake ninja-build g++ libfmt-dev libasio-dev python3)
-netkit_packages_test=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev pkg-config doxygen python3
-  netbase)
+netkit_packages_bench=(cmake ninja-build g++ libfmt-dev libasio-dev liburing-dev pkg-config python3)
+netkit_packages_test=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev liburing-dev pkg-config
+  doxygen python3 netbase)
 netkit_packages_ci=("${netkit_packages_test[@]}" clang libclang-rt-14-dev clang-format
   libc++-14-dev libc++abi-14-dev)
 

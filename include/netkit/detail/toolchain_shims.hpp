@@ -14,6 +14,9 @@
 // 3. The type traits result<T> asks of every T: the compiler's built-ins instead of the class
 //    template chains of <type_traits>.
 // 4. std::addressof without <memory>: the built-in that g++ and clang both have.
+// 5. Acquire loads and release stores on memory the kernel shares (io_uring's ring indexes):
+//    std::atomic_ref where the standard library has it (detail/kernel_shared.hpp), the __atomic
+//    built-ins that std::atomic_ref is made of where it does not (libc++ before 19).
 
 #include <version>
 
@@ -85,5 +88,20 @@ template <class T>
 constexpr T* address_of(T& object) noexcept {
     return __builtin_addressof(object);
 }
+
+#if !defined(__cpp_lib_atomic_ref)
+template <class T>
+T builtin_load_acquire(T* where) noexcept {
+    return __atomic_load_n(where, __ATOMIC_ACQUIRE);
+}
+template <class T>
+T builtin_load_relaxed(T* where) noexcept {
+    return __atomic_load_n(where, __ATOMIC_RELAXED);
+}
+template <class T>
+void builtin_store_release(T* where, T value) noexcept {
+    __atomic_store_n(where, value, __ATOMIC_RELEASE);
+}
+#endif
 
 } // namespace netkit::detail
