@@ -6,7 +6,7 @@
 // same endpoint (SO_REUSEPORT: the kernel spreads the connections among them); a signal drains
 // them all.
 //
-//   co_echo_server [ENDPOINT [IDLE_MS] [--threads N] [--engine=epoll]]
+//   co_echo_server [ENDPOINT [IDLE_MS] [--threads N] [--engine=auto|epoll|io_uring]]
 //
 // The first line of output is the bound endpoint (ENDPOINT may use port 0).
 #include <netkit/async.hpp>
@@ -32,49 +32,42 @@ using namespace std::literals;
 
 namespace {
 
-// `draining` is asked once a signal came: receives end, echoes under way finish. `sessions`
-// counts this thread's connections, so that its serve() knows when they are all done.
+// Ends at end of stream, at the idle deadline, or when the drain begins (`draining`); an echo
+// under way is finished even while draining.
 nka::task<> session(nk::tcp::socket sock, std::chrono::milliseconds idle,
-                    nka::stop_source& draining, int& sessions) {
-    ++sessions;
+                    nka::stop_token draining) {
     std::array<std::byte, 16384> buffer{};
     for (bool open = true; open;) {
-        // Ends at end of stream, at the idle deadline, or when the drain begins.
-        auto got = co_await nka::receive(sock, buffer, idle, draining.token());
+        auto got = co_await nka::receive(sock, buffer, idle, draining);
         if (!got || *got == 0) {
             break;
         }
-        // No stop token here: an echo under way is finished even while draining.
         auto sent = co_await nka::send_all(sock, std::span(buffer).first(*got), idle);
         open = sent.has_value();
     }
     (void)sock.shutdown(nk::shutdown::write); // the peer reads end of stream, then we close
-    --sessions;
 }
 
 // Every thread's loop waits on the same signalfd. Nobody reads it, so once a signal came it stays
 // readable and every loop sees it.
-nka::task<> drain_on_signal(const nk::file_descriptor& signals, nka::stop_source& draining) {
+nka::task<> drain_on_signal(const nk::file_descriptor& signals, nka::scope& sessions) {
     (void)co_await nka::wait_readable(signals);
-    draining.request_stop();
+    sessions.request_stop();
 }
 
 nka::task<> serve(nk::tcp::acceptor& acceptor, const nk::file_descriptor& signals,
                   std::chrono::milliseconds idle) {
-    nka::stop_source draining; // this thread's: in this frame, which outlives its sessions
-    int sessions = 0;
-    nka::loop::current().spawn(drain_on_signal(signals, draining));
-    while (!draining.stop_requested()) {
-        auto conn = co_await nka::accept(acceptor, {}, draining.token());
+    nka::scope sessions; // joined below: every session has ended before serve does
+    sessions.spawn(drain_on_signal(signals, sessions));
+    while (!sessions.token().stop_requested()) {
+        auto conn = co_await nka::accept(acceptor, {}, sessions.token());
         if (conn) {
-            nka::loop::current().spawn(session(std::move(conn->socket), idle, draining, sessions));
+            sessions.spawn(session(std::move(conn->socket), idle, sessions.token()));
         } else { // the drain began, or out of descriptors: wait before trying again
-            (void)co_await nka::sleep_for(100ms, draining.token());
+            (void)co_await nka::sleep_for(100ms, sessions.token());
         }
     }
-    while (sessions > 0) { // the sessions finish their echoes and close
-        (void)co_await nka::sleep_for(5ms);
-    }
+    co_await sessions.join();
 }
 
 } // namespace
@@ -85,15 +78,20 @@ int main(int argc, char** argv) try {
     const bool has_idle = argc > 2 && argv[2][0] != '-';
     const std::chrono::milliseconds idle(has_idle ? std::atol(argv[2]) : 10000);
     int threads = 1;
+    auto engine = nka::engine_kind::automatic;
     for (int i = has_idle ? 3 : 2; i < argc; ++i) {
         if (argv[i] == "--threads"sv && i + 1 < argc) {
             threads = std::atoi(argv[++i]);
-        } else if (argv[i] != "--engine=epoll"sv) { // the io_uring engine will add its name here
-            threads = 0;                            // not an option: the usage below
+        } else if (argv[i] == "--engine=epoll"sv || argv[i] == "--engine=io_uring"sv) {
+            engine = argv[i] == "--engine=epoll"sv ? nka::engine_kind::epoll
+                                                   : nka::engine_kind::io_uring;
+        } else if (argv[i] != "--engine=auto"sv) {
+            threads = 0; // not an option: the usage below
         }
     }
     if (!endpoint || threads < 1) {
-        fmt::print(stderr, "usage: co_echo_server [ENDPOINT [IDLE_MS] [--threads N]]\n");
+        fmt::print(stderr, "usage: co_echo_server [ENDPOINT [IDLE_MS] [--threads N] "
+                           "[--engine=auto|epoll|io_uring]]\n");
         return 2;
     }
     // SIGINT and SIGTERM become a readable descriptor that the loops wait on. Blocked before any
@@ -118,7 +116,7 @@ int main(int argc, char** argv) try {
 
     std::vector<std::future<void>> loops; // one thread per listener, each with a loop of its own
     for (auto& acceptor : acceptors) {
-        auto run = [&] { nka::loop().run(serve(acceptor, signals, idle)); }; // this thread's loop
+        auto run = [&] { nka::loop(engine).run(serve(acceptor, signals, idle)); }; // its own loop
         loops.push_back(std::async(std::launch::async, run));
     }
     for (auto& loop : loops) {

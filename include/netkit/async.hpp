@@ -18,4 +18,5 @@
 #include <netkit/async/scope.hpp>
 #include <netkit/async/stop.hpp>
 #include <netkit/async/task.hpp>
+#include <netkit/async/uring_engine.hpp>
 #include <netkit/async/when.hpp>

@@ -1,10 +1,12 @@
 #pragma once
 
 #include <netkit/async/epoll_engine.hpp>
+#include <netkit/async/uring_engine.hpp>
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/result.hpp>
 
 #include <cstdint>
+#include <cstdlib>
 #include <string_view>
 #include <utility>
 #include <variant>
@@ -13,8 +15,9 @@ namespace netkit::async {
 
 /// Which engine a loop runs its operations on.
 enum class engine_kind {
-    automatic, ///< the `NETKIT_ENGINE` environment variable if set, else the best one available
+    automatic, ///< `NETKIT_ENGINE` (`epoll` or `io_uring`) if set, else io_uring where it works
     epoll,     ///< readiness through epoll
+    io_uring,  ///< readiness through io_uring (multishot polls); epoll where io_uring fails
 };
 
 namespace detail {
@@ -22,7 +25,19 @@ namespace detail {
 // The loop's engine, chosen when the loop is made. Each call forwards to the engine in use.
 class engine {
 public:
-    static result<engine> open(engine_kind /*wanted*/) noexcept {
+    // The engine `wanted` names, with the environment's say for `automatic`. io_uring that
+    // cannot be set up (EPERM from seccomp or kernel.io_uring_disabled, ENOSYS, ENOMEM for
+    // locked memory, a missing opcode or feature) falls back to epoll: the loop works either
+    // way, and `kind()` says which one it got.
+    static result<engine> open(engine_kind wanted) noexcept {
+        if (wanted == engine_kind::automatic) {
+            wanted = from_environment();
+        }
+        if (wanted != engine_kind::epoll) {
+            if (auto uring = uring_engine::open()) {
+                return engine(std::move(*uring));
+            }
+        }
         auto epoll = epoll_engine::open();
         if (!epoll) {
             return failure{epoll.error()};
@@ -30,10 +45,22 @@ public:
         return engine(std::move(*epoll));
     }
 
+    // NETKIT_ENGINE=epoll or io_uring; anything else (or nothing) leaves the choice to netkit.
+    static engine_kind from_environment() noexcept {
+        const char* named = std::getenv("NETKIT_ENGINE"); // NOLINT(concurrency-mt-unsafe)
+        if (named != nullptr && std::string_view(named) == "epoll") {
+            return engine_kind::epoll;
+        }
+        return engine_kind::io_uring;
+    }
+
     [[nodiscard]] std::string_view name() const noexcept {
         return std::visit([](const auto& used) { return used.name; }, engine_);
     }
-    [[nodiscard]] engine_kind kind() const noexcept { return engine_kind::epoll; }
+    [[nodiscard]] engine_kind kind() const noexcept {
+        return std::holds_alternative<uring_engine>(engine_) ? engine_kind::io_uring
+                                                             : engine_kind::epoll;
+    }
 
     result<void> watch(int fd, std::uint64_t token) noexcept {
         return std::visit([&](auto& used) { return used.watch(fd, token); }, engine_);
@@ -53,7 +80,7 @@ private:
     template <class Used>
     explicit engine(Used&& used) noexcept : engine_(std::forward<Used>(used)) {}
 
-    std::variant<epoll_engine> engine_;
+    std::variant<epoll_engine, uring_engine> engine_;
 };
 
 } // namespace detail

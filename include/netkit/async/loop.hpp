@@ -423,6 +423,15 @@ private:
     // start another wait when resumed, so the entry is looked up again after each.
     void on_event(std::uint64_t token, std::uint32_t bits) {
         const auto [number, generation] = slot_token::unpack(token);
+        if ((bits & detail::registration_ended) != 0 && number < descriptors_.size() &&
+            descriptors_[number].generation == generation && descriptors_[number].registered) {
+            // The engine ended the registration itself (io_uring, on a completion queue
+            // overflow): the descriptor is still wanted, so it is registered again. One that
+            // ended in an error is left for the next wait to register, whose call reports it.
+            if ((bits & EPOLLERR) != 0 || !engine_.watch(static_cast<int>(number), token)) {
+                descriptors_[number].registered = false;
+            }
+        }
         const bool failed = (bits & (EPOLLERR | EPOLLHUP)) != 0;
         const bool peer_closed_writing = (bits & EPOLLRDHUP) != 0;
         if (failed || peer_closed_writing || (bits & (EPOLLIN | EPOLLPRI)) != 0) {
