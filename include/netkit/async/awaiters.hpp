@@ -59,6 +59,9 @@ public:
             ended = std::make_error_code(std::errc::operation_canceled);
             return true; // a cancel before the start is honoured: no call is made
         }
+        if (describe != nullptr && loop_->completes()) {
+            return false; // the engine makes the call itself: submitted in await_suspend
+        }
         if (Derived::skips_drained_input && loop_->input_drained(fd)) {
             return false; // the call could only fail: wait for the edge that new data brings
         }
@@ -85,6 +88,12 @@ public:
 protected:
     io_awaiter(int descriptor, poll_interest what, deadline when, stop_token token) noexcept {
         attempt = &Derived::try_now;
+        if constexpr (requires { &Derived::describe_now; }) {
+            if (Derived::describable) { // (c): a completion engine makes the call itself
+                describe = &Derived::describe_now;
+                complete = &Derived::complete_now;
+            }
+        }
         fd = descriptor;
         interest = what;
         until = when;
@@ -183,6 +192,25 @@ public:
         self.outcome_.emplace(std::move(got));
         return true;
     }
+    // (c), for a stream: one recv into the buffer.
+    static constexpr bool describable = can_stream<P>;
+    static submission describe_now(operation& op) noexcept {
+        auto& self = static_cast<receive_awaiter&>(op);
+        return {submission::kind::receive, self.buffer_.data(), self.buffer_.size(), 0};
+    }
+    static bool complete_now(operation& op, int result) noexcept {
+        auto& self = static_cast<receive_awaiter&>(op);
+        if constexpr (can_stream<P>) {
+            if (result < 0) {
+                self.outcome_.emplace(
+                    failure{error(std::error_code(-result, std::system_category()), "receive")});
+            } else {
+                self.outcome_.emplace(static_cast<std::size_t>(result));
+            }
+        }
+        return true;
+    }
+
     result<value_type> outcome() {
         if (this->ended) {
             return this->ended_as("receive");
@@ -214,6 +242,24 @@ public:
         self.outcome_.emplace(std::move(sent));
         return true;
     }
+    // (c), for a stream: one send of the buffer (MSG_NOSIGNAL).
+    static constexpr bool describable = can_stream<P>;
+    static submission describe_now(operation& op) noexcept {
+        auto& self = static_cast<send_awaiter&>(op);
+        return {submission::kind::send, const_cast<void*>(self.buffer_.data()), // NOLINT
+                self.buffer_.size(), 0};
+    }
+    static bool complete_now(operation& op, int result) noexcept {
+        auto& self = static_cast<send_awaiter&>(op);
+        if (result < 0) {
+            self.outcome_.emplace(
+                failure{error(std::error_code(-result, std::system_category()), "send")});
+        } else {
+            self.outcome_.emplace(static_cast<std::size_t>(result));
+        }
+        return true;
+    }
+
     result<std::size_t> outcome() {
         if (this->ended) {
             return this->ended_as("send");
@@ -256,14 +302,39 @@ public:
             }
         }
     }
+    // (c): a recv or send of what is left, submitted again after a short one.
+    static constexpr bool describable = true;
+    static submission describe_now(operation& op) noexcept {
+        auto& self = static_cast<transfer_awaiter&>(op);
+        return {Sending ? submission::kind::send : submission::kind::receive,
+                static_cast<std::byte*>(self.bytes_.iov_base) + self.completed_,
+                self.bytes_.iov_len - self.completed_, 0};
+    }
+    static bool complete_now(operation& op, int result) noexcept {
+        auto& self = static_cast<transfer_awaiter&>(op);
+        if (result < 0) {
+            self.failed_ = error(std::error_code(-result, std::system_category()), name)
+                               .with_bytes_transferred(self.completed_);
+            return true;
+        }
+        if (result == 0 && !Sending && self.bytes_.iov_len > 0) {
+            self.failed_ = error(make_error_code(errc::end_of_stream), name)
+                               .with_bytes_transferred(self.completed_);
+            return true;
+        }
+        self.completed_ += static_cast<std::size_t>(result);
+        return self.completed_ == self.bytes_.iov_len;
+    }
+
     result<std::size_t> outcome() const noexcept {
+        const std::size_t moved = transfer_.bytes_transferred() + completed_;
         if (this->ended) {
-            return this->ended_as(name, transfer_.bytes_transferred());
+            return this->ended_as(name, moved);
         }
         if (failed_) {
             return failure{*failed_};
         }
-        return transfer_.bytes_transferred();
+        return moved;
     }
 
 private:
@@ -271,6 +342,7 @@ private:
     iovec bytes_;
     Transfer transfer_;
     std::optional<error> failed_;
+    std::size_t completed_ = 0; // by the completion engine
 };
 
 template <class P>

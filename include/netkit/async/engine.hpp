@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -75,12 +77,24 @@ public:
     result<void> wake() const noexcept {
         return std::visit([](const auto& used) { return used.wake(); }, engine_);
     }
+    // True when operations that describe themselves (operation::describe) are submitted to the
+    // engine, which completes them, instead of waiting for readiness.
+    [[nodiscard]] bool completes() const noexcept { return completes_; }
+    result<void> submit(int fd, const submission& what, std::uint64_t token) noexcept {
+        return std::visit([&](auto& used) { return used.submit(fd, what, token); }, engine_);
+    }
+    std::optional<int> cancel(std::uint64_t token) noexcept {
+        return std::visit([&](auto& used) { return used.cancel(token); }, engine_);
+    }
 
 private:
     template <class Used>
-    explicit engine(Used&& used) noexcept : engine_(std::forward<Used>(used)) {}
+    explicit engine(Used&& used) noexcept
+        : engine_(std::forward<Used>(used)),
+          completes_(std::decay_t<Used>::completes) {}
 
     std::variant<epoll_engine, uring_engine> engine_;
+    bool completes_;
 };
 
 } // namespace detail

@@ -1,11 +1,14 @@
 #pragma once
 
+#include <netkit/async/operation.hpp>
 #include <netkit/core/deadline.hpp>
+#include <netkit/core/error.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/io/poller.hpp>
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <system_error>
@@ -21,6 +24,8 @@ namespace netkit::async::detail {
 class epoll_engine {
 public:
     static constexpr std::string_view name = "epoll";
+    // Readiness only: operations make their calls themselves.
+    static constexpr bool completes = false;
 
     static result<epoll_engine> open() noexcept {
         auto opened = poller::open();
@@ -60,6 +65,12 @@ public:
     }
 
     result<void> wake() const noexcept { return poller_.wake(); }
+
+    // Never called (`completes` is false): here so that the loop's code is the same for both.
+    result<void> submit(int /*fd*/, const submission& /*what*/, std::uint64_t /*token*/) noexcept {
+        return netkit::detail::errc_failure(std::errc::operation_not_supported, "epoll submit");
+    }
+    std::optional<int> cancel(std::uint64_t /*token*/) noexcept { return std::nullopt; }
 
 private:
     explicit epoll_engine(poller opened) noexcept : poller_(std::move(opened)) {}

@@ -189,18 +189,11 @@ public:
     }
 
     /// Ends `op`'s wait without resuming it (its frame is being destroyed).
-    void forget(detail::operation& op) noexcept {
-        if (!op.registered) {
-            return;
-        }
-        op.stop_link.reset();
-        if (op.fd >= 0 && static_cast<std::size_t>(op.fd) < descriptors_.size()) {
-            descriptor& entry = descriptors_[static_cast<std::size_t>(op.fd)];
-            (entry.reader == &op ? entry.reader : entry.writer) = nullptr;
-        }
-        release(op.slot);
-        op.registered = false;
-    }
+    void forget(detail::operation& op) noexcept { (void)withdraw(op); }
+
+    /// True when the loop's engine completes operations itself (io_uring) rather than
+    /// reporting readiness: an awaitable then submits its call instead of trying it first.
+    [[nodiscard]] bool completes() const noexcept { return engine_.completes(); }
 
     /// True when `fd`'s input is known to be empty: a stream receive on it came back short (or
     /// would have blocked) and no edge has come since, so trying again can only fail. The
@@ -290,9 +283,16 @@ private:
             return netkit::detail::errc_failure(std::errc::connection_already_in_progress,
                                                 writes ? "a second writer" : "a second reader");
         }
+        if (engine_.completes() && op.describe != nullptr) {
+            if (auto submitted = submit(op); !submitted) {
+                return submitted;
+            }
+            role = &op;
+            return {};
+        }
         const std::optional<std::uint32_t> epoch = detail::descriptor_epochs::of(op.fd);
         if (!entry.registered || !epoch || entry.epoch != *epoch) {
-            ++entry.generation;
+            entry.generation = (entry.generation + 1) & 0x7fff'ffffU; // bit 63: completions
             const std::uint64_t token =
                 slot_token{static_cast<std::uint32_t>(number), entry.generation}.pack();
             if (auto added = engine_.watch(op.fd, token); !added) {
@@ -306,6 +306,61 @@ private:
         }
         role = &op;
         return {};
+    }
+
+    static std::uint64_t completion_token(detail::operation& op) noexcept {
+        return reinterpret_cast<std::uintptr_t>(&op) | detail::completion_bit;
+    }
+
+    result<void> submit(detail::operation& op) noexcept {
+        const detail::submission what = op.describe(op);
+        if (auto submitted = engine_.submit(op.fd, what, completion_token(op)); !submitted) {
+            return submitted;
+        }
+        op.submitted = true;
+        return {};
+    }
+
+    // Ends `op`'s wait: its stop link, its role, its timer slot, and a submission still in
+    // flight, which the engine cancels and waits out (the kernel must be done with the frame's
+    // memory). Returns that submission's result if it had finished after all.
+    std::optional<int> withdraw(detail::operation& op) noexcept {
+        if (!op.registered) {
+            return std::nullopt;
+        }
+        std::optional<int> late;
+        if (op.submitted) {
+            late = engine_.cancel(completion_token(op));
+            op.submitted = false;
+        }
+        op.stop_link.reset();
+        if (op.fd >= 0 && static_cast<std::size_t>(op.fd) < descriptors_.size()) {
+            descriptor& entry = descriptors_[static_cast<std::size_t>(op.fd)];
+            if (entry.reader == &op) {
+                entry.reader = nullptr;
+            } else if (entry.writer == &op) {
+                entry.writer = nullptr;
+            }
+        }
+        release(op.slot);
+        op.registered = false;
+        return late;
+    }
+
+    // A submitted operation's completion: finished, or submitted again for what is left.
+    void on_completion(std::uint64_t token, int result) {
+        auto& op = *reinterpret_cast<detail::operation*>( // NOLINT: our own token
+            static_cast<std::uintptr_t>(token & ~detail::completion_bit));
+        op.submitted = false;
+        if (!op.complete(op, result)) {
+            if (auto again = submit(op); !again) {
+                end_wait(op, again.error().code());
+            }
+            return;
+        }
+        forget(op);
+        streak_ = 0;
+        op.waiter.resume();
     }
 
     // core/fd.hpp's observer: every close netkit makes. A wait on the descriptor on this thread's
@@ -411,9 +466,12 @@ private:
         }
     }
 
+    // A submission that finished before its cancel counts instead of `why`: a cancel after
+    // completion does nothing.
     void end_wait(detail::operation& op, std::error_code why) noexcept {
-        forget(op);
-        op.ended = why;
+        if (const std::optional<int> late = withdraw(op); !late || !op.complete(op, *late)) {
+            op.ended = why;
+        }
         op.queued = true;
         ready_.push_back(op.waiter); // capacity grows only with the number of tasks
     }
@@ -422,6 +480,10 @@ private:
     // hang-up or error, its writer on room, hang-up or error. Either may close the descriptor or
     // start another wait when resumed, so the entry is looked up again after each.
     void on_event(std::uint64_t token, std::uint32_t bits) {
+        if ((token & detail::completion_bit) != 0) {
+            on_completion(token, static_cast<int>(bits));
+            return;
+        }
         const auto [number, generation] = slot_token::unpack(token);
         if ((bits & detail::registration_ended) != 0 && number < descriptors_.size() &&
             descriptors_[number].generation == generation && descriptors_[number].registered) {

@@ -5,6 +5,7 @@
 #include <netkit/io/poller.hpp>
 
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <system_error>
 
@@ -20,6 +21,20 @@
 
 namespace netkit::async::detail {
 
+// (c): an operation a completion engine can make itself, a plain recv(2) or send(2) of one
+// buffer. `size` 0 with kind `none`: the operation only has (a) and (b).
+struct submission {
+    enum class kind : unsigned char {
+        none,
+        receive,
+        send
+    };
+    kind what = kind::none;
+    void* data = nullptr;
+    std::size_t size = 0;
+    int flags = 0;
+};
+
 struct operation : stop_node {                      // the node: a stop ends the wait
     bool (*attempt)(operation&) noexcept = nullptr; // (a)
     int fd = -1;                                    // (b), or -1 for a pure timer
@@ -32,6 +47,12 @@ struct operation : stop_node {                      // the node: a stop ends the
     bool registered = false;
     bool queued = false; // in the loop's ready queue, not yet resumed
     stop_registration stop_link{};
+    // (c), or null: the next submission (recv/send of what is left), and what to do with a
+    // completion's result (bytes, or -errno); `complete` returns true once the operation has
+    // finished, false to be submitted again (a short send of a send_all).
+    submission (*describe)(operation&) noexcept = nullptr;
+    bool (*complete)(operation&, int result) noexcept = nullptr;
+    bool submitted = false; // a submission of it is in flight in the engine
 };
 
 } // namespace netkit::async::detail

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <netkit/async/operation.hpp>
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/fd.hpp>
@@ -9,11 +10,14 @@
 #include <netkit/sys/io_uring_ops.hpp>
 #include <netkit/sys/io_uring_probe.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include <linux/io_uring.h>
 #include <poll.h>
@@ -28,6 +32,10 @@ namespace uring = netkit::detail::uring;
 /// again if it still wants it. Bit 27 is not an EPOLL* event bit.
 inline constexpr std::uint32_t registration_ended = 1U << 27;
 
+/// Set in the token of an operation submitted to a completion engine (readiness tokens are
+/// descriptor numbers and generations below 2^31 in each half).
+inline constexpr std::uint64_t completion_bit = std::uint64_t{1} << 63U;
+
 /// The loop's engine over io_uring, for readiness: a descriptor's registration is a multishot
 /// IORING_OP_POLL_ADD (every wakeup of the file posts a completion, as an edge-triggered epoll
 /// registration reports an edge), and each wait of the loop is one io_uring_enter that also
@@ -39,6 +47,8 @@ inline constexpr std::uint32_t registration_ended = 1U << 27;
 class uring_engine {
 public:
     static constexpr std::string_view name = "io_uring";
+    // recv and send of one buffer are submitted to the ring and finish there (`submit`).
+    static constexpr bool completes = true;
 
     // Sets up the ring (SINGLE_ISSUER with DEFER_TASKRUN where the kernel has them), checks
     // that the kernel has the opcodes the engine uses, and arms the wake eventfd with a
@@ -90,30 +100,28 @@ public:
         }
     }
 
+    // Completions are copied out of the ring before any is dispatched: a dispatched one may
+    // resume a task that cancels another operation, and that cancel reaps the ring itself.
     template <class OnEvent>
     result<void> wait(deadline until, OnEvent&& on_event) {
-        auto entered = ring_.submit_and_wait(1, until);
-        // EBUSY/EAGAIN: the kernel wants completions reaped before it takes more submissions.
-        if (!entered && entered.error() != std::errc::device_or_resource_busy &&
-            entered.error() != std::errc::resource_unavailable_try_again) {
-            return failure{entered.error()};
+        if (queue_.empty()) {
+            auto entered = ring_.submit_and_wait(1, until);
+            // EBUSY/EAGAIN: the kernel wants completions reaped before it takes more.
+            if (!entered && entered.error() != std::errc::device_or_resource_busy &&
+                entered.error() != std::errc::resource_unavailable_try_again) {
+                return failure{entered.error()};
+            }
+        } else if (auto submitted = ring_.submit(); !submitted) { // cancels queued these
+            return failure{submitted.error()};
         }
-        bool wake_ended = false;
-        ring_.for_each_completion([&](const uring::cqe& done) {
-            const bool more = (done.flags & IORING_CQE_F_MORE) != 0;
-            if (done.user_data == wake_token) {
-                (void)netkit::detail::eventfd_drain(wake_.get());
-                wake_ended = wake_ended || !more;
-                return;
-            }
-            if (done.user_data == ignored_token || done.res == -ECANCELED) {
-                return;
-            }
-            const std::uint32_t bits =
-                done.res < 0 ? std::uint32_t{EPOLLERR} : static_cast<std::uint32_t>(done.res);
-            on_event(done.user_data, more ? bits : bits | registration_ended);
-        });
-        if (wake_ended) {
+        reap();
+        while (next_ < queue_.size()) {
+            const uring::cqe done = queue_[next_++];
+            dispatch(done, on_event);
+        }
+        queue_.clear();
+        next_ = 0;
+        if (std::exchange(wake_ended_, false)) {
             return arm_wake();
         }
         return {};
@@ -121,13 +129,104 @@ public:
 
     result<void> wake() const noexcept { return netkit::detail::eventfd_signal(wake_.get()); }
 
+    // The operation itself, as one recv or send on the ring; its completion is reported under
+    // `token` (bit 63 set) with the result as the bits.
+    result<void> submit(int fd, const submission& what, std::uint64_t token) noexcept {
+        auto entry = next_sqe();
+        if (!entry) {
+            return failure{entry.error()};
+        }
+        if (what.what == submission::kind::receive) {
+            uring::prepare_recv(**entry, fd, {static_cast<std::byte*>(what.data), what.size},
+                                what.flags, token);
+        } else {
+            uring::prepare_send(**entry, fd, {static_cast<const std::byte*>(what.data), what.size},
+                                what.flags, token);
+        }
+        return {};
+    }
+
+    // Cancels the submission made under `token` and waits until the kernel has let go of it, so
+    // that the memory it reads or writes (in a coroutine frame that is going away) is never
+    // touched again. Returns its result when it had finished after all (bytes received that
+    // must not be lost), none when it was cancelled. Completions reaped meanwhile are queued
+    // for dispatch, in order, by the `wait` under way or the next one.
+    std::optional<int> cancel(std::uint64_t token) noexcept {
+        if (std::optional<int> queued = take_queued(token)) {
+            return finished(*queued);
+        }
+        if (auto entry = next_sqe()) {
+            uring::prepare_cancel(**entry, token, 0, ignored_token);
+        }
+        for (;;) {
+            if (auto entered = ring_.submit_and_wait(1, deadline::never());
+                !entered && entered.error() != std::errc::device_or_resource_busy &&
+                entered.error() != std::errc::resource_unavailable_try_again) {
+                return std::nullopt; // the ring is broken: nothing more can be learned
+            }
+            reap();
+            if (std::optional<int> queued = take_queued(token)) {
+                return finished(*queued);
+            }
+        }
+    }
+
 private:
     static constexpr std::uint64_t wake_token = std::numeric_limits<std::uint64_t>::max();
     static constexpr std::uint64_t ignored_token = wake_token - 1;
 
-    uring_engine(uring::ring ring, file_descriptor wakeup) noexcept
+    uring_engine(uring::ring ring, file_descriptor wakeup)
         : ring_(std::move(ring)),
-          wake_(std::move(wakeup)) {}
+          wake_(std::move(wakeup)) {
+        queue_.reserve(1024);
+    }
+
+    // Moves what the CQ ring holds to the queue (which grows only past 1024 at once).
+    void reap() {
+        ring_.for_each_completion([&](const uring::cqe& done) { queue_.push_back(done); });
+    }
+
+    // The result of `token`'s completion if it is queued and not dispatched yet; it is then
+    // dispatched as nothing.
+    std::optional<int> take_queued(std::uint64_t token) noexcept {
+        for (std::size_t i = next_; i < queue_.size(); ++i) {
+            if (queue_[i].user_data == token) {
+                queue_[i].user_data = ignored_token;
+                return queue_[i].res;
+            }
+        }
+        return std::nullopt;
+    }
+
+    static std::optional<int> finished(int result) noexcept {
+        if (result == -ECANCELED) {
+            return std::nullopt;
+        }
+        return result;
+    }
+
+    template <class OnEvent>
+    void dispatch(const uring::cqe& done, OnEvent& on_event) {
+        const bool more = (done.flags & IORING_CQE_F_MORE) != 0;
+        if (done.user_data == wake_token) {
+            (void)netkit::detail::eventfd_drain(wake_.get());
+            wake_ended_ = wake_ended_ || !more;
+            return;
+        }
+        if (done.user_data == ignored_token) {
+            return;
+        }
+        if ((done.user_data & completion_bit) != 0) { // an operation's own result
+            on_event(done.user_data, static_cast<std::uint32_t>(done.res));
+            return;
+        }
+        if (done.res == -ECANCELED) {
+            return;
+        }
+        const std::uint32_t bits =
+            done.res < 0 ? std::uint32_t{EPOLLERR} : static_cast<std::uint32_t>(done.res);
+        on_event(done.user_data, more ? bits : bits | registration_ended);
+    }
 
     // A free SQE; when every one is prepared and not yet submitted, submits them first.
     result<uring::sqe*> next_sqe() noexcept {
@@ -191,6 +290,9 @@ private:
 
     uring::ring ring_;
     file_descriptor wake_;
+    std::vector<uring::cqe> queue_; // reaped, not yet dispatched from `next_` on
+    std::size_t next_ = 0;
+    bool wake_ended_ = false;
 };
 
 } // namespace netkit::async::detail
