@@ -193,10 +193,13 @@ def count_syscalls(args, name, server, cell):
 # The servers in the order their columns appear, and the comparisons summarize() prints: each
 # subject against its baselines (c_idle, the C server with netkit's idle timer, is the
 # like-for-like baseline when present; asio_co is the like-for-like peer of netkit_co).
-ORDER = ("netkit", "netkit_co", "c", "c_idle", "asio", "asio_co")
+ORDER = ("netkit", "netkit_co", "netkit_uring", "c", "c_idle", "c_uring", "asio", "asio_co",
+         "asio_uring")
 COMPARISONS = (("netkit", ("c", "c_idle", "asio")),
                ("netkit_co", ("netkit", "c", "c_idle", "asio_co")),
-               ("asio_co", ("asio",)))
+               ("netkit_uring", ("c_uring", "c", "netkit_co")),
+               ("asio_co", ("asio",)),
+               ("asio_uring", ("asio",)))
 
 
 def summarize(records):

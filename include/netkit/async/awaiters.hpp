@@ -59,7 +59,7 @@ public:
             ended = std::make_error_code(std::errc::operation_canceled);
             return true; // a cancel before the start is honoured: no call is made
         }
-        if (describe != nullptr && loop_->completes()) {
+        if (describe != nullptr && loop_->completes() && !until.expired()) {
             return false; // the engine makes the call itself: submitted in await_suspend
         }
         if (Derived::skips_drained_input && loop_->input_drained(fd)) {
