@@ -5,8 +5,11 @@
 
 #include <netkit/async/awaiters.hpp>
 #include <netkit/async/call_awaiter.hpp>
+#include <netkit/async/connect_awaiter.hpp>
 #include <netkit/async/datagram_operations.hpp>
+#include <netkit/async/deadline_slots.hpp>
 #include <netkit/async/descriptor_epochs.hpp>
+#include <netkit/async/descriptor_table.hpp>
 #include <netkit/async/engine.hpp>
 #include <netkit/async/epoll_engine.hpp>
 #include <netkit/async/file_operations.hpp>
@@ -15,8 +18,10 @@
 #include <netkit/async/message_operations.hpp>
 #include <netkit/async/operation.hpp>
 #include <netkit/async/operations.hpp>
+#include <netkit/async/post_queue.hpp>
 #include <netkit/async/scope.hpp>
 #include <netkit/async/stop.hpp>
 #include <netkit/async/task.hpp>
+#include <netkit/async/task_list.hpp>
 #include <netkit/async/uring_engine.hpp>
 #include <netkit/async/when.hpp>

@@ -1,21 +1,21 @@
 #pragma once
 
+#include <netkit/async/deadline_slots.hpp>
 #include <netkit/async/descriptor_epochs.hpp>
+#include <netkit/async/descriptor_table.hpp>
 #include <netkit/async/engine.hpp>
 #include <netkit/async/operation.hpp>
+#include <netkit/async/post_queue.hpp>
 #include <netkit/async/task.hpp>
+#include <netkit/async/task_list.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/io/poller.hpp>
-#include <netkit/io/timer_queue.hpp>
 
-#include <array>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
-#include <mutex>
-#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -57,9 +57,9 @@ public:
     loop(const loop&) = delete;
     loop& operator=(const loop&) = delete;
     ~loop() {
-        while (spawned_ != nullptr) { // destroying a frame destroys its awaiters, which unregister
-            promise_base_ref task = *spawned_;
-            unlink(task);
+        while (!spawned_.empty()) { // destroying a frame destroys its awaiters, which unregister
+            promise_base_ref task = spawned_.front();
+            spawned_.unlink(task);
             task.handle().destroy();
         }
         if (current_slot() == this) {
@@ -101,13 +101,7 @@ public:
     /// ends (or when the loop is destroyed).
     void spawn(task<void> work) {
         auto handle = work.release();
-        promise_base_ref promise = handle.promise();
-        promise.set_owner(this);
-        promise.next_spawned = spawned_;
-        if (spawned_ != nullptr) {
-            spawned_->prev_spawned = &promise;
-        }
-        spawned_ = &promise;
+        spawned_.push(handle.promise(), this);
         schedule(handle);
     }
 
@@ -135,11 +129,7 @@ public:
     /// Runs `fn` on the loop's thread at its next turn; safe from any thread (one lock, one
     /// eventfd write). May allocate (the queue, `fn`'s capture).
     void post(std::function<void()> fn) {
-        // The wake is made under the lock: the loop cannot take `fn`, run it and be destroyed
-        // (the poster's last step, typically "stop") while this call still touches it.
-        const std::lock_guard lock(posted_mutex_);
-        posted_.push_back(std::move(fn));
-        (void)engine_.wake();
+        posted_.push(std::move(fn), [this] { (void)engine_.wake(); });
     }
 
     /// Resumes `handle` at the loop's next turn.
@@ -177,8 +167,7 @@ public:
                 return false;
             }
         }
-        const std::uint32_t index = acquire(op);
-        arm_timer(index);
+        waits_.acquire(op);
         op.on_stop = [](detail::stop_node& node) noexcept {
             auto& cancelled = static_cast<detail::operation&>(node);
             current().end_wait(cancelled, std::make_error_code(std::errc::operation_canceled));
@@ -199,30 +188,25 @@ public:
     /// would have blocked) and no edge has come since, so trying again can only fail. The
     /// registration must be current: an edge is then certain to follow new data.
     [[nodiscard]] bool input_drained(int fd) const noexcept {
-        const descriptor* entry = current_entry(fd);
-        return entry != nullptr && entry->drained;
+        return descriptors_.input_drained(fd);
     }
     /// Records that a stream receive on `fd` took everything there was (see `input_drained`).
-    void note_drained(int fd) noexcept {
-        if (fd >= 0 && current_entry(fd) != nullptr) {
-            descriptor& entry = descriptors_[static_cast<std::size_t>(fd)];
-            entry.drained = !entry.input_ended;
-        }
-    }
+    void note_drained(int fd) noexcept { descriptors_.note_drained(fd); }
 
     /// Ends every wait on descriptor `fd` with `std::errc::bad_file_descriptor`. netkit calls it
     /// itself when it closes a descriptor on this loop's thread (a socket's destructor, say); on
     /// another thread, call it on the loop before the descriptor closes.
     void cancel_waits_on(int fd) noexcept {
-        if (fd < 0 || static_cast<std::size_t>(fd) >= descriptors_.size()) {
+        detail::descriptor_state* state = descriptors_.find(fd);
+        if (state == nullptr) {
             return;
         }
         const auto bad = std::make_error_code(std::errc::bad_file_descriptor);
-        if (detail::operation* reader = descriptors_[static_cast<std::size_t>(fd)].reader) {
-            end_wait(*reader, bad);
+        if (state->reader != nullptr) {
+            end_wait(*state->reader, bad);
         }
-        if (detail::operation* writer = descriptors_[static_cast<std::size_t>(fd)].writer) {
-            end_wait(*writer, bad);
+        if (state->writer != nullptr) {
+            end_wait(*state->writer, bad);
         }
     }
 
@@ -234,67 +218,33 @@ public:
     }
 
     /// How many operations are waiting (for tests and statistics).
-    [[nodiscard]] std::size_t waiting() const noexcept { return slots_.size() - free_.size(); }
+    [[nodiscard]] std::size_t waiting() const noexcept { return waits_.waiting(); }
 
 private:
     using promise_base_ref = detail::promise_base&;
-
-    struct slot {
-        detail::operation* op = nullptr;
-        std::uint32_t timer_epoch = 0; // of timer entries: only the newest one counts
-        deadline::clock::time_point armed = deadline::clock::time_point::max();
-    };
-
-    // A descriptor number's registration, kept from one operation to the next: one reader (or
-    // error-queue reader) and one writer may wait at a time, so a socket can be full duplex.
-    struct descriptor {
-        detail::operation* reader = nullptr;
-        detail::operation* writer = nullptr;
-        std::uint32_t generation = 0; // of registrations of this number: stale events dropped
-        std::uint32_t epoch = 0;      // descriptor_epochs' when registered
-        bool registered = false;
-        bool drained = false;     // see input_drained
-        bool input_ended = false; // an edge said end of stream, hang-up or error: never drained
-    };
-
-    // `fd`'s entry if its registration is current (made under the number's present epoch).
-    [[nodiscard]] const descriptor* current_entry(int fd) const noexcept {
-        if (fd < 0 || static_cast<std::size_t>(fd) >= descriptors_.size()) {
-            return nullptr;
-        }
-        const descriptor& entry = descriptors_[static_cast<std::size_t>(fd)];
-        const std::optional<std::uint32_t> epoch = detail::descriptor_epochs::of(fd);
-        return entry.registered && epoch && entry.epoch == *epoch ? &entry : nullptr;
-    }
 
     // Registers `op` as its descriptor's reader or writer. The first wait on a file adds it
     // edge-triggered for both directions; later waits cost nothing. Edge-triggered is enough
     // because every operation tries its call before it waits: an edge that came while nobody
     // waited was for data that call found, or it is still queued in epoll for the next wait.
     result<void> watch(detail::operation& op) {
-        const auto number = static_cast<std::size_t>(op.fd);
-        if (number >= descriptors_.size()) {
-            descriptors_.resize(number + 1);
-        }
-        descriptor& entry = descriptors_[number];
-        const bool writes = op.interest.contains(netkit::interest::writable);
-        detail::operation*& role = writes ? entry.writer : entry.reader;
-        if (role != nullptr) {
-            return netkit::detail::errc_failure(std::errc::connection_already_in_progress,
-                                                writes ? "a second writer" : "a second reader");
+        auto role = descriptors_.claim(op);
+        if (!role) {
+            return failure{role.error()};
         }
         if (engine_.completes() && op.describe != nullptr) {
             if (auto submitted = submit(op); !submitted) {
                 return submitted;
             }
-            role = &op;
+            **role = &op;
             return {};
         }
+        detail::descriptor_state& entry = descriptors_.entry(op.fd);
         const std::optional<std::uint32_t> epoch = detail::descriptor_epochs::of(op.fd);
         if (!entry.registered || !epoch || entry.epoch != *epoch) {
             entry.generation = (entry.generation + 1) & 0x7fff'ffffU; // bit 63: completions
             const std::uint64_t token =
-                slot_token{static_cast<std::uint32_t>(number), entry.generation}.pack();
+                slot_token{static_cast<std::uint32_t>(op.fd), entry.generation}.pack();
             if (auto added = engine_.watch(op.fd, token); !added) {
                 entry.registered = false;
                 return added;
@@ -304,7 +254,7 @@ private:
             entry.drained = false;
             entry.input_ended = false;
         }
-        role = &op;
+        **role = &op;
         return {};
     }
 
@@ -334,15 +284,8 @@ private:
             op.submitted = false;
         }
         op.stop_link.reset();
-        if (op.fd >= 0 && static_cast<std::size_t>(op.fd) < descriptors_.size()) {
-            descriptor& entry = descriptors_[static_cast<std::size_t>(op.fd)];
-            if (entry.reader == &op) {
-                entry.reader = nullptr;
-            } else if (entry.writer == &op) {
-                entry.writer = nullptr;
-            }
-        }
-        release(op.slot);
+        descriptors_.release(op);
+        waits_.release(op);
         op.registered = false;
         return late;
     }
@@ -375,14 +318,11 @@ private:
 
     // The engine may hold the file open (io_uring's poll does): it must let go of it.
     void forget_registration(int fd) noexcept {
-        if (fd < 0 || static_cast<std::size_t>(fd) >= descriptors_.size()) {
-            return;
-        }
-        descriptor& entry = descriptors_[static_cast<std::size_t>(fd)];
-        if (entry.registered) {
+        detail::descriptor_state* entry = descriptors_.find(fd);
+        if (entry != nullptr && entry->registered) {
             engine_.closing(fd,
-                            slot_token{static_cast<std::uint32_t>(fd), entry.generation}.pack());
-            entry.registered = false;
+                            slot_token{static_cast<std::uint32_t>(fd), entry->generation}.pack());
+            entry->registered = false;
         }
     }
 
@@ -392,78 +332,13 @@ private:
     }
 
     std::coroutine_handle<> finished(detail::promise_base& promise) noexcept override {
-        unlink(promise);
+        spawned_.unlink(promise);
         std::exception_ptr failed = promise.exception();
         promise.handle().destroy();
         if (failed) {
             report_exception(failed);
         }
         return std::noop_coroutine();
-    }
-
-    void unlink(detail::promise_base& promise) noexcept {
-        (promise.prev_spawned != nullptr ? promise.prev_spawned->next_spawned : spawned_) =
-            promise.next_spawned;
-        if (promise.next_spawned != nullptr) {
-            promise.next_spawned->prev_spawned = promise.prev_spawned;
-        }
-        promise.prev_spawned = promise.next_spawned = nullptr;
-        promise.set_owner(nullptr);
-    }
-
-    std::uint32_t acquire(detail::operation& op) {
-        std::uint32_t index = 0;
-        if (!free_.empty()) {
-            index = free_.back();
-            free_.pop_back();
-        } else {
-            index = static_cast<std::uint32_t>(slots_.size());
-            slots_.emplace_back();
-            free_.reserve(slots_.capacity());
-        }
-        slots_[index].op = &op;
-        op.slot = index;
-        return index;
-    }
-
-    void release(std::uint32_t index) noexcept {
-        slots_[index].op = nullptr;
-        free_.push_back(index); // reserved in acquire: no allocation
-    }
-
-    // Timers are not cancelled: a slot keeps one entry, at its earliest deadline, and an entry
-    // that fires before the slot's current deadline schedules it again. So a deadline that moves
-    // later at each wait (an idle timeout) costs no heap entry, and the heap holds one per slot.
-    void arm_timer(std::uint32_t index) {
-        slot& entry = slots_[index];
-        const deadline until = entry.op->until;
-        if (until.is_never() || entry.armed <= until.at()) {
-            return;
-        }
-        entry.armed = until.at();
-        ++entry.timer_epoch;
-        (void)timers_.schedule(until, pack_timer(index, entry.timer_epoch));
-    }
-
-    static std::uint64_t pack_timer(std::uint32_t index, std::uint32_t epoch) noexcept {
-        return slot_token{index, epoch}.pack();
-    }
-
-    void on_timer(std::uint64_t token) {
-        const auto [index, epoch] = slot_token::unpack(token);
-        slot& entry = slots_[index];
-        if (epoch != entry.timer_epoch) {
-            return; // replaced by an earlier entry
-        }
-        entry.armed = deadline::clock::time_point::max();
-        if (entry.op == nullptr || entry.op->until.is_never()) {
-            return;
-        }
-        if (entry.op->until.expired()) {
-            end_wait(*entry.op, make_error_code(errc::deadline_passed));
-        } else {
-            arm_timer(index);
-        }
     }
 
     // A submission that finished before its cancel counts instead of `why`: a cancel after
@@ -485,38 +360,40 @@ private:
             return;
         }
         const auto [number, generation] = slot_token::unpack(token);
-        if ((bits & detail::registration_ended) != 0 && number < descriptors_.size() &&
-            descriptors_[number].generation == generation && descriptors_[number].registered) {
+        detail::descriptor_state* entry = descriptors_.of_event(number, generation);
+        if (entry == nullptr) {
+            return; // the number was registered again since this edge
+        }
+        if ((bits & detail::registration_ended) != 0 && entry->registered) {
             // The engine ended the registration itself (io_uring, on a completion queue
             // overflow): the descriptor is still wanted, so it is registered again. One that
             // ended in an error is left for the next wait to register, whose call reports it.
             if ((bits & EPOLLERR) != 0 || !engine_.watch(static_cast<int>(number), token)) {
-                descriptors_[number].registered = false;
+                entry->registered = false;
             }
         }
         const bool failed = (bits & (EPOLLERR | EPOLLHUP)) != 0;
         const bool peer_closed_writing = (bits & EPOLLRDHUP) != 0;
         if (failed || peer_closed_writing || (bits & (EPOLLIN | EPOLLPRI)) != 0) {
-            if (number < descriptors_.size() && descriptors_[number].generation == generation) {
-                // An end of stream is readable but is no data: a short read before it leaves
-                // it there with its edge spent, so from now on every receive makes its call.
-                descriptor& entry = descriptors_[number];
-                entry.drained = false;
-                entry.input_ended = entry.input_ended || failed || peer_closed_writing;
-            }
-            try_waiting(number, generation, &descriptor::reader);
+            // An end of stream is readable but is no data: a short read before it leaves it
+            // there with its edge spent, so from now on every receive makes its call.
+            entry->drained = false;
+            entry->input_ended = entry->input_ended || failed || peer_closed_writing;
+            try_waiting(number, generation, &detail::descriptor_state::reader);
         }
         if (failed || (bits & EPOLLOUT) != 0) {
-            try_waiting(number, generation, &descriptor::writer);
+            try_waiting(number, generation, &detail::descriptor_state::writer);
         }
     }
 
     void try_waiting(std::uint32_t number, std::uint32_t generation,
-                     detail::operation* descriptor::*role) {
-        if (number >= descriptors_.size() || descriptors_[number].generation != generation) {
-            return; // the number was registered again since this edge
+                     detail::operation* detail::descriptor_state::*role) {
+        // Looked up again: a reader resumed just before may have closed the descriptor.
+        detail::descriptor_state* entry = descriptors_.of_event(number, generation);
+        if (entry == nullptr) {
+            return;
         }
-        detail::operation* op = descriptors_[number].*role;
+        detail::operation* op = entry->*role;
         if (op != nullptr && op->attempt(*op)) {
             forget(*op);
             streak_ = 0;
@@ -525,7 +402,7 @@ private:
     }
 
     void run_ready() {
-        take_posted();
+        posted_.run();
         running_.swap(ready_);
         for (auto handle : running_) {
             streak_ = 0;
@@ -538,28 +415,16 @@ private:
     // Waits for readiness until the earliest deadline (not at all when tasks are ready), then
     // resumes what became ready and what timed out.
     void poll() {
-        const deadline until = ready_.empty() ? timers_.next() : deadline(deadline::clock::now());
+        const deadline until = ready_.empty() ? waits_.next() : deadline(deadline::clock::now());
         auto waited = engine_.wait(
             until, [this](std::uint64_t token, std::uint32_t bits) { on_event(token, bits); });
         if (!waited) {
             throw operation_failed(waited.error());
         }
-        timers_.expire(deadline::clock::now(), [this](std::uint64_t token) { on_timer(token); });
+        waits_.expire([this](detail::operation& op) {
+            end_wait(op, make_error_code(errc::deadline_passed));
+        });
         rethrow_pending();
-    }
-
-    void take_posted() {
-        {
-            const std::lock_guard lock(posted_mutex_);
-            if (posted_.empty()) {
-                return;
-            }
-            taking_.swap(posted_);
-        }
-        for (auto& fn : taking_) {
-            fn();
-        }
-        taking_.clear();
     }
 
     void rethrow_pending() {
@@ -569,20 +434,16 @@ private:
     }
 
     detail::engine engine_;
-    timer_queue timers_;
-    std::vector<slot> slots_;
-    std::vector<std::uint32_t> free_;
-    std::vector<descriptor> descriptors_;
+    detail::deadline_slots waits_;
+    detail::descriptor_table descriptors_;
     std::vector<std::coroutine_handle<>> ready_;
     std::vector<std::coroutine_handle<>> running_;
-    detail::promise_base* spawned_ = nullptr;
+    detail::task_list spawned_;
     std::function<void(std::exception_ptr)> handler_;
     std::exception_ptr pending_;
     unsigned streak_ = 0;
     bool stopping_ = false;
-    std::mutex posted_mutex_;
-    std::vector<std::function<void()>> posted_;
-    std::vector<std::function<void()>> taking_;
+    detail::post_queue posted_;
 };
 
 } // namespace netkit::async

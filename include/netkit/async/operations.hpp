@@ -1,6 +1,7 @@
 #pragma once
 
 #include <netkit/async/awaiters.hpp>
+#include <netkit/async/connect_awaiter.hpp>
 #include <netkit/async/loop.hpp>
 #include <netkit/async/stop.hpp>
 #include <netkit/buffer/buffer.hpp>

@@ -3,6 +3,7 @@
 #include <netkit/async/loop.hpp>
 #include <netkit/async/stop.hpp>
 #include <netkit/async/task.hpp>
+#include <netkit/async/task_list.hpp>
 
 #include <coroutine>
 #include <cstddef>
@@ -43,9 +44,9 @@ public:
     scope& operator=(scope&&) = delete;
 
     ~scope() {
-        while (children_ != nullptr) {
-            detail::promise_base& child = *children_;
-            unlink(child);
+        while (!children_.empty()) {
+            detail::promise_base& child = children_.front();
+            children_.unlink(child);
             loop_->unschedule(child.handle()); // one that has not had its first turn yet
             child.handle().destroy();
         }
@@ -57,13 +58,7 @@ public:
     /// Starts `work` as a child at the loop's next turn; the scope owns its frame from now on.
     void spawn(task<void> work) {
         auto handle = work.release();
-        detail::promise_base& child = handle.promise();
-        child.set_owner(this);
-        child.next_spawned = children_;
-        if (children_ != nullptr) {
-            children_->prev_spawned = &child;
-        }
-        children_ = &child;
+        children_.push(handle.promise(), this);
         ++size_;
         loop_->schedule(handle);
     }
@@ -106,7 +101,7 @@ public:
 
 private:
     std::coroutine_handle<> finished(detail::promise_base& child) noexcept override {
-        unlink(child);
+        children_.unlink(child);
         --size_;
         if (std::exception_ptr escaped = child.exception(); escaped && !failed_) {
             failed_ = escaped;
@@ -118,18 +113,8 @@ private:
         return std::noop_coroutine();
     }
 
-    void unlink(detail::promise_base& child) noexcept {
-        (child.prev_spawned != nullptr ? child.prev_spawned->next_spawned : children_) =
-            child.next_spawned;
-        if (child.next_spawned != nullptr) {
-            child.next_spawned->prev_spawned = child.prev_spawned;
-        }
-        child.prev_spawned = child.next_spawned = nullptr;
-        child.set_owner(nullptr);
-    }
-
     loop* loop_;
-    detail::promise_base* children_ = nullptr;
+    detail::task_list children_;
     std::size_t size_ = 0;
     std::coroutine_handle<> joiner_{};
     std::exception_ptr failed_{};
