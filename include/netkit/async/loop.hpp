@@ -50,7 +50,7 @@ public:
         ready_.reserve(64);
         running_.reserve(64);
         current_slot() = this;
-        netkit::detail::descriptor_close_observer.store(&on_close, std::memory_order_release);
+        netkit::detail::descriptor_close_observer = &on_close;
     }
 
     loop(loop&& other) = delete; // operations and tasks point at it
@@ -64,6 +64,7 @@ public:
         }
         if (current_slot() == this) {
             current_slot() = nullptr;
+            netkit::detail::descriptor_close_observer = nullptr;
         }
     }
 

@@ -2,7 +2,6 @@
 
 #include <netkit/core/result.hpp>
 
-#include <atomic>
 #include <utility>
 
 #include <unistd.h>
@@ -10,12 +9,13 @@
 namespace netkit {
 
 namespace detail {
-/// Called with each descriptor netkit closes, just before close(2), when set. The coroutine loop
-/// (async/) sets it: it keeps a descriptor registered with epoll from one operation to the next
-/// and must learn when the number stops naming the file it registered. One atomic load per
-/// close for programs that never set it.
+/// Called with each descriptor netkit closes on this thread, just before close(2), when set. The
+/// coroutine loop (async/) sets it on its thread: it keeps a descriptor registered with epoll or
+/// io_uring from one operation to the next and must learn when the number stops naming the file
+/// it registered. Per thread, so that reading it needs no atomic: a close on a thread without a
+/// loop is not seen (docs/coroutines.md).
 using close_observer = void (*)(int fd) noexcept;
-inline std::atomic<close_observer> descriptor_close_observer{nullptr};
+inline thread_local close_observer descriptor_close_observer = nullptr;
 
 /// close(2), the one system call made outside sys/: file_descriptor owns it, and sys/ is above
 /// core/ (its wrappers return result and file_descriptor). Never retried: on Linux the descriptor
@@ -23,9 +23,8 @@ inline std::atomic<close_observer> descriptor_close_observer{nullptr};
 /// thread has just been given the same number for. The error is reported all the same (EIO from
 /// a network filesystem, say).
 inline result<void> close_descriptor(int fd) noexcept {
-    if (const close_observer observer = descriptor_close_observer.load(std::memory_order_acquire);
-        observer != nullptr) {
-        observer(fd);
+    if (descriptor_close_observer != nullptr) {
+        descriptor_close_observer(fd);
     }
     if (::close(fd) != 0) [[unlikely]] {
         return errno_failure("close");
