@@ -33,12 +33,13 @@ using namespace std::literals;
 namespace {
 
 // Ends at end of stream, at the idle deadline, or when the drain begins (`draining`); an echo
-// under way is finished even while draining.
+// under way is finished even while draining. The reader keeps one receive armed on io_uring.
 nka::task<> session(nk::tcp::socket sock, std::chrono::milliseconds idle,
                     nka::stop_token draining) {
     std::array<std::byte, 16384> buffer{};
+    nka::stream_reader reader(sock);
     for (bool open = true; open;) {
-        auto got = co_await nka::receive(sock, buffer, idle, draining);
+        auto got = co_await reader.receive(buffer, idle, draining);
         if (!got || *got == 0) {
             break;
         }

@@ -19,8 +19,10 @@
 #include <netkit/async/operation.hpp>
 #include <netkit/async/operations.hpp>
 #include <netkit/async/post_queue.hpp>
+#include <netkit/async/receive_queues.hpp>
 #include <netkit/async/scope.hpp>
 #include <netkit/async/stop.hpp>
+#include <netkit/async/stream_reader.hpp>
 #include <netkit/async/task.hpp>
 #include <netkit/async/task_list.hpp>
 #include <netkit/async/uring_engine.hpp>

@@ -36,6 +36,13 @@ namespace netkit::async {
 
 namespace detail {
 
+// How a stream receive reads: from the socket (the default), through its `stream_reader`'s
+// receive queue, or not at all (a second reader: `refused` says why).
+struct read_path {
+    bool through_queue = false;
+    std::error_code refused{};
+};
+
 // What every operation's awaiter does; `Derived` has `static bool try_now(operation&)`, which
 // keeps the outcome, and `outcome()`, which returns it (or the error the engine ended it with).
 template <class Derived>
@@ -59,7 +66,7 @@ public:
             ended = std::make_error_code(std::errc::operation_canceled);
             return true; // a cancel before the start is honoured: no call is made
         }
-        if (describe != nullptr && loop_->completes() && !until.expired()) {
+        if (describe != nullptr && loop_->completes() && !until.expired() && !buffered) {
             return false; // the engine makes the call itself: submitted in await_suspend
         }
         if (Derived::skips_drained_input && loop_->input_drained(fd)) {
@@ -99,12 +106,40 @@ protected:
         until = when;
         stop = token;
     }
+    // A `stream_reader`'s receive: from the descriptor's receive queue (the operation describes
+    // itself: its buffer is where the bytes go), or refused at once.
+    void read_by(const read_path& path) noexcept {
+        if (path.refused) {
+            ended = path.refused;
+            attempt = [](operation&) noexcept { return true; };
+            describe = nullptr;
+        } else if (path.through_queue && describe != nullptr) {
+            attempt = &take_queued;
+            buffered = true;
+        }
+    }
     // The engine's error as this operation's: "receive: deadline passed".
     [[nodiscard]] failure ended_as(const char* name, std::size_t moved = 0) const noexcept {
         return failure{error(ended, name).with_bytes_transferred(moved)};
     }
 
 private:
+    // Copies from the queue until the operation is done (a receive_exact may take several
+    // buffers) or the queue is empty.
+    static bool take_queued(operation& op) noexcept {
+        for (;;) {
+            const submission wanted = op.describe(op);
+            const std::optional<int> taken = loop::current().take_received(
+                op.fd, {static_cast<std::byte*>(wanted.data), wanted.size});
+            if (!taken) {
+                return false;
+            }
+            if (op.complete(op, *taken)) {
+                return true;
+            }
+        }
+    }
+
     loop* loop_ = &loop::current();
     bool finished_at_once_ = false;
 };
@@ -169,10 +204,13 @@ class receive_awaiter : public io_awaiter<receive_awaiter<P, Buffer>> {
     using value_type = typename basic_socket<P>::receive_result;
 
 public:
-    receive_awaiter(basic_socket<P>& socket, Buffer buffer, deadline when, stop_token token)
+    receive_awaiter(basic_socket<P>& socket, Buffer buffer, deadline when, stop_token token,
+                    const read_path& path = {})
         : base(socket.native_handle(), netkit::interest::readable, when, token),
           socket_(socket),
-          buffer_(buffer) {}
+          buffer_(buffer) {
+        this->read_by(path);
+    }
     // A stream receive that came back short took all there was (the kernel copies until the
     // buffer is full or the queue is empty), and new data will bring an edge: the loop notes it,
     // and the next receive waits for that edge instead of making a call that would fail.
@@ -280,12 +318,15 @@ class transfer_awaiter : public io_awaiter<transfer_awaiter<P, Transfer, Sending
     static constexpr const char* name = Sending ? "send_all" : "receive_exact";
 
 public:
-    transfer_awaiter(basic_socket<P>& socket, iovec bytes, deadline when, stop_token token)
+    transfer_awaiter(basic_socket<P>& socket, iovec bytes, deadline when, stop_token token,
+                     const read_path& path = {})
         : base(socket.native_handle(),
                Sending ? netkit::interest::writable : netkit::interest::readable, when, token),
           socket_(socket),
           bytes_(bytes),
-          transfer_(std::span<const iovec>(&bytes_, 1)) {}
+          transfer_(std::span<const iovec>(&bytes_, 1)) {
+        this->read_by(path);
+    }
     static bool try_now(operation& op) noexcept {
         auto& self = static_cast<transfer_awaiter&>(op);
         for (;;) { // a short transfer goes on at once: only a would-block waits

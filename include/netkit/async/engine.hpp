@@ -22,6 +22,17 @@ enum class engine_kind {
     io_uring,  ///< readiness through io_uring (multishot polls); epoll where io_uring fails
 };
 
+/// How a loop is made.
+struct loop_options {
+    /// The engine the loop runs on.
+    engine_kind engine = engine_kind::automatic;
+    /// io_uring: how many buffers `stream_reader`s receive into (a power of two up to 32768; 0
+    /// for none, and stream readers then receive as other operations do), and their size. The
+    /// memory is mapped once, when the loop is made.
+    std::uint32_t receive_buffers = 1024;
+    std::uint32_t receive_buffer_size = 8192;
+};
+
 namespace detail {
 
 // The loop's engine, chosen when the loop is made. Each call forwards to the engine in use.
@@ -31,12 +42,14 @@ public:
     // cannot be set up (EPERM from seccomp or kernel.io_uring_disabled, ENOSYS, ENOMEM for
     // locked memory, a missing opcode or feature) falls back to epoll: the loop works either
     // way, and `kind()` says which one it got.
-    static result<engine> open(engine_kind wanted) noexcept {
+    static result<engine> open(const loop_options& options) noexcept {
+        engine_kind wanted = options.engine;
         if (wanted == engine_kind::automatic) {
             wanted = from_environment();
         }
         if (wanted != engine_kind::epoll) {
-            if (auto uring = uring_engine::open()) {
+            if (auto uring =
+                    uring_engine::open(options.receive_buffers, options.receive_buffer_size)) {
                 return engine(std::move(*uring));
             }
         }
@@ -85,6 +98,21 @@ public:
     }
     std::optional<int> cancel(std::uint64_t token) noexcept {
         return std::visit([&](auto& used) { return used.cancel(token); }, engine_);
+    }
+
+    // The receive queues of `stream_reader`s: io_uring's with a buffer ring, else null.
+    receive_queues* queues() noexcept {
+        auto* uring = std::get_if<uring_engine>(&engine_);
+        return uring != nullptr ? uring->queues() : nullptr;
+    }
+    // Only with queues.
+    result<void> arm_receive(int fd) noexcept {
+        return std::get_if<uring_engine>(&engine_)->arm_receive(fd);
+    }
+    void close_receive(int fd, std::uint64_t token) noexcept {
+        if (auto* uring = std::get_if<uring_engine>(&engine_)) {
+            uring->close_receive(fd, token);
+        }
     }
 
 private:

@@ -11,11 +11,14 @@
 #include <netkit/core/error.hpp>
 #include <netkit/io/poller.hpp>
 
+#include <cerrno>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <optional>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -46,7 +49,9 @@ public:
     /// A loop with its own engine (see `engine_kind`) and wake eventfd; it becomes this thread's
     /// loop. Throws `operation_failed` when no engine can be opened.
     explicit loop(engine_kind wanted = engine_kind::automatic)
-        : engine_(detail::engine::open(wanted).value()) {
+        : loop(loop_options{.engine = wanted}) {}
+    /// A loop made with `options` (the engine, and io_uring's receive buffers).
+    explicit loop(const loop_options& options) : engine_(detail::engine::open(options).value()) {
         ready_.reserve(64);
         running_.reserve(64);
         current_slot() = this;
@@ -218,6 +223,58 @@ public:
         return source.close();
     }
 
+    // ---- stream readers' receive queues (io_uring with a buffer ring) --------------------------
+
+    /// True when `stream_reader`s receive through the engine's receive queues.
+    [[nodiscard]] bool queues_receives() noexcept { return engine_.queues() != nullptr; }
+
+    /// Makes `fd`'s `stream_reader`: the reader's token, or `connection_already_in_progress`
+    /// when another reader holds the socket. With receive queues, the token is the queue's.
+    result<std::uint64_t> open_stream_reader(int fd) {
+        detail::descriptor_state& entry = descriptors_.entry(fd);
+        if (entry.stream_reader != 0) {
+            return netkit::detail::errc_failure(std::errc::connection_already_in_progress,
+                                                "a second stream reader");
+        }
+        detail::receive_queues* queues = engine_.queues();
+        entry.stream_reader = queues != nullptr
+                                  ? queues->open(fd)
+                                  : detail::stream_bit |
+                                        (std::uint64_t{++readers_ & 0x3fff'ffffU} << 32U) |
+                                        static_cast<std::uint32_t>(fd);
+        return entry.stream_reader;
+    }
+    /// Ends `fd`'s reader if `token` is still its own (the socket may have been closed and the
+    /// number reused): its queue is closed, and what it held goes back to the ring.
+    void close_stream_reader(int fd, std::uint64_t token) noexcept {
+        detail::descriptor_state* entry = descriptors_.find(fd);
+        if (token != 0 && entry != nullptr && entry->stream_reader == token) {
+            entry->stream_reader = 0;
+            engine_.close_receive(fd, token);
+        }
+    }
+    /// Copies from `fd`'s receive queue into `into`: the bytes, 0 at end of stream or -errno
+    /// once the queue is read up to there, none when it is empty. A closed queue (its socket
+    /// was closed) gives -EBADF.
+    std::optional<int> take_received(int fd, std::span<std::byte> into) noexcept {
+        detail::receive_queues* queues = engine_.queues();
+        if (queues == nullptr || !queues->token_of(fd)) {
+            return -EBADF;
+        }
+        return queues->take(fd, into);
+    }
+    /// Bytes in `fd`'s receive queue.
+    [[nodiscard]] std::size_t received_unread(int fd) noexcept {
+        detail::receive_queues* queues = engine_.queues();
+        return queues != nullptr ? queues->buffered(fd) : 0;
+    }
+    /// Buffers held by receive queues, and the ring's size (for tests).
+    [[nodiscard]] std::pair<std::uint32_t, std::uint32_t> receive_buffers_held() noexcept {
+        detail::receive_queues* queues = engine_.queues();
+        return queues != nullptr ? std::pair{queues->buffers_held(), queues->buffer_count()}
+                                 : std::pair<std::uint32_t, std::uint32_t>{0, 0};
+    }
+
     /// How many operations are waiting (for tests and statistics).
     [[nodiscard]] std::size_t waiting() const noexcept { return waits_.waiting(); }
 
@@ -232,6 +289,13 @@ private:
         auto role = descriptors_.claim(op);
         if (!role) {
             return failure{role.error()};
+        }
+        if (op.buffered) {
+            if (auto wanted = want_receive(op); !wanted) {
+                return wanted;
+            }
+            **role = &op;
+            return {};
         }
         if (engine_.completes() && op.describe != nullptr) {
             if (auto submitted = submit(op); !submitted) {
@@ -257,6 +321,37 @@ private:
         }
         **role = &op;
         return {};
+    }
+
+    // A buffered receive found its queue empty: the queue's multishot receive is armed if it is
+    // not in flight (or stopping), or, when the last one ran out of buffers, the operation
+    // receives into its own buffer once, and the next wait tries the ring again.
+    result<void> want_receive(detail::operation& op) noexcept {
+        detail::receive_queues& queues = *engine_.queues();
+        if (!queues.wants_receive(op.fd)) {
+            return {};
+        }
+        if (queues.starved(op.fd)) {
+            queues.fed(op.fd);
+            return submit(op);
+        }
+        return engine_.arm_receive(op.fd);
+    }
+
+    // News of `fd`'s receive queue: its reader takes what came, or waits on.
+    void on_received(int fd) {
+        detail::descriptor_state* entry = descriptors_.find(fd);
+        detail::operation* op = entry != nullptr ? entry->reader : nullptr;
+        if (op == nullptr || !op->buffered || op->submitted) {
+            return;
+        }
+        if (op->attempt(*op)) {
+            forget(*op);
+            streak_ = 0;
+            op->waiter.resume();
+        } else if (auto wanted = want_receive(*op); !wanted) {
+            end_wait(*op, wanted.error().code());
+        }
     }
 
     static std::uint64_t completion_token(detail::operation& op) noexcept {
@@ -317,8 +412,11 @@ private:
         }
     }
 
-    // The engine may hold the file open (io_uring's poll does): it must let go of it.
+    // The engine may hold the file open (io_uring's poll and receive do): it must let go of it.
     void forget_registration(int fd) noexcept {
+        if (detail::descriptor_state* entry = descriptors_.find(fd)) {
+            close_stream_reader(fd, entry->stream_reader);
+        }
         detail::descriptor_state* entry = descriptors_.find(fd);
         if (entry != nullptr && entry->registered) {
             engine_.closing(fd,
@@ -358,6 +456,10 @@ private:
     void on_event(std::uint64_t token, std::uint32_t bits) {
         if ((token & detail::completion_bit) != 0) {
             on_completion(token, static_cast<int>(bits));
+            return;
+        }
+        if ((token & detail::stream_bit) != 0) {
+            on_received(static_cast<int>(token & 0xffff'ffffU));
             return;
         }
         const auto [number, generation] = slot_token::unpack(token);
@@ -443,6 +545,7 @@ private:
     std::function<void(std::exception_ptr)> handler_;
     std::exception_ptr pending_;
     unsigned streak_ = 0;
+    std::uint32_t readers_ = 0; // stream readers made on epoll, for their tokens
     bool stopping_ = false;
     detail::post_queue posted_;
 };

@@ -53,6 +53,9 @@ struct operation : stop_node {                      // the node: a stop ends the
     submission (*describe)(operation&) noexcept = nullptr;
     bool (*complete)(operation&, int result) noexcept = nullptr;
     bool submitted = false; // a submission of it is in flight in the engine
+    // A `stream_reader`'s receive on an engine with receive queues: `attempt` copies from the
+    // descriptor's queue, and the wait is for the queue's next completion, not for readiness.
+    bool buffered = false;
 };
 
 } // namespace netkit::async::detail

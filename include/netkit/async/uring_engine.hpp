@@ -1,12 +1,14 @@
 #pragma once
 
 #include <netkit/async/operation.hpp>
+#include <netkit/async/receive_queues.hpp>
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/fd.hpp>
 #include <netkit/core/result.hpp>
 #include <netkit/sys/epoll.hpp>
 #include <netkit/sys/io_uring.hpp>
+#include <netkit/sys/io_uring_buffer_ring.hpp>
 #include <netkit/sys/io_uring_ops.hpp>
 #include <netkit/sys/io_uring_probe.hpp>
 
@@ -54,8 +56,10 @@ public:
     // that the kernel has the opcodes the engine uses, and arms the wake eventfd with a
     // multishot poll, which also proves that multishot polls work (Linux 5.13). Errors are
     // those a caller falls back to epoll on: EPERM (forbidden), ENOSYS (absent or too old),
-    // ENOMEM (locked memory).
-    static result<uring_engine> open() noexcept {
+    // ENOMEM (locked memory). The buffer ring of `receive_queues` is made if it can be: without
+    // it, stream readers receive as other operations do.
+    static result<uring_engine> open(std::uint32_t receive_buffers = 1024,
+                                     std::uint32_t receive_buffer_size = 8192) noexcept {
         uring::ring_options options;
         options.submission_entries = 256;
         options.completion_entries = 16384; // every multishot poll may have one waiting
@@ -81,6 +85,12 @@ public:
         }
         if (auto proved = engine.prove_wake(); !proved) {
             return failure{proved.error()};
+        }
+        if (receive_buffers != 0 && probe->supports(IORING_OP_RECV)) {
+            if (auto buffers = uring::buffer_ring::create(engine.ring_, 0, receive_buffers,
+                                                          receive_buffer_size)) {
+                engine.queues_.emplace(std::move(*buffers));
+            }
         }
         return engine;
     }
@@ -171,6 +181,30 @@ public:
         }
     }
 
+    // The queues stream readers receive through, or null when the engine has no buffer ring.
+    receive_queues* queues() noexcept { return queues_ ? &*queues_ : nullptr; }
+
+    // Arms the multishot receive of `fd`'s open queue, into the buffer ring.
+    result<void> arm_receive(int fd) noexcept {
+        auto entry = next_sqe();
+        if (!entry) {
+            return failure{entry.error()};
+        }
+        uring::prepare_recv_multishot(**entry, fd, queues_->group(), 0, *queues_->token_of(fd));
+        queues_->armed(fd);
+        return {};
+    }
+
+    // Closes `fd`'s queue if `token` is its own, cancelling its receive: a receive holds the
+    // file open, as a poll does.
+    void close_receive(int fd, std::uint64_t token) noexcept {
+        if (queues_ && queues_->close(fd, token)) {
+            if (auto entry = next_sqe()) {
+                uring::prepare_cancel(**entry, token, 0, ignored_token);
+            }
+        }
+    }
+
 private:
     static constexpr std::uint64_t wake_token = std::numeric_limits<std::uint64_t>::max();
     static constexpr std::uint64_t ignored_token = wake_token - 1;
@@ -218,6 +252,20 @@ private:
         }
         if ((done.user_data & completion_bit) != 0) { // an operation's own result
             on_event(done.user_data, static_cast<std::uint32_t>(done.res));
+            return;
+        }
+        if ((done.user_data & stream_bit) != 0) { // a descriptor's multishot receive
+            const receive_queues::news filed = queues_->file(done);
+            if (filed == receive_queues::news::too_full) {
+                const int fd = static_cast<int>(done.user_data & 0xffff'ffffU);
+                if (auto entry = next_sqe()) {
+                    uring::prepare_cancel(**entry, done.user_data, 0, ignored_token);
+                    queues_->stopping(fd);
+                }
+            }
+            if (filed != receive_queues::news::stale) {
+                on_event(done.user_data, 0);
+            }
             return;
         }
         if (done.res == -ECANCELED) {
@@ -289,6 +337,7 @@ private:
     }
 
     uring::ring ring_;
+    std::optional<receive_queues> queues_; // unregistered before the ring closes
     file_descriptor wake_;
     std::vector<uring::cqe> queue_; // reaped, not yet dispatched from `next_` on
     std::size_t next_ = 0;
