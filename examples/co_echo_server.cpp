@@ -60,8 +60,9 @@ nka::task<> serve(nk::tcp::acceptor& acceptor, const nk::file_descriptor& signal
                   std::chrono::milliseconds idle) {
     nka::scope sessions; // joined below: every session has ended before serve does
     sessions.spawn(drain_on_signal(signals, sessions));
+    nka::incoming connections(acceptor); // one multishot accept on io_uring
     while (!sessions.token().stop_requested()) {
-        auto conn = co_await nka::accept(acceptor, {}, sessions.token());
+        auto conn = co_await connections.accept({}, sessions.token());
         if (conn) {
             sessions.spawn(session(std::move(conn->socket), idle, sessions.token()));
         } else { // the drain began, or out of descriptors: wait before trying again

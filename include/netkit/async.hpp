@@ -3,6 +3,7 @@
 /// The coroutine layer, opt-in: tasks, the loop, cancellation and the awaitable operations.
 /// `<netkit/netkit.hpp>` does not include it. See docs/coroutines.md.
 
+#include <netkit/async/accept_queues.hpp>
 #include <netkit/async/awaiters.hpp>
 #include <netkit/async/call_awaiter.hpp>
 #include <netkit/async/connect_awaiter.hpp>
@@ -14,6 +15,7 @@
 #include <netkit/async/epoll_engine.hpp>
 #include <netkit/async/file_operations.hpp>
 #include <netkit/async/frame_allocator.hpp>
+#include <netkit/async/incoming.hpp>
 #include <netkit/async/loop.hpp>
 #include <netkit/async/message_operations.hpp>
 #include <netkit/async/operation.hpp>

@@ -17,6 +17,7 @@
 #include <netkit/socket/socket.hpp>
 #include <netkit/sys/syscall.hpp>
 
+#include <cerrno>
 #include <coroutine>
 #include <cstddef>
 #include <optional>
@@ -66,7 +67,8 @@ public:
             ended = std::make_error_code(std::errc::operation_canceled);
             return true; // a cancel before the start is honoured: no call is made
         }
-        if (describe != nullptr && loop_->completes() && !until.expired() && !buffered) {
+        if (describe != nullptr && loop_->completes() && !until.expired() &&
+            from_queue == queue_source::none) {
             return false; // the engine makes the call itself: submitted in await_suspend
         }
         if (Derived::skips_drained_input && loop_->input_drained(fd)) {
@@ -115,7 +117,7 @@ protected:
             describe = nullptr;
         } else if (path.through_queue && describe != nullptr) {
             attempt = &take_queued;
-            buffered = true;
+            from_queue = queue_source::received;
         }
     }
     // The engine's error as this operation's: "receive: deadline passed".
@@ -391,9 +393,17 @@ class accept_awaiter : public io_awaiter<accept_awaiter<P>> {
     using base = io_awaiter<accept_awaiter<P>>;
 
 public:
-    accept_awaiter(basic_acceptor<P>& acceptor, deadline when, stop_token token)
+    accept_awaiter(basic_acceptor<P>& acceptor, deadline when, stop_token token,
+                   const read_path& path = {})
         : base(acceptor.native_handle(), netkit::interest::readable, when, token),
-          acceptor_(acceptor) {}
+          acceptor_(acceptor) {
+        if (path.refused) {
+            this->read_by(path);
+        } else if (path.through_queue) {
+            this->attempt = &take_queued;
+            this->from_queue = operation::queue_source::accepted;
+        }
+    }
     static bool try_now(operation& op) noexcept {
         auto& self = static_cast<accept_awaiter&>(op);
         auto got = self.acceptor_.accept(io_mode::non_blocking);
@@ -402,6 +412,32 @@ public:
         }
         self.outcome_.emplace(std::move(got));
         return true;
+    }
+    // An `incoming`'s accept on io_uring: the next connection its multishot accept took. The
+    // peer's address comes from getpeername(2) (a multishot accept has no address buffer per
+    // connection); one that has already gone gets an empty address, as accept4 would have
+    // given it the address it had. ECONNABORTED is skipped, as `acceptor::accept` skips it.
+    static bool take_queued(operation& op) noexcept {
+        auto& self = static_cast<accept_awaiter&>(op);
+        for (;;) {
+            const std::optional<int> taken = loop::current().take_connection(op.fd);
+            if (!taken) {
+                return false;
+            }
+            if (*taken == -ECONNABORTED) {
+                continue;
+            }
+            if (*taken < 0) {
+                self.outcome_.emplace(
+                    failure{error(std::error_code(-*taken, std::system_category()), "accept")});
+                return true;
+            }
+            basic_socket<P> connection{file_descriptor(*taken)};
+            auto peer = connection.remote_endpoint();
+            self.outcome_.emplace(
+                accepted<P>{std::move(connection), peer ? *peer : typename P::endpoint_type{}});
+            return true;
+        }
     }
     result<accepted<P>> outcome() {
         if (this->ended) {

@@ -24,9 +24,9 @@ struct descriptor_state {
     std::uint32_t generation = 0; // of registrations of this number: stale events dropped
     std::uint32_t epoch = 0;      // descriptor_epochs' when registered
     bool registered = false;
-    bool drained = false;            // a stream receive took all there was, and no edge came since
-    bool input_ended = false;        // an edge said end of stream, hang-up or error: never drained
-    std::uint64_t stream_reader = 0; // the token of the `stream_reader` that holds it, or 0
+    bool drained = false;     // a stream receive took all there was, and no edge came since
+    bool input_ended = false; // an edge said end of stream, hang-up or error: never drained
+    std::uint64_t holder = 0; // the token of the `stream_reader` or `incoming` holding it, or 0
 };
 
 // The loop's descriptor states, indexed by number. It grows with the highest number seen, not

@@ -27,9 +27,10 @@ struct loop_options {
     /// The engine the loop runs on.
     engine_kind engine = engine_kind::automatic;
     /// io_uring: how many buffers `stream_reader`s receive into (a power of two up to 32768; 0
-    /// for none, and stream readers then receive as other operations do), and their size. The
-    /// memory is mapped once, when the loop is made.
+    /// for none, and stream readers then receive as other operations do). The memory is
+    /// mapped once, when the loop is made.
     std::uint32_t receive_buffers = 1024;
+    /// io_uring: the size of each of those buffers.
     std::uint32_t receive_buffer_size = 8192;
 };
 
@@ -112,6 +113,20 @@ public:
     void close_receive(int fd, std::uint64_t token) noexcept {
         if (auto* uring = std::get_if<uring_engine>(&engine_)) {
             uring->close_receive(fd, token);
+        }
+    }
+    // The accept queues of `incoming` acceptors: io_uring's with multishot accept, else null.
+    accept_queues* accepts() noexcept {
+        auto* uring = std::get_if<uring_engine>(&engine_);
+        return uring != nullptr ? uring->accepts() : nullptr;
+    }
+    // Only with accept queues.
+    result<void> arm_accept(int listener) noexcept {
+        return std::get_if<uring_engine>(&engine_)->arm_accept(listener);
+    }
+    void close_accept(int listener, std::uint64_t token) noexcept {
+        if (auto* uring = std::get_if<uring_engine>(&engine_)) {
+            uring->close_accept(listener, token);
         }
     }
 

@@ -223,35 +223,61 @@ public:
         return source.close();
     }
 
-    // ---- stream readers' receive queues (io_uring with a buffer ring) --------------------------
+    // ---- the queues of stream readers and `incoming` acceptors (io_uring) ----------------------
 
     /// True when `stream_reader`s receive through the engine's receive queues.
     [[nodiscard]] bool queues_receives() noexcept { return engine_.queues() != nullptr; }
 
-    /// Makes `fd`'s `stream_reader`: the reader's token, or `connection_already_in_progress`
-    /// when another reader holds the socket. With receive queues, the token is the queue's.
-    result<std::uint64_t> open_stream_reader(int fd) {
+    /// Makes `fd`'s one holder, a `stream_reader` (`what` received) or an `incoming`
+    /// (`accepted`): its token, or `connection_already_in_progress` when another holds the
+    /// descriptor. With the engine's queues for it, the token is the queue's.
+    result<std::uint64_t> open_holder(int fd, detail::operation::queue_source what) {
         detail::descriptor_state& entry = descriptors_.entry(fd);
-        if (entry.stream_reader != 0) {
+        if (entry.holder != 0) {
             return netkit::detail::errc_failure(std::errc::connection_already_in_progress,
-                                                "a second stream reader");
+                                                "a second holder of the descriptor");
         }
-        detail::receive_queues* queues = engine_.queues();
-        entry.stream_reader = queues != nullptr
-                                  ? queues->open(fd)
-                                  : detail::stream_bit |
-                                        (std::uint64_t{++readers_ & 0x3fff'ffffU} << 32U) |
-                                        static_cast<std::uint32_t>(fd);
-        return entry.stream_reader;
+        const bool accepts = what == detail::operation::queue_source::accepted;
+        if (accepts && engine_.accepts() != nullptr) {
+            entry.holder = engine_.accepts()->open(fd);
+        } else if (!accepts && engine_.queues() != nullptr) {
+            entry.holder = engine_.queues()->open(fd);
+        } else {
+            entry.holder = (accepts ? detail::accept_bit : detail::stream_bit) |
+                           (std::uint64_t{++holders_ & 0x1fff'ffffU} << 32U) |
+                           static_cast<std::uint32_t>(fd);
+        }
+        return entry.holder;
     }
-    /// Ends `fd`'s reader if `token` is still its own (the socket may have been closed and the
-    /// number reused): its queue is closed, and what it held goes back to the ring.
-    void close_stream_reader(int fd, std::uint64_t token) noexcept {
+    /// Ends `fd`'s holder if `token` is still its own (the descriptor may have been closed and
+    /// the number reused): its queue is closed, and what it held goes back (buffers to the
+    /// ring, connections closed).
+    void close_holder(int fd, std::uint64_t token) noexcept {
         detail::descriptor_state* entry = descriptors_.find(fd);
-        if (token != 0 && entry != nullptr && entry->stream_reader == token) {
-            entry->stream_reader = 0;
+        if (token == 0 || entry == nullptr || entry->holder != token) {
+            return;
+        }
+        entry->holder = 0;
+        if ((token & detail::accept_bit) != 0) {
+            engine_.close_accept(fd, token);
+        } else {
             engine_.close_receive(fd, token);
         }
+    }
+    /// True when `incoming` acceptors take connections from the engine's accept queues.
+    [[nodiscard]] bool queues_accepts() noexcept { return engine_.accepts() != nullptr; }
+    /// The next connection of `listener`'s accept queue (a descriptor, or -errno), none when it
+    /// is empty; -EBADF for a closed queue.
+    std::optional<int> take_connection(int listener) {
+        detail::accept_queues* accepts = engine_.accepts();
+        if (accepts == nullptr || !accepts->token_of(listener)) {
+            return -EBADF;
+        }
+        return accepts->take(listener);
+    }
+    /// Connections held by accept queues (for tests).
+    [[nodiscard]] std::size_t connections_held() noexcept {
+        return engine_.accepts() != nullptr ? engine_.accepts()->held() : 0;
     }
     /// Copies from `fd`'s receive queue into `into`: the bytes, 0 at end of stream or -errno
     /// once the queue is read up to there, none when it is empty. A closed queue (its socket
@@ -290,8 +316,8 @@ private:
         if (!role) {
             return failure{role.error()};
         }
-        if (op.buffered) {
-            if (auto wanted = want_receive(op); !wanted) {
+        if (op.from_queue != detail::operation::queue_source::none) {
+            if (auto wanted = want_queued(op); !wanted) {
                 return wanted;
             }
             **role = &op;
@@ -307,7 +333,8 @@ private:
         detail::descriptor_state& entry = descriptors_.entry(op.fd);
         const std::optional<std::uint32_t> epoch = detail::descriptor_epochs::of(op.fd);
         if (!entry.registered || !epoch || entry.epoch != *epoch) {
-            entry.generation = (entry.generation + 1) & 0x7fff'ffffU; // bit 63: completions
+            // Bits 61 to 63 of a token mark completions, receive queues and accept queues.
+            entry.generation = (entry.generation + 1) & 0x1fff'ffffU;
             const std::uint64_t token =
                 slot_token{static_cast<std::uint32_t>(op.fd), entry.generation}.pack();
             if (auto added = engine_.watch(op.fd, token); !added) {
@@ -323,10 +350,17 @@ private:
         return {};
     }
 
-    // A buffered receive found its queue empty: the queue's multishot receive is armed if it is
-    // not in flight (or stopping), or, when the last one ran out of buffers, the operation
-    // receives into its own buffer once, and the next wait tries the ring again.
-    result<void> want_receive(detail::operation& op) noexcept {
+    // An operation found its queue empty. An accept queue's multishot accept is armed if it is
+    // not in flight; so is a receive queue's multishot receive, or, when the last one ran out
+    // of buffers, the operation receives into its own buffer once, and the next wait tries the
+    // ring again.
+    result<void> want_queued(detail::operation& op) noexcept {
+        if (op.from_queue == detail::operation::queue_source::accepted) {
+            if (!engine_.accepts()->wants_accept(op.fd)) {
+                return {};
+            }
+            return engine_.arm_accept(op.fd);
+        }
         detail::receive_queues& queues = *engine_.queues();
         if (!queues.wants_receive(op.fd)) {
             return {};
@@ -338,18 +372,19 @@ private:
         return engine_.arm_receive(op.fd);
     }
 
-    // News of `fd`'s receive queue: its reader takes what came, or waits on.
-    void on_received(int fd) {
+    // News of `fd`'s receive or accept queue: its reader takes what came, or waits on.
+    void on_queue_news(int fd) {
         detail::descriptor_state* entry = descriptors_.find(fd);
         detail::operation* op = entry != nullptr ? entry->reader : nullptr;
-        if (op == nullptr || !op->buffered || op->submitted) {
+        if (op == nullptr || op->from_queue == detail::operation::queue_source::none ||
+            op->submitted) {
             return;
         }
         if (op->attempt(*op)) {
             forget(*op);
             streak_ = 0;
             op->waiter.resume();
-        } else if (auto wanted = want_receive(*op); !wanted) {
+        } else if (auto wanted = want_queued(*op); !wanted) {
             end_wait(*op, wanted.error().code());
         }
     }
@@ -415,7 +450,7 @@ private:
     // The engine may hold the file open (io_uring's poll and receive do): it must let go of it.
     void forget_registration(int fd) noexcept {
         if (detail::descriptor_state* entry = descriptors_.find(fd)) {
-            close_stream_reader(fd, entry->stream_reader);
+            close_holder(fd, entry->holder);
         }
         detail::descriptor_state* entry = descriptors_.find(fd);
         if (entry != nullptr && entry->registered) {
@@ -458,8 +493,8 @@ private:
             on_completion(token, static_cast<int>(bits));
             return;
         }
-        if ((token & detail::stream_bit) != 0) {
-            on_received(static_cast<int>(token & 0xffff'ffffU));
+        if ((token & (detail::stream_bit | detail::accept_bit)) != 0) {
+            on_queue_news(static_cast<int>(token & 0xffff'ffffU));
             return;
         }
         const auto [number, generation] = slot_token::unpack(token);
@@ -545,7 +580,7 @@ private:
     std::function<void(std::exception_ptr)> handler_;
     std::exception_ptr pending_;
     unsigned streak_ = 0;
-    std::uint32_t readers_ = 0; // stream readers made on epoll, for their tokens
+    std::uint32_t holders_ = 0; // readers and acceptors made without queues, for their tokens
     bool stopping_ = false;
     detail::post_queue posted_;
 };

@@ -53,9 +53,15 @@ struct operation : stop_node {                      // the node: a stop ends the
     submission (*describe)(operation&) noexcept = nullptr;
     bool (*complete)(operation&, int result) noexcept = nullptr;
     bool submitted = false; // a submission of it is in flight in the engine
-    // A `stream_reader`'s receive on an engine with receive queues: `attempt` copies from the
-    // descriptor's queue, and the wait is for the queue's next completion, not for readiness.
-    bool buffered = false;
+    // A `stream_reader`'s receive or an `incoming`'s accept on an engine with queues for them:
+    // `attempt` takes from the descriptor's queue, and the wait is for the queue's next
+    // completion, not for readiness.
+    enum class queue_source : unsigned char {
+        none,
+        received,
+        accepted
+    };
+    queue_source from_queue = queue_source::none;
 };
 
 } // namespace netkit::async::detail

@@ -47,7 +47,7 @@ public:
     /// same socket is refused, on either engine: each of its receives fails with
     /// `connection_already_in_progress`.
     explicit stream_reader(basic_socket<P>& socket) : socket_(socket), loop_(loop::current()) {
-        auto opened = loop_.open_stream_reader(fd());
+        auto opened = loop_.open_holder(fd(), detail::operation::queue_source::received);
         if (opened) {
             token_ = *opened;
             through_ring_ = loop_.queues_receives();
@@ -57,7 +57,7 @@ public:
     }
     stream_reader(const stream_reader&) = delete;
     stream_reader& operator=(const stream_reader&) = delete;
-    ~stream_reader() { loop_.close_stream_reader(fd(), token_); }
+    ~stream_reader() { loop_.close_holder(fd(), token_); }
 
     /// One receive into `data` (a writable byte range): the bytes received, 0 at end of stream.
     template <class Data>

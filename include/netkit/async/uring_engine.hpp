@@ -1,5 +1,6 @@
 #pragma once
 
+#include <netkit/async/accept_queues.hpp>
 #include <netkit/async/operation.hpp>
 #include <netkit/async/receive_queues.hpp>
 #include <netkit/core/deadline.hpp>
@@ -24,6 +25,7 @@
 #include <linux/io_uring.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 namespace netkit::async::detail {
 
@@ -85,6 +87,11 @@ public:
         }
         if (auto proved = engine.prove_wake(); !proved) {
             return failure{proved.error()};
+        }
+        // Multishot accept came with Linux 5.19, as IORING_OP_SOCKET did: a kernel that has the
+        // opcode takes the flag.
+        if (probe->supports(IORING_OP_ACCEPT) && probe->supports(IORING_OP_SOCKET)) {
+            engine.accepts_.emplace();
         }
         if (receive_buffers != 0 && probe->supports(IORING_OP_RECV)) {
             if (auto buffers = uring::buffer_ring::create(engine.ring_, 0, receive_buffers,
@@ -205,6 +212,31 @@ public:
         }
     }
 
+    // The queues `incoming` acceptors take connections from, or null without multishot accept.
+    accept_queues* accepts() noexcept { return accepts_ ? &*accepts_ : nullptr; }
+
+    // Arms the multishot accept of `listener`'s open queue: its connections are opened
+    // non-blocking and close-on-exec, as `async::accept`'s are.
+    result<void> arm_accept(int listener) noexcept {
+        auto entry = next_sqe();
+        if (!entry) {
+            return failure{entry.error()};
+        }
+        uring::prepare_accept_multishot(**entry, listener, SOCK_CLOEXEC | SOCK_NONBLOCK,
+                                        *accepts_->token_of(listener));
+        accepts_->armed(listener);
+        return {};
+    }
+
+    // Closes `listener`'s queue if `token` is its own, cancelling its accept.
+    void close_accept(int listener, std::uint64_t token) noexcept {
+        if (accepts_ && accepts_->close(listener, token)) {
+            if (auto entry = next_sqe()) {
+                uring::prepare_cancel(**entry, token, 0, ignored_token);
+            }
+        }
+    }
+
 private:
     static constexpr std::uint64_t wake_token = std::numeric_limits<std::uint64_t>::max();
     static constexpr std::uint64_t ignored_token = wake_token - 1;
@@ -264,6 +296,20 @@ private:
                 }
             }
             if (filed != receive_queues::news::stale) {
+                on_event(done.user_data, 0);
+            }
+            return;
+        }
+        if ((done.user_data & accept_bit) != 0) { // a listener's multishot accept
+            const accept_queues::news filed = accepts_->file(done);
+            if (filed == accept_queues::news::too_full) {
+                const int listener = static_cast<int>(done.user_data & 0xffff'ffffU);
+                if (auto entry = next_sqe()) {
+                    uring::prepare_cancel(**entry, done.user_data, 0, ignored_token);
+                    accepts_->stopping(listener);
+                }
+            }
+            if (filed != accept_queues::news::stale) {
                 on_event(done.user_data, 0);
             }
             return;
@@ -338,6 +384,7 @@ private:
 
     uring::ring ring_;
     std::optional<receive_queues> queues_; // unregistered before the ring closes
+    std::optional<accept_queues> accepts_;
     file_descriptor wake_;
     std::vector<uring::cqe> queue_; // reaped, not yet dispatched from `next_` on
     std::size_t next_ = 0;
