@@ -71,7 +71,9 @@ public:
             from_queue == queue_source::none) {
             return false; // the engine makes the call itself: submitted in await_suspend
         }
-        if (Derived::skips_drained_input && loop_->input_drained(fd)) {
+        // (A queue's reader always looks in its queue: the socket's edges are not its news.)
+        if (Derived::skips_drained_input && from_queue == queue_source::none &&
+            loop_->input_drained(fd)) {
             return false; // the call could only fail: wait for the edge that new data brings
         }
         if (attempt(*this)) {
