@@ -8,13 +8,19 @@ rounds interleave the programs (c then netkit, netkit then c, alternating from c
 round to round) and rotate the order of the cells, so drift on a shared machine hits both alike.
 A run that reports a bad datagram, or fails, stops the benchmark.
 
+Receive modes that only the netkit program has (uring_gro: a multishot io_uring recvmsg with
+UDP_GRO into a provided buffer ring) run in their cells without a C twin; their figures are set
+against the netkit program's other receive modes of the same round (the paired ratios at the end
+of the summary). Where io_uring is unavailable the program prints a "skipped" line, which is
+reported and does not fail the run.
+
 Usage:
   run.py (--smoke | --quick | --full) --c UDP_BATCH_C [--netkit UDP_BATCH_NETKIT] [--json FILE]
          [--syscalls] [--sizes N...] [--batch 32]
   run.py --syscalls --c ... [--netkit ...] [--sizes N...]    (system calls only)
   run.py --summarize FILE
 --smoke: a few cells, 0.2 s each, one round: proves both programs run and every datagram checks.
---quick: sizes 64, 1200, 1472 x six mode pairs, 3 rounds of 0.5 s; --full: 9 rounds of 1 s.
+--quick: sizes 64, 1200, 1472 x seven mode pairs, 3 rounds of 0.5 s; --full: 9 rounds of 1 s.
 --syscalls: one short run per cell and program under strace -f -c, send-side and receive-side
 calls per datagram (strace counts setup calls too: one probe sendmsg and the receive that times
 out at the end; the programs' own send_calls and recv_calls count the measured phase only).
@@ -31,18 +37,25 @@ import tempfile
 
 SIZES = [64, 1200, 1472]
 PAIRS = [("sendto", "recvfrom"), ("sendmmsg", "recvmmsg"), ("gso", "recvfrom"),
-         ("gso", "recvmmsg"), ("gso", "gro"), ("gso", "gro_mmsg")]
+         ("gso", "recvmmsg"), ("gso", "gro"), ("gso", "gro_mmsg"), ("gso", "uring_gro")]
 BASE = ("sendto", "recvfrom")
+# Receive modes of the netkit program alone (the C program has no io_uring receive).
+NETKIT_ONLY = {"uring_gro"}
+# Paired within each round, netkit program: (mode, against), each a (send, recv) pair.
+VERSUS = [(("gso", "uring_gro"), ("gso", "gro_mmsg")), (("gso", "uring_gro"), ("gso", "gro"))]
 # Smoke cells: every pair at 1200 B, the ends of the size range, and --count runs that end on a
 # partial batch (sendmmsg) and on a send of one datagram (gso, no UDP_SEGMENT).
 SMOKE = ([(1200, send, recv, None) for send, recv in PAIRS]
          + [(64, "gso", "gro_mmsg", None), (1472, "gso", "gro", None),
             (1200, "sendmmsg", "recvmmsg", 1000), (1200, "gso", "gro", 1000),
+            (1200, "gso", "uring_gro", 1000),
             (8, "gso", "gro_mmsg", 129)])
 FIELDS = {"impl", "send", "recv", "size", "sent", "received", "lost", "bad", "bytes", "seconds",
           "datagrams_per_s", "bytes_per_s", "max_segments", "send_calls", "recv_calls"}
+SKIPPED_FIELDS = {"impl", "send", "recv", "size", "skipped"}
 SEND_CALLS = {"sendto", "send", "sendmsg", "sendmmsg"}
-RECV_CALLS = {"recvfrom", "recv", "recvmsg", "recvmmsg"}
+# io_uring_enter: uring_gro's only call once its ring is set up (it submits and waits in one).
+RECV_CALLS = {"recvfrom", "recv", "recvmsg", "recvmmsg", "io_uring_enter"}
 TARGET_RATIO = 0.97
 
 
@@ -57,13 +70,21 @@ def command(path, cell, seconds, batch):
     return line + (["--count", str(count)] if count else [])
 
 
+def runs_in(impl, cell):
+    """Whether program `impl` has the cell's modes."""
+    return impl == "netkit" or cell[2] not in NETKIT_ONLY
+
+
 def parse(impl, done):
-    """The program's JSON line, checked: every field there, the right impl, nothing bad."""
+    """The program's JSON line, checked: every field there, the right impl, nothing bad. A
+    "skipped" line (the mode cannot run on this machine) is returned as it is."""
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     if done.returncode != 0 or not lines:
         raise Failure(f"{impl} exited with {done.returncode}: {done.stdout.strip()} "
                       f"{done.stderr.strip()}")
     record = json.loads(lines[-1])
+    if "skipped" in record and set(record) == SKIPPED_FIELDS and record["impl"] == impl:
+        return record
     if set(record) != FIELDS:
         raise Failure(f"{impl}: fields {sorted(set(record) ^ FIELDS)} missing or unexpected")
     if record["impl"] != impl:
@@ -81,6 +102,8 @@ def measure(impl, path, cell, seconds, batch):
     if (record["size"], record["send"], record["recv"]) != (size, send, recv):
         raise Failure(f"{impl}: ran {record['size']} {record['send']} {record['recv']}, "
                       f"not {size} {send} {recv}")
+    if "skipped" in record:
+        return record
     if count and record["sent"] != count:
         raise Failure(f"{impl}: sent {record['sent']} of --count {count}")
     if record["received"] == 0:
@@ -107,6 +130,8 @@ def count_syscalls(impl, path, cell, batch):
                                                                2.0, batch)
         done = subprocess.run(line, capture_output=True, text=True, timeout=120)
         record = parse(impl, done)
+        if "skipped" in record:
+            return record
         counts = strace_counts(out.name)
     sends = sum(counts.get(name, 0) for name in SEND_CALLS)
     receives = sum(counts.get(name, 0) for name in RECV_CALLS)
@@ -127,6 +152,7 @@ def median_spread(values):
 
 def summarize(records):
     """One row per cell and program, plus the paired netkit/C ratio."""
+    records = [r for r in records if "skipped" not in r]
     impls = [i for i in ("c", "netkit") if any(r["impl"] == i for r in records)]
     cells = sorted({(r["size"], r["send"], r["recv"]) for r in records},
                    key=lambda c: (c[0], PAIRS.index(c[1:]) if c[1:] in PAIRS else len(PAIRS)))
@@ -162,6 +188,34 @@ def summarize(records):
             row["netkit_over_c"] = statistics.median(pairs) if pairs else None
         rows.append(row)
     return rows
+
+
+def versus(records):
+    """For each size and each pair of VERSUS: the netkit program's datagrams/s in the first
+    cell over the second's, taken within each round, then the median and range."""
+    rate = {(r["size"], r["send"], r["recv"], r.get("round", 0)): r["datagrams_per_s"]
+            for r in records if r["impl"] == "netkit" and "skipped" not in r}
+    found = []
+    for size in sorted({key[0] for key in rate}):
+        for mode, against in VERSUS:
+            ratios = [rate[(size,) + mode + (n,)] / rate[(size,) + against + (n,)]
+                      for n in sorted({key[3] for key in rate})
+                      if (size,) + mode + (n,) in rate and rate.get((size,) + against + (n,))]
+            if ratios:
+                found.append({"size": size, "mode": "+".join(mode),
+                              "against": "+".join(against), "rounds": len(ratios),
+                              "ratio": statistics.median(ratios), "ratio_min": min(ratios),
+                              "ratio_max": max(ratios)})
+    return found
+
+
+def print_versus(found):
+    if found:
+        print("\nnetkit program, receive modes against each other (per-round ratio of "
+              "datagrams/s, median (min-max)):")
+    for v in found:
+        print(f"  {v['size']:>5} B {v['mode']} / {v['against']}: {v['ratio']:.3f} "
+              f"({v['ratio_min']:.3f}-{v['ratio_max']:.3f}), {v['rounds']} rounds")
 
 
 def print_summary(rows):
@@ -214,7 +268,9 @@ def main():
     parser.add_argument("--batch", type=int, default=32)
     args = parser.parse_args()
     if args.summarize:
-        print_summary(summarize(json.load(open(args.summarize))["records"]))
+        records = json.load(open(args.summarize))["records"]
+        print_summary(summarize(records))
+        print_versus(versus(records))
         return 0
     if not (args.smoke or args.quick or args.full or args.syscalls):
         parser.error("one of --smoke, --quick, --full, --syscalls, --summarize is required")
@@ -249,7 +305,7 @@ def main():
             shift = round_number % len(cells)
             for position, cell in enumerate(cells[shift:] + cells[:shift]):
                 order = names if (round_number + position) % 2 == 0 else names[::-1]
-                for impl in order:
+                for impl in (i for i in order if runs_in(i, cell)):
                     record = measure(impl, programs[impl], cell, seconds, args.batch)
                     record["round"] = round_number
                     records.append(record)
@@ -263,10 +319,14 @@ def main():
             print(f"{'size':>5} {'send':<8} {'recv':<9} {'impl':<7} {'send/dgram':>10} "
                   f"{'recv/dgram':>10}   {'send/dgram':>10} {'recv/dgram':>10}")
             for size, send, recv, _ in dict.fromkeys((c[0], c[1], c[2], None) for c in cells):
-                for impl in names:
+                for impl in (i for i in names if runs_in(i, (size, send, recv))):
                     row = count_syscalls(impl, programs[impl], (size, send, recv, None),
                                          args.batch)
                     syscalls.append(row)
+                    if "skipped" in row:
+                        print(f"{size:>5} {send:<8} {recv:<9} {impl:<7} skipped: "
+                              f"{row['skipped']}", flush=True)
+                        continue
                     print(f"{size:>5} {send:<8} {recv:<9} {impl:<7} "
                           f"{row['send_per_datagram']:10.4f} {row['recv_per_datagram']:10.4f}   "
                           f"{row['send_calls'] / max(row['sent'], 1):10.4f} "
@@ -275,15 +335,22 @@ def main():
         print(f"udp_batch: {e}", file=sys.stderr)
         return 1
     rows = summarize(records) if records else []
+    found = versus(records)
+    skipped = [r for r in records if "skipped" in r]
     if records and not args.smoke:
         print_summary(rows)
+        print_versus(found)
+    for r in dict.fromkeys((r["recv"], r["skipped"]) for r in skipped):
+        print(f"skipped: {r[0]}: {r[1]}")
     if args.smoke:
-        print(f"smoke: {len(records)} runs, every datagram checked, none bad")
+        print(f"smoke: {len(records) - len(skipped)} runs, every datagram checked, none bad"
+              + (f"; {len(skipped)} skipped" if skipped else ""))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"command": [sys.executable] + sys.argv, "cpus": os.cpu_count(),
                        "kernel": platform.release(), "machine": platform.machine(),
-                       "records": records, "summary": rows, "syscalls": syscalls}, f, indent=1)
+                       "records": records, "summary": rows, "versus": found,
+                       "syscalls": syscalls}, f, indent=1)
     return 0
 
 

@@ -7,9 +7,19 @@
 //   recvmmsg  receive_batch(sock, batch)           -> recvmmsg(2) with MSG_WAITFORONE
 //   gro       sock.receive_message(bytes, control) -> recvmsg(2), split by udp::datagrams_of
 //   gro_mmsg  receive_batch with a control area per message, each split by udp::datagrams_of
+//   uring_gro one multishot IORING_OP_RECVMSG (sys/io_uring*.hpp, no liburing) with UDP_GRO into
+//             a provided buffer ring of 16 buffers that each take a coalesced receive whole,
+//             each split by udp::datagrams_of; completions waited for with io_uring_enter. The
+//             C program has no such mode. Where io_uring is forbidden or absent (EPERM, ENOSYS)
+//             or lacks what the mode needs, the JSON line says "skipped" and why, and the exit
+//             status is 0.
 // Datagrams are filled and checked by pattern.h, shared with the C program, so that the two
 // differ in their socket calls only.
 #include <netkit/netkit.hpp>
+#include <netkit/sys/io_uring.hpp>
+#include <netkit/sys/io_uring_buffer_ring.hpp>
+#include <netkit/sys/io_uring_multishot.hpp>
+#include <netkit/sys/io_uring_ops.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -18,8 +28,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <type_traits>
@@ -34,6 +47,7 @@
 #include "pattern.h"
 
 namespace nk = netkit;
+namespace uring = netkit::detail::uring;
 
 namespace {
 
@@ -50,10 +64,12 @@ enum class recv_mode {
     recvfrom,
     recvmmsg,
     gro,
-    gro_mmsg
+    gro_mmsg,
+    uring_gro
 };
 constexpr std::array<std::string_view, 3> send_names{"sendto", "sendmmsg", "gso"};
-constexpr std::array<std::string_view, 4> recv_names{"recvfrom", "recvmmsg", "gro", "gro_mmsg"};
+constexpr std::array<std::string_view, 5> recv_names{"recvfrom", "recvmmsg", "gro", "gro_mmsg",
+                                                     "uring_gro"};
 
 struct options {
     send_mode send = send_mode::sendto;
@@ -281,9 +297,172 @@ void receiver(run& r) {
     r.recv_calls = calls;
 }
 
+// uring_gro's buffers: each takes a coalesced receive whole (up to 65,535 bytes of payload after
+// the kernel's header and the UDP_GRO control message), rounded up to whole cache lines. The
+// kernel takes them in turn, so all of them pass through the cache: 16 (1 MiB) cost the receiver
+// less per datagram than 64 or 256, and running out only ends the request until it is armed
+// again (docs/io_uring.md, "UDP on the ring", has the counts tried).
+constexpr std::uint32_t ring_buffers = 16;
+constexpr std::uint64_t recvmsg_request = 1; // the user_data of the multishot recvmsg
+
+// The uring_gro receiver: one multishot recvmsg on the ring, armed again whenever it ends with
+// the socket still good (out of buffers, a full CQ ring), every buffer given back once read.
+class ring_receiver {
+public:
+    // Sets up the ring, the buffer ring and the request on this thread (the ring accepts
+    // submissions from its creator only: SINGLE_ISSUER). Returns why uring_gro cannot run here,
+    // or nothing; other failures end the program.
+    std::optional<std::string> open(run& r) {
+        auto made = uring::ring::create({.submission_entries = 4,
+                                         .completion_entries = 2 * ring_buffers,
+                                         .flags = uring::setup_deferred});
+        if (!made) {
+            if (made.error() == std::errc::operation_not_permitted ||
+                made.error() == std::errc::function_not_supported) {
+                return made.error().message(); // forbidden (seccomp, sysctl) or absent
+            }
+            die("io_uring_setup", made.error());
+        }
+        ring_.emplace(std::move(*made));
+        layout_.msg_controllen = nk::control_space<nk::cmsg::udp_gro>;
+        const std::size_t size =
+            (uring::recvmsg_buffer_size(layout_, receive_buffer) + 63) / 64 * 64;
+        auto buffers =
+            uring::buffer_ring::create(*ring_, 0, ring_buffers, static_cast<std::uint32_t>(size));
+        if (!buffers) {
+            if (buffers.error() == std::errc::invalid_argument) {
+                return "io_uring: no provided buffer rings (Linux 5.19)";
+            }
+            die("io_uring buffer ring", buffers.error());
+        }
+        buffers_.emplace(std::move(*buffers));
+        fd_ = r.rx.native_handle();
+        arm();
+        // A kernel without multishot recvmsg (before 6.0) refuses the request when it is
+        // submitted, before any datagram: its completion is there at once.
+        if (auto submitted = ring_->submit(); !submitted) {
+            die("io_uring_enter", submitted.error());
+        }
+        if (const uring::cqe* c = ring_->peek(); c != nullptr && c->res == -EINVAL) {
+            return "io_uring: no multishot recvmsg (Linux 6.0)";
+        }
+        return std::nullopt;
+    }
+
+    // Receives until the sender is done and nothing came for 200 ms.
+    void receive(run& r) {
+        std::uint64_t calls = 0;
+        for (;;) {
+            auto waited =
+                ring_->submit_and_wait(1, nk::deadline::after(std::chrono::milliseconds(200)));
+            if (!waited) {
+                die("io_uring_enter", waited.error());
+            }
+            bool again = false;
+            const std::uint32_t reaped =
+                ring_->for_each_completion([&](const uring::cqe& c) { again |= take(r, c); });
+            if (reaped == 0) {
+                if (r.sender_done.load()) {
+                    break;
+                }
+                continue;
+            }
+            r.last_receive_ns = now_ns();
+            ++calls;
+            buffers_->publish(); // the buffers read in this turn, back in one release store
+            if (again) {
+                arm();
+            }
+        }
+        r.recv_calls = calls;
+    }
+
+    // Cancels the request and waits for its last completion, so that no buffer is in the
+    // kernel's hands when the buffer ring is unregistered.
+    void close(run& r) {
+        if (!armed_) {
+            return;
+        }
+        uring::prepare_cancel(*ring_->next_sqe(), recvmsg_request, 0, recvmsg_request + 1);
+        const auto limit = nk::deadline::after(std::chrono::seconds(5));
+        while (armed_ && !limit.expired()) {
+            if (auto waited = ring_->submit_and_wait(1, limit); !waited) {
+                die("io_uring_enter", waited.error());
+            }
+            ring_->for_each_completion([&](const uring::cqe& c) { (void)take(r, c); });
+        }
+        buffers_.reset(); // before the ring it is registered with
+    }
+
+private:
+    void arm() {
+        uring::prepare_recvmsg_multishot(*ring_->next_sqe(), fd_, layout_, buffers_->group(), 0,
+                                         recvmsg_request);
+        armed_ = true;
+    }
+
+    // Accounts the datagrams of one completion and stages its buffer to be given back; true
+    // when the request ended and must be armed again.
+    bool take(run& r, const uring::cqe& c) {
+        if (c.user_data != recvmsg_request) {
+            return false; // the cancel's own completion
+        }
+        if (uring::has_buffer(c)) {
+            const auto id = uring::buffer_id(c);
+            const auto message = uring::parse_recvmsg(buffers_->buffer(id), c.res, layout_);
+            auto datagrams =
+                nk::udp::datagrams_of(message.payload, nk::parse_control(message.control),
+                                      nk::message_flags(static_cast<int>(message.flags)));
+            if (!datagrams) {
+                die("io_uring recvmsg (UDP_GRO)", datagrams.error());
+            }
+            const bool truncated = message.truncated();
+            for (const auto datagram : *datagrams) {
+                account(r, datagram, truncated);
+            }
+            buffers_->stage(id);
+        }
+        switch (uring::state_after(c)) {
+        case uring::multishot_state::goes_on:
+            return false;
+        case uring::multishot_state::arm_again:
+            armed_ = false;
+            return true;
+        case uring::multishot_state::ended:
+            break;
+        }
+        armed_ = false;
+        if (c.res != -ECANCELED) {
+            die("io_uring recvmsg", nk::error::from_errno(-c.res, "io_uring recvmsg"));
+        }
+        return false;
+    }
+
+    std::optional<uring::ring> ring_;
+    std::optional<uring::buffer_ring> buffers_; // destroyed first: it unregisters through ring_
+    msghdr layout_{};
+    int fd_ = -1;
+    bool armed_ = false;
+};
+
+// The uring_gro receiver thread: says through `ready` whether it could set up (an empty string)
+// or why it cannot run here, then receives.
+void receive_on_ring(run& r, std::promise<std::string>& ready) {
+    pin(1);
+    ring_receiver receiver;
+    if (auto unavailable = receiver.open(r)) {
+        ready.set_value(*unavailable);
+        return;
+    }
+    ready.set_value({});
+    receiver.receive(r);
+    receiver.close(r);
+}
+
 [[noreturn]] void usage(const char* program) {
     std::fprintf(stderr,
-                 "usage: %s --send sendto|sendmmsg|gso --recv recvfrom|recvmmsg|gro|gro_mmsg\n"
+                 "usage: %s --send sendto|sendmmsg|gso\n"
+                 "          --recv recvfrom|recvmmsg|gro|gro_mmsg|uring_gro\n"
                  "          --size BYTES --seconds S [--batch 32] [--count N]\n",
                  program);
     std::exit(2);
@@ -392,7 +571,8 @@ int main(int argc, char** argv) {
     if (auto set = r.rx.set(nk::so::receive_timeout, std::chrono::milliseconds(200)); !set) {
         die("setsockopt(SO_RCVTIMEO)", set.error());
     }
-    if (r.opt.recv == recv_mode::gro || r.opt.recv == recv_mode::gro_mmsg) {
+    if (r.opt.recv == recv_mode::gro || r.opt.recv == recv_mode::gro_mmsg ||
+        r.opt.recv == recv_mode::uring_gro) {
         if (auto set = r.rx.set(nk::udp::gro, true); !set) {
             die("setsockopt(UDP_GRO)", set.error());
         }
@@ -406,7 +586,27 @@ int main(int argc, char** argv) {
     }
     r.tx = std::move(*tx);
 
-    std::thread receiving([&] { receiver(r); });
+    const auto send_name = send_names[static_cast<std::size_t>(r.opt.send)];
+    const auto recv_name = recv_names[static_cast<std::size_t>(r.opt.recv)];
+    std::thread receiving;
+    if (r.opt.recv == recv_mode::uring_gro) {
+        // The sender starts once the ring is ready, or not at all where it cannot be.
+        std::promise<std::string> ready;
+        auto outcome = ready.get_future();
+        receiving = std::thread([&] { receive_on_ring(r, ready); });
+        if (const std::string unavailable = outcome.get(); !unavailable.empty()) {
+            receiving.join();
+            std::fprintf(stderr, "udp_batch_netkit: uring_gro skipped: %s\n", unavailable.c_str());
+            std::printf("{\"impl\":\"netkit\",\"send\":\"%.*s\",\"recv\":\"%.*s\",\"size\":%zu,"
+                        "\"skipped\":\"%s\"}\n",
+                        static_cast<int>(send_name.size()), send_name.data(),
+                        static_cast<int>(recv_name.size()), recv_name.data(), r.opt.size,
+                        unavailable.c_str());
+            return std::fflush(stdout) == 0 ? 0 : 1;
+        }
+    } else {
+        receiving = std::thread([&] { receiver(r); });
+    }
     std::thread sending([&] { sender(r); });
     sending.join();
     receiving.join();
@@ -420,8 +620,6 @@ int main(int argc, char** argv) {
     const double seconds =
         end > r.first_send_ns ? static_cast<double>(end - r.first_send_ns) / 1e9 : 0.0;
     const std::uint64_t lost = r.sent > r.received ? r.sent - r.received : 0;
-    const auto send_name = send_names[static_cast<std::size_t>(r.opt.send)];
-    const auto recv_name = recv_names[static_cast<std::size_t>(r.opt.recv)];
     std::printf("{\"impl\":\"netkit\",\"send\":\"%.*s\",\"recv\":\"%.*s\",\"size\":%zu,"
                 "\"sent\":%llu,\"received\":%llu,\"lost\":%llu,\"bad\":%llu,\"bytes\":%llu,"
                 "\"seconds\":%.6f,\"datagrams_per_s\":%.1f,\"bytes_per_s\":%.1f,"

@@ -194,11 +194,28 @@ struct received_message {
     std::span<const std::byte> name;    ///< the source address (empty on a connected socket)
     std::span<const std::byte> control; ///< control messages, as in msghdr::msg_control
     std::span<const std::byte> payload; ///< the bytes that fit in the buffer
-    std::uint32_t payload_length = 0;   ///< the datagram's whole length (more: truncated)
-    std::uint32_t flags = 0;            ///< msg_flags (MSG_TRUNC, MSG_CTRUNC)
-    /// True if the datagram did not fit whole in the buffer.
-    [[nodiscard]] bool truncated() const noexcept { return payload_length > payload.size(); }
+    /// What the protocol's recvmsg returned: for a datagram, the bytes copied, or its whole
+    /// length when the request's msg_flags had MSG_TRUNC (which on a stream socket would discard
+    /// data instead, so netkit never adds it on its own).
+    std::uint32_t payload_length = 0;
+    std::uint32_t flags = 0; ///< msg_flags (MSG_TRUNC, MSG_CTRUNC)
+    /// True if the datagram did not fit whole in the buffer: the rest of it is lost. MSG_TRUNC
+    /// says so whatever the request's flags; without MSG_TRUNC among them the length does not
+    /// (Linux 6.18: payload_length is then the bytes copied).
+    [[nodiscard]] bool truncated() const noexcept {
+        return (flags & MSG_TRUNC) != 0 || payload_length > payload.size();
+    }
 };
+
+/// The size of a provided buffer in which a multishot recvmsg prepared with `layout` puts a
+/// payload of `payload` bytes whole: the kernel's header and the name and control areas come
+/// first, each reserved in full whatever it receives. For UDP with UDP_GRO, a coalesced receive
+/// is up to 65,535 bytes of payload; a smaller buffer truncates it and loses the segments past
+/// its end.
+[[nodiscard]] constexpr std::size_t recvmsg_buffer_size(const msghdr& layout,
+                                                        std::size_t payload) noexcept {
+    return sizeof(::io_uring_recvmsg_out) + layout.msg_namelen + layout.msg_controllen + payload;
+}
 
 /// Reads a buffer filled by a multishot recvmsg whose completion said `res` bytes, with the
 /// `layout` the request was prepared with. The buffer holds the header and the full reserved
