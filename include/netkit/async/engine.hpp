@@ -29,9 +29,9 @@ struct loop_options {
     /// io_uring: how many buffers `stream_reader`s receive into (a power of two up to 32768; 0
     /// for none, and stream readers then receive as other operations do). The memory is
     /// mapped once, when the loop is made.
-    std::uint32_t receive_buffers = 1024;
+    std::uint32_t receive_buffers = 512;
     /// io_uring: the size of each of those buffers.
-    std::uint32_t receive_buffer_size = 8192;
+    std::uint32_t receive_buffer_size = 16384;
 };
 
 namespace detail {

@@ -26,7 +26,7 @@ namespace netkit::async {
 /// While a reader lives, read the socket only through it: the kernel hands the socket's data to
 /// the reader's queue as it arrives, so a recv(2) made directly, or an `async::receive` (which
 /// then fails with `connection_already_in_progress` while the reader waits), would read out of
-/// order. The reader buffers at most `receive_queues::buffer_limit` ring buffers (16 × 8 KiB by
+/// order. The reader buffers at most `receive_queues::buffer_limit` ring buffers (16 × 16 KiB by
 /// default) before it stops receiving; an idle connection holds none. Destroying the reader (or
 /// closing the socket) drops what it had received and not read. Made and used on the thread of
 /// the loop it belongs to; not movable (its operations point at it).

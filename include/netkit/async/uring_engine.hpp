@@ -60,8 +60,8 @@ public:
     // those a caller falls back to epoll on: EPERM (forbidden), ENOSYS (absent or too old),
     // ENOMEM (locked memory). The buffer ring of `receive_queues` is made if it can be: without
     // it, stream readers receive as other operations do.
-    static result<uring_engine> open(std::uint32_t receive_buffers = 1024,
-                                     std::uint32_t receive_buffer_size = 8192) noexcept {
+    static result<uring_engine> open(std::uint32_t receive_buffers = 512,
+                                     std::uint32_t receive_buffer_size = 16384) noexcept {
         uring::ring_options options;
         options.submission_entries = 256;
         options.completion_entries = 16384; // every multishot poll may have one waiting
