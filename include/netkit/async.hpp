@@ -29,3 +29,4 @@
 #include <netkit/async/task_list.hpp>
 #include <netkit/async/uring_engine.hpp>
 #include <netkit/async/when.hpp>
+#include <netkit/async/zero_copy.hpp>

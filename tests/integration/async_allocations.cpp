@@ -1,6 +1,6 @@
 // No allocation per operation: after warm-up, 10,000 echo round trips between two coroutines on
 // one loop (each receive with a deadline, so timers are exercised too) make no heap allocation,
-// over a stream and with datagrams (send_to, receive_from).
+// over a stream and with datagrams (send_to, receive_from); 500 zero-copy sends of 64 KiB neither.
 // Operation state lives in the awaiters, in the frames, and frames are recycled per thread.
 #include <netkit/async/operations.hpp>
 
@@ -10,6 +10,7 @@
 #include <netkit/async/datagram_operations.hpp>
 #include <netkit/async/loop.hpp>
 #include <netkit/async/task.hpp>
+#include <netkit/async/zero_copy.hpp>
 #include <netkit/netkit.hpp>
 
 #include <array>
@@ -171,6 +172,52 @@ TEST_CASE("10,000 datagram round trips after warm-up allocate nothing") {
         nka::loop loop;
         loop.spawn(datagram_server(b));
         loop.run(datagram_client(a, b.local_endpoint().value(), seen));
+    }
+    CHECK(seen.failures == 0);
+    if (counting) {
+        CHECK(seen.before > 0);
+        CHECK(seen.after - seen.before == 0);
+    }
+}
+
+namespace {
+
+nka::task<> drain(nk::tcp::socket& sock) {
+    std::array<std::byte, 65536> buffer{};
+    for (;;) {
+        auto got = co_await nka::receive(sock, buffer, 10s);
+        if (!got || *got == 0) {
+            co_return;
+        }
+    }
+}
+
+nka::task<> zero_copy_sender(nk::tcp::socket& sock, counts& seen) {
+    std::array<std::byte, 65536> block{};
+    constexpr int sends = 500;
+    for (int i = 0; i < 20 + sends; ++i) {
+        if (i == 20) {
+            seen.before = allocations.load();
+        }
+        block[0] = static_cast<std::byte>(i);
+        auto sent = co_await nka::send_all_zero_copy(sock, block, 10s);
+        if (!sent || sent->bytes != block.size()) {
+            ++seen.failures;
+        }
+    }
+    seen.after = allocations.load();
+    (void)sock.shutdown(nk::shutdown::write);
+}
+
+} // namespace
+
+TEST_CASE("500 zero-copy sends after warm-up allocate nothing") {
+    auto [a, b] = nk::test::tcp_pair();
+    counts seen;
+    {
+        nka::loop loop;
+        loop.spawn(drain(b));
+        loop.run(zero_copy_sender(a, seen));
     }
     CHECK(seen.failures == 0);
     if (counting) {

@@ -54,13 +54,7 @@ public:
 
     io_awaiter(const io_awaiter&) = delete;
     io_awaiter& operator=(const io_awaiter&) = delete;
-    ~io_awaiter() { // a frame destroyed while waiting: unregister, resume nothing
-        if (registered) {
-            loop_->forget(*this);
-        } else if (queued) {
-            loop_->unschedule(waiter);
-        }
-    }
+    ~io_awaiter() { abandon(); }
 
     bool await_ready() noexcept {
         if (stop.stop_requested()) {
@@ -89,7 +83,14 @@ public:
             loop_->schedule(waiting);
             return true;
         }
-        return loop_->start_wait(*this);
+        if (loop_->start_wait(*this)) {
+            return true;
+        }
+        if (holds != nullptr && holds(*this, false)) {
+            loop_->hold(*this); // the first try handed the kernel memory, then the wait ended
+            return true;
+        }
+        return false;
     }
     auto await_resume() {
         queued = false;
@@ -120,6 +121,23 @@ protected:
         } else if (path.through_queue && describe != nullptr) {
             attempt = &take_queued;
             from_queue = queue_source::received;
+        }
+    }
+    // A frame destroyed while waiting: unregister, resume nothing. When the kernel may still
+    // read the frame's memory (`holds`, a zero-copy send), make no more calls and wait for it
+    // to let go, blocking the thread. A derived awaiter whose members that wait needs calls it
+    // from its own destructor, and clears `holds` after it.
+    void abandon() noexcept {
+        if (registered) {
+            loop_->forget(*this);
+        } else if (queued) {
+            loop_->unschedule(waiter);
+        }
+        if (holds != nullptr && holds(*this, false)) {
+            if (!ended) {
+                ended = std::make_error_code(std::errc::operation_canceled);
+            }
+            loop_->settle(*this);
         }
     }
     // The engine's error as this operation's: "receive: deadline passed".

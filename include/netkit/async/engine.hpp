@@ -97,8 +97,17 @@ public:
     result<void> submit(int fd, const submission& what, std::uint64_t token) noexcept {
         return std::visit([&](auto& used) { return used.submit(fd, what, token); }, engine_);
     }
-    std::optional<int> cancel(std::uint64_t token) noexcept {
+    std::optional<completion> cancel(std::uint64_t token) noexcept {
         return std::visit([&](auto& used) { return used.cancel(token); }, engine_);
+    }
+    // Zero-copy sends: whether they are submitted (io_uring's SEND_ZC), and the blocking wait
+    // for the notifications of one whose frame goes away.
+    [[nodiscard]] bool sends_zero_copy() const noexcept {
+        return std::visit([](const auto& used) { return used.sends_zero_copy(); }, engine_);
+    }
+    template <class OnUsage>
+    void settle(std::uint64_t token, std::uint32_t count, OnUsage&& on_usage) noexcept {
+        std::visit([&](auto& used) { used.settle(token, count, on_usage); }, engine_);
     }
 
     // The receive queues of `stream_reader`s: io_uring's with a buffer ring, else null.

@@ -20,7 +20,8 @@ namespace netkit::async::detail {
 /// edge-triggered for both directions, and each wait of the loop is one epoll_wait. What the
 /// loop needs of an engine: `watch` (register a descriptor under a token), `closing` (the
 /// descriptor is about to close), `wait` (report the edges that came, as (token, EPOLL* bits),
-/// until a deadline) and `wake` (from any thread).
+/// until a deadline, with a third argument that only a completion engine uses) and `wake` (from
+/// any thread).
 class epoll_engine {
 public:
     static constexpr std::string_view name = "epoll";
@@ -59,7 +60,7 @@ public:
             return failure{ready.error()};
         }
         for (const auto& event : std::span(events_).first(*ready)) {
-            on_event(event.token(), event.bits());
+            on_event(event.token(), event.bits(), 0);
         }
         return {};
     }
@@ -70,7 +71,12 @@ public:
     result<void> submit(int /*fd*/, const submission& /*what*/, std::uint64_t /*token*/) noexcept {
         return netkit::detail::errc_failure(std::errc::operation_not_supported, "epoll submit");
     }
-    std::optional<int> cancel(std::uint64_t /*token*/) noexcept { return std::nullopt; }
+    std::optional<completion> cancel(std::uint64_t /*token*/) noexcept { return std::nullopt; }
+    template <class OnUsage>
+    void settle(std::uint64_t /*token*/, std::uint32_t /*count*/, OnUsage&& /*on_usage*/) noexcept {
+    }
+    // Zero-copy sends are MSG_ZEROCOPY sends, made by the operations themselves.
+    [[nodiscard]] static bool sends_zero_copy() noexcept { return false; }
 
 private:
     explicit epoll_engine(poller opened) noexcept : poller_(std::move(opened)) {}

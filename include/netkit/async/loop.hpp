@@ -10,6 +10,7 @@
 #include <netkit/async/task_list.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/io/poller.hpp>
+#include <netkit/sys/syscall.hpp>
 
 #include <cerrno>
 #include <coroutine>
@@ -23,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include <poll.h>
 #include <sys/epoll.h>
 
 namespace netkit::async {
@@ -189,6 +191,49 @@ public:
     /// True when the loop's engine completes operations itself (io_uring) rather than
     /// reporting readiness: an awaitable then submits its call instead of trying it first.
     [[nodiscard]] bool completes() const noexcept { return engine_.completes(); }
+    /// True when the engine submits zero-copy sends itself (io_uring's IORING_OP_SEND_ZC, with
+    /// its notification); else they are MSG_ZEROCOPY sends read back from the error queue.
+    [[nodiscard]] bool sends_zero_copy() const noexcept { return engine_.sends_zero_copy(); }
+
+    /// Makes `op`, which ended or could not start its wait while the kernel may still read its
+    /// memory (`op.holds`, a zero-copy send), wait on, with neither deadline nor stop, until the
+    /// kernel lets go: it is then resumed. Its io_uring notifications come as completions; else
+    /// it waits as its descriptor's writer for EPOLLERR, its error queue's signal. When that
+    /// registration fails, it waits here, blocking the thread (`settle`), and is scheduled.
+    void hold(detail::operation& op) {
+        op.holding = true;
+        op.registered = true;
+        if (op.notifications > 0) {
+            return;
+        }
+        if (watch(op)) {
+            return;
+        }
+        op.holding = false;
+        op.registered = false;
+        settle(op);
+        op.queued = true;
+        ready_.push_back(op.waiter);
+    }
+
+    /// Waits, blocking the thread, until the kernel no longer reads `op`'s memory: its io_uring
+    /// notifications, then (MSG_ZEROCOPY) poll(2) on its descriptor for the error queue and a
+    /// try after each wakeup. For a zero-copy send whose frame goes away; `op` must not be
+    /// waiting (`forget` it first), and its try must no longer send.
+    void settle(detail::operation& op) noexcept {
+        if (op.notifications > 0) {
+            engine_.settle(completion_token(op), op.notifications,
+                           [&](int usage) { op.notified(op, usage); });
+            op.notifications = 0;
+        }
+        while (op.holds != nullptr && op.holds(op, false)) {
+            auto polled = netkit::detail::poll_one(op.fd, 0, deadline::never());
+            if (!polled || (*polled & POLLNVAL) != 0) {
+                return; // the descriptor is gone: nothing more can be learned
+            }
+            (void)op.attempt(op);
+        }
+    }
 
     /// True when `fd`'s input is known to be empty: a stream receive on it came back short (or
     /// would have blocked) and no edge has come since, so trying again can only fail. The
@@ -402,35 +447,63 @@ private:
         return {};
     }
 
-    // Ends `op`'s wait: its stop link, its role, its timer slot, and a submission still in
-    // flight, which the engine cancels and waits out (the kernel must be done with the frame's
-    // memory). Returns that submission's result if it had finished after all.
+    // Ends `op`'s wait: its stop link, its role, its timer slot (a holding operation has none),
+    // and a submission still in flight, which the engine cancels and waits for (the kernel must
+    // be done with the frame's memory; a zero-copy send's notifications are counted, and waited
+    // for by `hold` or `settle`). Returns that submission's result if it had finished after all.
     std::optional<int> withdraw(detail::operation& op) noexcept {
         if (!op.registered) {
             return std::nullopt;
         }
         std::optional<int> late;
         if (op.submitted) {
-            late = engine_.cancel(completion_token(op));
+            const std::optional<detail::completion> last = engine_.cancel(completion_token(op));
             op.submitted = false;
+            if (last && last->notification_follows) {
+                ++op.notifications;
+            }
+            if (last && last->result != -ECANCELED) {
+                late = last->result;
+            }
         }
         op.stop_link.reset();
         descriptors_.release(op);
-        waits_.release(op);
+        if (!op.holding) {
+            waits_.release(op);
+        }
         op.registered = false;
+        op.holding = false;
         return late;
     }
 
-    // A submitted operation's completion: finished, or submitted again for what is left.
-    void on_completion(std::uint64_t token, int result) {
+    // A submitted operation's completion: finished, or submitted again for what is left. A
+    // zero-copy send's result may announce a notification, and the operation finishes only
+    // once its last notification has come.
+    void on_completion(std::uint64_t token, int result, std::uint32_t notice) {
         auto& op = *reinterpret_cast<detail::operation*>( // NOLINT: our own token
             static_cast<std::uintptr_t>(token & ~detail::completion_bit));
+        if ((notice & detail::notice_notification) != 0) {
+            --op.notifications;
+            op.notified(op, result);
+            if (op.notifications == 0 && op.registered && !op.submitted) {
+                forget(op); // its last result had come: it has finished
+                streak_ = 0;
+                op.waiter.resume();
+            }
+            return;
+        }
         op.submitted = false;
+        if ((notice & detail::notice_more) != 0) {
+            ++op.notifications;
+        }
         if (!op.complete(op, result)) {
             if (auto again = submit(op); !again) {
                 end_wait(op, again.error().code());
             }
             return;
+        }
+        if (op.notifications > 0) {
+            return; // finished, once the kernel lets go of its buffer
         }
         forget(op);
         streak_ = 0;
@@ -476,10 +549,17 @@ private:
     }
 
     // A submission that finished before its cancel counts instead of `why`: a cancel after
-    // completion does nothing.
+    // completion does nothing. An operation whose memory the kernel may still read (a
+    // zero-copy send) is held until it does not; one already held keeps its outcome.
     void end_wait(detail::operation& op, std::error_code why) noexcept {
-        if (const std::optional<int> late = withdraw(op); !late || !op.complete(op, *late)) {
+        const bool held = op.holding;
+        if (const std::optional<int> late = withdraw(op);
+            !held && (!late || !op.complete(op, *late))) {
             op.ended = why;
+        }
+        if (op.holds != nullptr && op.holds(op, why == std::errc::bad_file_descriptor)) {
+            hold(op);
+            return;
         }
         op.queued = true;
         ready_.push_back(op.waiter); // capacity grows only with the number of tasks
@@ -488,9 +568,9 @@ private:
     // An edge on a registered descriptor: its reader tries again on input, end of stream,
     // hang-up or error, its writer on room, hang-up or error. Either may close the descriptor or
     // start another wait when resumed, so the entry is looked up again after each.
-    void on_event(std::uint64_t token, std::uint32_t bits) {
+    void on_event(std::uint64_t token, std::uint32_t bits, std::uint32_t notice) {
         if ((token & detail::completion_bit) != 0) {
-            on_completion(token, static_cast<int>(bits));
+            on_completion(token, static_cast<int>(bits), notice);
             return;
         }
         if ((token & (detail::stream_bit | detail::accept_bit)) != 0) {
@@ -554,8 +634,9 @@ private:
     // resumes what became ready and what timed out.
     void poll() {
         const deadline until = ready_.empty() ? waits_.next() : deadline(deadline::clock::now());
-        auto waited = engine_.wait(
-            until, [this](std::uint64_t token, std::uint32_t bits) { on_event(token, bits); });
+        auto waited =
+            engine_.wait(until, [this](std::uint64_t token, std::uint32_t bits,
+                                       std::uint32_t notice) { on_event(token, bits, notice); });
         if (!waited) {
             throw operation_failed(waited.error());
         }

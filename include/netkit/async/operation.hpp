@@ -18,6 +18,10 @@
 // of the operation as a submission, and finish it without `attempt`. Either way the engine ends
 // a wait early by setting `ended` (deadline, cancellation, close) and resumes `waiter`.
 // Everything here lives in the awaiter, inside the coroutine frame: nothing is allocated.
+//
+// A zero-copy send adds a last part: the kernel may read its buffer after the call that took
+// it has returned, so the operation ends only once the kernel has let go (`holds`), on either
+// engine, and an early end (deadline, stop, close) stops its sending but not that wait.
 
 namespace netkit::async::detail {
 
@@ -27,13 +31,28 @@ struct submission {
     enum class kind : unsigned char {
         none,
         receive,
-        send
+        send,
+        send_zero_copy // IORING_OP_SEND_ZC: a notification follows the result
     };
     kind what = kind::none;
     void* data = nullptr;
     std::size_t size = 0;
     int flags = 0;
 };
+
+// A submission's completion as an engine's `cancel` finds it: its result (bytes, or -errno;
+// -ECANCELED when the cancel stopped it) and whether a zero-copy notification of it is still to
+// come.
+struct completion {
+    int result = 0;
+    bool notification_follows = false;
+};
+
+// What an engine says of an operation's completion besides its result (the third argument of
+// its events): a notification of the same submission follows (IORING_CQE_F_MORE of a SEND_ZC),
+// or this is that notification (IORING_CQE_F_NOTIF), whose result is its usage bits.
+inline constexpr std::uint32_t notice_more = 1;
+inline constexpr std::uint32_t notice_notification = 2;
 
 struct operation : stop_node {                      // the node: a stop ends the wait
     bool (*attempt)(operation&) noexcept = nullptr; // (a)
@@ -62,6 +81,16 @@ struct operation : stop_node {                      // the node: a stop ends the
         accepted
     };
     queue_source from_queue = queue_source::none;
+    // A zero-copy send, else null. `holds` says whether the kernel may still read the operation's
+    // memory; `closing` says that its descriptor is about to close (the operation may take a
+    // duplicate to read its completions from). An operation that holds is resumed only once it
+    // does not: a wait ended early goes on, with neither deadline nor stop (`holding`).
+    // `notified` takes each io_uring notification (its usage bits); `notifications` counts those
+    // still to come, from the results that said one follows.
+    bool (*holds)(operation&, bool closing) noexcept = nullptr;
+    void (*notified)(operation&, int usage) noexcept = nullptr;
+    std::uint32_t notifications = 0;
+    bool holding = false;
 };
 
 } // namespace netkit::async::detail

@@ -13,6 +13,8 @@
 #include <netkit/sys/io_uring_ops.hpp>
 #include <netkit/sys/io_uring_probe.hpp>
 
+#include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -88,6 +90,8 @@ public:
         if (auto proved = engine.prove_wake(); !proved) {
             return failure{proved.error()};
         }
+        engine.sends_zero_copy_ =
+            probe->supports(IORING_OP_SEND_ZC) && engine.prove_send_zero_copy();
         // Multishot accept came with Linux 5.19, as IORING_OP_SOCKET did: a kernel that has the
         // opcode takes the flag.
         if (probe->supports(IORING_OP_ACCEPT) && probe->supports(IORING_OP_SOCKET)) {
@@ -146,8 +150,13 @@ public:
 
     result<void> wake() const noexcept { return netkit::detail::eventfd_signal(wake_.get()); }
 
-    // The operation itself, as one recv or send on the ring; its completion is reported under
-    // `token` (bit 63 set) with the result as the bits.
+    // True when the kernel has IORING_OP_SEND_ZC with IORING_SEND_ZC_REPORT_USAGE (Linux 6.2):
+    // zero-copy sends are then submitted as such.
+    [[nodiscard]] bool sends_zero_copy() const noexcept { return sends_zero_copy_; }
+
+    // The operation itself, as one recv, send or zero-copy send on the ring; its completion is
+    // reported under `token` (bit 63 set) with the result as the bits, and so is a zero-copy
+    // send's notification, which says whether the kernel copied after all.
     result<void> submit(int fd, const submission& what, std::uint64_t token) noexcept {
         auto entry = next_sqe();
         if (!entry) {
@@ -156,6 +165,10 @@ public:
         if (what.what == submission::kind::receive) {
             uring::prepare_recv(**entry, fd, {static_cast<std::byte*>(what.data), what.size},
                                 what.flags, token);
+        } else if (what.what == submission::kind::send_zero_copy) {
+            uring::prepare_send_zc(**entry, fd,
+                                   {static_cast<const std::byte*>(what.data), what.size},
+                                   what.flags, IORING_SEND_ZC_REPORT_USAGE, token);
         } else {
             uring::prepare_send(**entry, fd, {static_cast<const std::byte*>(what.data), what.size},
                                 what.flags, token);
@@ -163,14 +176,15 @@ public:
         return {};
     }
 
-    // Cancels the submission made under `token` and waits until the kernel has let go of it, so
-    // that the memory it reads or writes (in a coroutine frame that is going away) is never
-    // touched again. Returns its result when it had finished after all (bytes received that
-    // must not be lost), none when it was cancelled. Completions reaped meanwhile are queued
-    // for dispatch, in order, by the `wait` under way or the next one.
-    std::optional<int> cancel(std::uint64_t token) noexcept {
-        if (std::optional<int> queued = take_queued(token)) {
-            return finished(*queued);
+    // Cancels the submission made under `token` and waits for its result, so that the memory
+    // it reads or writes (in a coroutine frame that is going away) is never touched again; a
+    // zero-copy send's buffer is the kernel's until its notification, which this does not wait
+    // for (`settle` does). Returns that result, -ECANCELED when the cancel stopped it, and
+    // whether a notification follows; none when the ring is broken. Completions reaped
+    // meanwhile are queued for dispatch, in order, by the `wait` under way or the next one.
+    std::optional<completion> cancel(std::uint64_t token) noexcept {
+        if (std::optional<completion> queued = take_queued(token)) {
+            return queued;
         }
         if (auto entry = next_sqe()) {
             uring::prepare_cancel(**entry, token, 0, ignored_token);
@@ -182,9 +196,37 @@ public:
                 return std::nullopt; // the ring is broken: nothing more can be learned
             }
             reap();
-            if (std::optional<int> queued = take_queued(token)) {
-                return finished(*queued);
+            if (std::optional<completion> queued = take_queued(token)) {
+                return queued;
             }
+        }
+    }
+
+    // Waits until `count` notifications reported under `token` have come, taking those reaped
+    // and not yet dispatched first, and hands each one's usage bits to `on_usage`; they are then
+    // dispatched as nothing. For a zero-copy send whose frame goes away while the kernel may
+    // still read its buffer: it blocks the thread until the kernel lets go.
+    template <class OnUsage>
+    void settle(std::uint64_t token, std::uint32_t count, OnUsage&& on_usage) noexcept {
+        std::size_t scanned = next_;
+        for (;;) {
+            for (; scanned < queue_.size() && count > 0; ++scanned) {
+                uring::cqe& done = queue_[scanned];
+                if (done.user_data == token && uring::is_notification(done)) {
+                    done.user_data = ignored_token;
+                    on_usage(done.res);
+                    --count;
+                }
+            }
+            if (count == 0) {
+                return;
+            }
+            if (auto entered = ring_.submit_and_wait(1, deadline::never());
+                !entered && entered.error() != std::errc::device_or_resource_busy &&
+                entered.error() != std::errc::resource_unavailable_try_again) {
+                return; // the ring is broken: nothing more can be learned
+            }
+            reap();
         }
     }
 
@@ -240,6 +282,7 @@ public:
 private:
     static constexpr std::uint64_t wake_token = std::numeric_limits<std::uint64_t>::max();
     static constexpr std::uint64_t ignored_token = wake_token - 1;
+    static constexpr std::uint64_t probe_token = wake_token - 2;
 
     uring_engine(uring::ring ring, file_descriptor wakeup)
         : ring_(std::move(ring)),
@@ -252,23 +295,16 @@ private:
         ring_.for_each_completion([&](const uring::cqe& done) { queue_.push_back(done); });
     }
 
-    // The result of `token`'s completion if it is queued and not dispatched yet; it is then
-    // dispatched as nothing.
-    std::optional<int> take_queued(std::uint64_t token) noexcept {
+    // `token`'s result if it is queued and not dispatched yet; it is then dispatched as
+    // nothing. Notifications are not results: they stay for dispatch (or `settle`).
+    std::optional<completion> take_queued(std::uint64_t token) noexcept {
         for (std::size_t i = next_; i < queue_.size(); ++i) {
-            if (queue_[i].user_data == token) {
+            if (queue_[i].user_data == token && !uring::is_notification(queue_[i])) {
                 queue_[i].user_data = ignored_token;
-                return queue_[i].res;
+                return completion{queue_[i].res, uring::has_more(queue_[i])};
             }
         }
         return std::nullopt;
-    }
-
-    static std::optional<int> finished(int result) noexcept {
-        if (result == -ECANCELED) {
-            return std::nullopt;
-        }
-        return result;
     }
 
     template <class OnEvent>
@@ -282,8 +318,14 @@ private:
         if (done.user_data == ignored_token) {
             return;
         }
-        if ((done.user_data & completion_bit) != 0) { // an operation's own result
-            on_event(done.user_data, static_cast<std::uint32_t>(done.res));
+        if ((done.user_data & completion_bit) != 0) { // an operation's result or notification
+            std::uint32_t notice = 0;
+            if (uring::is_notification(done)) {
+                notice = notice_notification;
+            } else if (more) {
+                notice = notice_more;
+            }
+            on_event(done.user_data, static_cast<std::uint32_t>(done.res), notice);
             return;
         }
         if ((done.user_data & stream_bit) != 0) { // a descriptor's multishot receive
@@ -296,7 +338,7 @@ private:
                 }
             }
             if (filed != receive_queues::news::stale) {
-                on_event(done.user_data, 0);
+                on_event(done.user_data, 0, 0);
             }
             return;
         }
@@ -310,7 +352,7 @@ private:
                 }
             }
             if (filed != accept_queues::news::stale) {
-                on_event(done.user_data, 0);
+                on_event(done.user_data, 0, 0);
             }
             return;
         }
@@ -319,7 +361,7 @@ private:
         }
         const std::uint32_t bits =
             done.res < 0 ? std::uint32_t{EPOLLERR} : static_cast<std::uint32_t>(done.res);
-        on_event(done.user_data, more ? bits : bits | registration_ended);
+        on_event(done.user_data, more ? bits : bits | registration_ended, 0);
     }
 
     // A free SQE; when every one is prepared and not yet submitted, submits them first.
@@ -382,6 +424,37 @@ private:
         return netkit::detail::errc_failure(std::errc::timed_out, "io_uring engine (wake)");
     }
 
+    // One IORING_OP_SEND_ZC with IORING_SEND_ZC_REPORT_USAGE on no descriptor: a kernel that
+    // knows the flag (Linux 6.2) fails it with EBADF, one that does not refuses it with EINVAL
+    // (6.0 and 6.1 have SEND_ZC without it). A notification it announces is waited for too, so
+    // that nothing of it is left; other completions are queued for dispatch.
+    bool prove_send_zero_copy() {
+        auto entry = next_sqe();
+        if (!entry) {
+            return false;
+        }
+        uring::prepare_send_zc(**entry, -1, {}, 0, IORING_SEND_ZC_REPORT_USAGE, probe_token);
+        std::optional<int> answer;
+        bool more = false;
+        const deadline until(std::chrono::seconds(5));
+        while ((!answer || more) && !until.expired()) {
+            if (auto entered = ring_.submit_and_wait(1, until); !entered) {
+                return false;
+            }
+            ring_.for_each_completion([&](const uring::cqe& done) {
+                if (done.user_data != probe_token) {
+                    queue_.push_back(done);
+                } else if (uring::is_notification(done)) {
+                    more = false;
+                } else {
+                    answer = done.res;
+                    more = uring::has_more(done);
+                }
+            });
+        }
+        return answer && *answer != -EINVAL && !more;
+    }
+
     uring::ring ring_;
     std::optional<receive_queues> queues_; // unregistered before the ring closes
     std::optional<accept_queues> accepts_;
@@ -389,6 +462,7 @@ private:
     std::vector<uring::cqe> queue_; // reaped, not yet dispatched from `next_` on
     std::size_t next_ = 0;
     bool wake_ended_ = false;
+    bool sends_zero_copy_ = false;
 };
 
 } // namespace netkit::async::detail
