@@ -3,6 +3,7 @@
 /// The coroutine layer, opt-in: tasks, the loop, cancellation and the awaitable operations.
 /// `<netkit/netkit.hpp>` does not include it. See docs/coroutines.md.
 
+#include <netkit/async/accept_awaiter.hpp>
 #include <netkit/async/accept_queues.hpp>
 #include <netkit/async/awaiters.hpp>
 #include <netkit/async/call_awaiter.hpp>
@@ -27,6 +28,7 @@
 #include <netkit/async/stream_reader.hpp>
 #include <netkit/async/task.hpp>
 #include <netkit/async/task_list.hpp>
+#include <netkit/async/uring_checks.hpp>
 #include <netkit/async/uring_engine.hpp>
 #include <netkit/async/when.hpp>
 #include <netkit/async/zero_copy.hpp>

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <netkit/async/accept_awaiter.hpp>
 #include <netkit/async/awaiters.hpp>
 #include <netkit/async/loop.hpp>
 #include <netkit/async/operation.hpp>

@@ -3,6 +3,7 @@
 #include <netkit/async/accept_queues.hpp>
 #include <netkit/async/operation.hpp>
 #include <netkit/async/receive_queues.hpp>
+#include <netkit/async/uring_checks.hpp>
 #include <netkit/core/deadline.hpp>
 #include <netkit/core/error.hpp>
 #include <netkit/core/fd.hpp>
@@ -87,11 +88,12 @@ public:
         if (auto armed = engine.arm_wake(); !armed) {
             return failure{armed.error()};
         }
-        if (auto proved = engine.prove_wake(); !proved) {
+        if (auto proved = prove_multishot_poll(engine.ring_, engine.wake_.get(), wake_token);
+            !proved) {
             return failure{proved.error()};
         }
-        engine.sends_zero_copy_ =
-            probe->supports(IORING_OP_SEND_ZC) && engine.prove_send_zero_copy();
+        engine.sends_zero_copy_ = probe->supports(IORING_OP_SEND_ZC) &&
+                                  proves_send_zero_copy(engine.ring_, probe_token, engine.queue_);
         // Multishot accept came with Linux 5.19, as IORING_OP_SOCKET did: a kernel that has the
         // opcode takes the flag.
         if (probe->supports(IORING_OP_ACCEPT) && probe->supports(IORING_OP_SOCKET)) {
@@ -329,31 +331,11 @@ private:
             return;
         }
         if ((done.user_data & stream_bit) != 0) { // a descriptor's multishot receive
-            const receive_queues::news filed = queues_->file(done);
-            if (filed == receive_queues::news::too_full) {
-                const int fd = static_cast<int>(done.user_data & 0xffff'ffffU);
-                if (auto entry = next_sqe()) {
-                    uring::prepare_cancel(**entry, done.user_data, 0, ignored_token);
-                    queues_->stopping(fd);
-                }
-            }
-            if (filed != receive_queues::news::stale) {
-                on_event(done.user_data, 0, 0);
-            }
+            file_multishot(*queues_, done, on_event);
             return;
         }
         if ((done.user_data & accept_bit) != 0) { // a listener's multishot accept
-            const accept_queues::news filed = accepts_->file(done);
-            if (filed == accept_queues::news::too_full) {
-                const int listener = static_cast<int>(done.user_data & 0xffff'ffffU);
-                if (auto entry = next_sqe()) {
-                    uring::prepare_cancel(**entry, done.user_data, 0, ignored_token);
-                    accepts_->stopping(listener);
-                }
-            }
-            if (filed != accept_queues::news::stale) {
-                on_event(done.user_data, 0, 0);
-            }
+            file_multishot(*accepts_, done, on_event);
             return;
         }
         if (done.res == -ECANCELED) {
@@ -362,6 +344,22 @@ private:
         const std::uint32_t bits =
             done.res < 0 ? std::uint32_t{EPOLLERR} : static_cast<std::uint32_t>(done.res);
         on_event(done.user_data, more ? bits : bits | registration_ended, 0);
+    }
+
+    // A multishot receive's or accept's completion, filed in its queue: a queue that has reached
+    // its limit has the request cancelled, and news for a queue still open goes to the loop.
+    template <class Queues, class OnEvent>
+    void file_multishot(Queues& queues, const uring::cqe& done, OnEvent& on_event) {
+        const typename Queues::news filed = queues.file(done);
+        if (filed == Queues::news::too_full) {
+            if (auto entry = next_sqe()) {
+                uring::prepare_cancel(**entry, done.user_data, 0, ignored_token);
+                queues.stopping(static_cast<int>(done.user_data & 0xffff'ffffU));
+            }
+        }
+        if (filed != Queues::news::stale) {
+            on_event(done.user_data, 0, 0);
+        }
     }
 
     // A free SQE; when every one is prepared and not yet submitted, submits them first.
@@ -386,73 +384,6 @@ private:
         }
         uring::prepare_poll_add(**entry, wake_.get(), POLLIN, true, wake_token);
         return {};
-    }
-
-    // One wake and its completion: a kernel without multishot polls refuses the poll here
-    // (EINVAL in its completion), and the loop falls back to epoll instead of hanging later.
-    result<void> prove_wake() noexcept {
-        if (auto woken = wake(); !woken) {
-            return woken;
-        }
-        const deadline until(std::chrono::seconds(5));
-        while (!until.expired()) {
-            auto entered = ring_.submit_and_wait(1, until);
-            if (!entered) {
-                return failure{entered.error()};
-            }
-            int answer = 0;
-            bool armed = false;
-            ring_.for_each_completion([&](const uring::cqe& done) {
-                if (done.user_data == wake_token) {
-                    answer = done.res;
-                    armed = (done.flags & IORING_CQE_F_MORE) != 0;
-                }
-            });
-            if (answer < 0) {
-                return failure{error(std::error_code(-answer, std::system_category()),
-                                     "io_uring engine (multishot poll)")};
-            }
-            if (answer > 0) {
-                (void)netkit::detail::eventfd_drain(wake_.get());
-                if (!armed) {
-                    return netkit::detail::errc_failure(std::errc::function_not_supported,
-                                                        "io_uring engine (multishot poll)");
-                }
-                return {};
-            }
-        }
-        return netkit::detail::errc_failure(std::errc::timed_out, "io_uring engine (wake)");
-    }
-
-    // One IORING_OP_SEND_ZC with IORING_SEND_ZC_REPORT_USAGE on no descriptor: a kernel that
-    // knows the flag (Linux 6.2) fails it with EBADF, one that does not refuses it with EINVAL
-    // (6.0 and 6.1 have SEND_ZC without it). A notification it announces is waited for too, so
-    // that nothing of it is left; other completions are queued for dispatch.
-    bool prove_send_zero_copy() {
-        auto entry = next_sqe();
-        if (!entry) {
-            return false;
-        }
-        uring::prepare_send_zc(**entry, -1, {}, 0, IORING_SEND_ZC_REPORT_USAGE, probe_token);
-        std::optional<int> answer;
-        bool more = false;
-        const deadline until(std::chrono::seconds(5));
-        while ((!answer || more) && !until.expired()) {
-            if (auto entered = ring_.submit_and_wait(1, until); !entered) {
-                return false;
-            }
-            ring_.for_each_completion([&](const uring::cqe& done) {
-                if (done.user_data != probe_token) {
-                    queue_.push_back(done);
-                } else if (uring::is_notification(done)) {
-                    more = false;
-                } else {
-                    answer = done.res;
-                    more = uring::has_more(done);
-                }
-            });
-        }
-        return answer && *answer != -EINVAL && !more;
     }
 
     uring::ring ring_;
