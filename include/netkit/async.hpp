@@ -18,6 +18,7 @@
 #include <netkit/async/frame_allocator.hpp>
 #include <netkit/async/incoming.hpp>
 #include <netkit/async/loop.hpp>
+#include <netkit/async/loop_waits.hpp>
 #include <netkit/async/message_operations.hpp>
 #include <netkit/async/operation.hpp>
 #include <netkit/async/operations.hpp>

@@ -160,30 +160,7 @@ public:
     /// Waits for `op`'s readiness, deadline or stop. False when it cannot wait (the deadline has
     /// passed, a stop was asked for, another operation of the same direction is already waiting
     /// on the descriptor, or registration failed): `op.ended` says why.
-    bool start_wait(detail::operation& op) {
-        if (op.stop.stop_requested()) {
-            op.ended = std::make_error_code(std::errc::operation_canceled);
-            return false;
-        }
-        if (op.until.expired()) {
-            op.ended = make_error_code(errc::deadline_passed);
-            return false;
-        }
-        if (op.fd >= 0) {
-            if (auto watched = watch(op); !watched) {
-                op.ended = watched.error().code();
-                return false;
-            }
-        }
-        waits_.acquire(op);
-        op.on_stop = [](detail::stop_node& node) noexcept {
-            auto& cancelled = static_cast<detail::operation&>(node);
-            current().end_wait(cancelled, std::make_error_code(std::errc::operation_canceled));
-        };
-        op.stop_link.attach(op.stop, op);
-        op.registered = true;
-        return true;
-    }
+    bool start_wait(detail::operation& op);
 
     /// Ends `op`'s wait without resuming it (its frame is being destroyed).
     void forget(detail::operation& op) noexcept { (void)withdraw(op); }
@@ -200,40 +177,13 @@ public:
     /// kernel lets go: it is then resumed. Its io_uring notifications come as completions; else
     /// it waits as its descriptor's writer for EPOLLERR, its error queue's signal. When that
     /// registration fails, it waits here, blocking the thread (`settle`), and is scheduled.
-    void hold(detail::operation& op) {
-        op.holding = true;
-        op.registered = true;
-        if (op.notifications > 0) {
-            return;
-        }
-        if (watch(op)) {
-            return;
-        }
-        op.holding = false;
-        op.registered = false;
-        settle(op);
-        op.queued = true;
-        ready_.push_back(op.waiter);
-    }
+    void hold(detail::operation& op);
 
     /// Waits, blocking the thread, until the kernel no longer reads `op`'s memory: its io_uring
     /// notifications, then (MSG_ZEROCOPY) poll(2) on its descriptor for the error queue and a
     /// try after each wakeup. For a zero-copy send whose frame goes away; `op` must not be
     /// waiting (`forget` it first), and its try must no longer send.
-    void settle(detail::operation& op) noexcept {
-        if (op.notifications > 0) {
-            engine_.settle(completion_token(op), op.notifications,
-                           [&](int usage) { op.notified(op, usage); });
-            op.notifications = 0;
-        }
-        while (op.holds != nullptr && op.holds(op, false)) {
-            auto polled = netkit::detail::poll_one(op.fd, 0, deadline::never());
-            if (!polled || (*polled & POLLNVAL) != 0) {
-                return; // the descriptor is gone: nothing more can be learned
-            }
-            (void)op.attempt(op);
-        }
-    }
+    void settle(detail::operation& op) noexcept;
 
     /// True when `fd`'s input is known to be empty: a stream receive on it came back short (or
     /// would have blocked) and no edge has come since, so trying again can only fail. The
@@ -247,19 +197,7 @@ public:
     /// Ends every wait on descriptor `fd` with `std::errc::bad_file_descriptor`. netkit calls it
     /// itself when it closes a descriptor on this loop's thread (a socket's destructor, say); on
     /// another thread, call it on the loop before the descriptor closes.
-    void cancel_waits_on(int fd) noexcept {
-        detail::descriptor_state* state = descriptors_.find(fd);
-        if (state == nullptr) {
-            return;
-        }
-        const auto bad = std::make_error_code(std::errc::bad_file_descriptor);
-        if (state->reader != nullptr) {
-            end_wait(*state->reader, bad);
-        }
-        if (state->writer != nullptr) {
-            end_wait(*state->writer, bad);
-        }
-    }
+    void cancel_waits_on(int fd) noexcept;
 
     /// Closes `source` (a socket or acceptor) after ending the waits on it.
     template <class Source>
@@ -276,50 +214,16 @@ public:
     /// Makes `fd`'s one holder, a `stream_reader` (`what` received) or an `incoming`
     /// (`accepted`): its token, or `connection_already_in_progress` when another holds the
     /// descriptor. With the engine's queues for it, the token is the queue's.
-    result<std::uint64_t> open_holder(int fd, detail::operation::queue_source what) {
-        detail::descriptor_state& entry = descriptors_.entry(fd);
-        if (entry.holder != 0) {
-            return netkit::detail::errc_failure(std::errc::connection_already_in_progress,
-                                                "a second holder of the descriptor");
-        }
-        const bool accepts = what == detail::operation::queue_source::accepted;
-        if (accepts && engine_.accepts() != nullptr) {
-            entry.holder = engine_.accepts()->open(fd);
-        } else if (!accepts && engine_.queues() != nullptr) {
-            entry.holder = engine_.queues()->open(fd);
-        } else {
-            entry.holder = (accepts ? detail::accept_bit : detail::stream_bit) |
-                           (std::uint64_t{++holders_ & 0x1fff'ffffU} << 32U) |
-                           static_cast<std::uint32_t>(fd);
-        }
-        return entry.holder;
-    }
+    result<std::uint64_t> open_holder(int fd, detail::operation::queue_source what);
     /// Ends `fd`'s holder if `token` is still its own (the descriptor may have been closed and
     /// the number reused): its queue is closed, and what it held goes back (buffers to the
     /// ring, connections closed).
-    void close_holder(int fd, std::uint64_t token) noexcept {
-        detail::descriptor_state* entry = descriptors_.find(fd);
-        if (token == 0 || entry == nullptr || entry->holder != token) {
-            return;
-        }
-        entry->holder = 0;
-        if ((token & detail::accept_bit) != 0) {
-            engine_.close_accept(fd, token);
-        } else {
-            engine_.close_receive(fd, token);
-        }
-    }
+    void close_holder(int fd, std::uint64_t token) noexcept;
     /// True when `incoming` acceptors take connections from the engine's accept queues.
     [[nodiscard]] bool queues_accepts() noexcept { return engine_.accepts() != nullptr; }
     /// The next connection of `listener`'s accept queue (a descriptor, or -errno), none when it
     /// is empty; -EBADF for a closed queue.
-    std::optional<int> take_connection(int listener) {
-        detail::accept_queues* accepts = engine_.accepts();
-        if (accepts == nullptr || !accepts->token_of(listener)) {
-            return -EBADF;
-        }
-        return accepts->take(listener);
-    }
+    std::optional<int> take_connection(int listener);
     /// Connections held by accept queues (for tests).
     [[nodiscard]] std::size_t connections_held() noexcept {
         return engine_.accepts() != nullptr ? engine_.accepts()->held() : 0;
@@ -327,13 +231,7 @@ public:
     /// Copies from `fd`'s receive queue into `into`: the bytes, 0 at end of stream or -errno
     /// once the queue is read up to there, none when it is empty. A closed queue (its socket
     /// was closed) gives -EBADF.
-    std::optional<int> take_received(int fd, std::span<std::byte> into) noexcept {
-        detail::receive_queues* queues = engine_.queues();
-        if (queues == nullptr || !queues->token_of(fd)) {
-            return -EBADF;
-        }
-        return queues->take(fd, into);
-    }
+    std::optional<int> take_received(int fd, std::span<std::byte> into) noexcept;
     /// Bytes in `fd`'s receive queue.
     [[nodiscard]] std::size_t received_unread(int fd) noexcept {
         detail::receive_queues* queues = engine_.queues();
@@ -356,182 +254,40 @@ private:
     // edge-triggered for both directions; later waits cost nothing. Edge-triggered is enough
     // because every operation tries its call before it waits: an edge that came while nobody
     // waited was for data that call found, or it is still queued in epoll for the next wait.
-    result<void> watch(detail::operation& op) {
-        auto role = descriptors_.claim(op);
-        if (!role) {
-            return failure{role.error()};
-        }
-        if (op.from_queue != detail::operation::queue_source::none) {
-            if (auto wanted = want_queued(op); !wanted) {
-                return wanted;
-            }
-            **role = &op;
-            return {};
-        }
-        if (engine_.completes() && op.describe != nullptr) {
-            if (auto submitted = submit(op); !submitted) {
-                return submitted;
-            }
-            **role = &op;
-            return {};
-        }
-        detail::descriptor_state& entry = descriptors_.entry(op.fd);
-        const std::optional<std::uint32_t> epoch = detail::descriptor_epochs::of(op.fd);
-        if (!entry.registered || !epoch || entry.epoch != *epoch) {
-            // Bits 61 to 63 of a token mark completions, receive queues and accept queues.
-            entry.generation = (entry.generation + 1) & 0x1fff'ffffU;
-            const std::uint64_t token =
-                slot_token{static_cast<std::uint32_t>(op.fd), entry.generation}.pack();
-            if (auto added = engine_.watch(op.fd, token); !added) {
-                entry.registered = false;
-                return added;
-            }
-            entry.registered = epoch.has_value();
-            entry.epoch = epoch.value_or(0);
-            entry.drained = false;
-            entry.input_ended = false;
-        }
-        **role = &op;
-        return {};
-    }
+    result<void> watch(detail::operation& op);
 
     // An operation found its queue empty. An accept queue's multishot accept is armed if it is
     // not in flight; so is a receive queue's multishot receive, or, when the last one ran out
     // of buffers, the operation receives into its own buffer once, and the next wait tries the
     // ring again.
-    result<void> want_queued(detail::operation& op) noexcept {
-        if (op.from_queue == detail::operation::queue_source::accepted) {
-            if (!engine_.accepts()->wants_accept(op.fd)) {
-                return {};
-            }
-            return engine_.arm_accept(op.fd);
-        }
-        detail::receive_queues& queues = *engine_.queues();
-        if (!queues.wants_receive(op.fd)) {
-            return {};
-        }
-        if (queues.starved(op.fd)) {
-            queues.fed(op.fd);
-            return submit(op);
-        }
-        return engine_.arm_receive(op.fd);
-    }
+    result<void> want_queued(detail::operation& op) noexcept;
 
     // News of `fd`'s receive or accept queue: its reader takes what came, or waits on.
-    void on_queue_news(int fd) {
-        detail::descriptor_state* entry = descriptors_.find(fd);
-        detail::operation* op = entry != nullptr ? entry->reader : nullptr;
-        if (op == nullptr || op->from_queue == detail::operation::queue_source::none ||
-            op->submitted) {
-            return;
-        }
-        if (op->attempt(*op)) {
-            forget(*op);
-            streak_ = 0;
-            op->waiter.resume();
-        } else if (auto wanted = want_queued(*op); !wanted) {
-            end_wait(*op, wanted.error().code());
-        }
-    }
+    void on_queue_news(int fd);
 
     static std::uint64_t completion_token(detail::operation& op) noexcept {
         return reinterpret_cast<std::uintptr_t>(&op) | detail::completion_bit;
     }
 
-    result<void> submit(detail::operation& op) noexcept {
-        const detail::submission what = op.describe(op);
-        if (auto submitted = engine_.submit(op.fd, what, completion_token(op)); !submitted) {
-            return submitted;
-        }
-        op.submitted = true;
-        return {};
-    }
+    result<void> submit(detail::operation& op) noexcept;
 
     // Ends `op`'s wait: its stop link, its role, its timer slot (a holding operation has none),
     // and a submission still in flight, which the engine cancels and waits for (the kernel must
     // be done with the frame's memory; a zero-copy send's notifications are counted, and waited
     // for by `hold` or `settle`). Returns that submission's result if it had finished after all.
-    std::optional<int> withdraw(detail::operation& op) noexcept {
-        if (!op.registered) {
-            return std::nullopt;
-        }
-        std::optional<int> late;
-        if (op.submitted) {
-            const std::optional<detail::completion> last = engine_.cancel(completion_token(op));
-            op.submitted = false;
-            if (last && last->notification_follows) {
-                ++op.notifications;
-            }
-            if (last && last->result != -ECANCELED) {
-                late = last->result;
-            }
-        }
-        op.stop_link.reset();
-        descriptors_.release(op);
-        if (!op.holding) {
-            waits_.release(op);
-        }
-        op.registered = false;
-        op.holding = false;
-        return late;
-    }
+    std::optional<int> withdraw(detail::operation& op) noexcept;
 
     // A submitted operation's completion: finished, or submitted again for what is left. A
     // zero-copy send's result may announce a notification, and the operation finishes only
     // once its last notification has come.
-    void on_completion(std::uint64_t token, int result, std::uint32_t notice) {
-        auto& op = *reinterpret_cast<detail::operation*>( // NOLINT: our own token
-            static_cast<std::uintptr_t>(token & ~detail::completion_bit));
-        if ((notice & detail::notice_notification) != 0) {
-            --op.notifications;
-            op.notified(op, result);
-            if (op.notifications == 0 && op.registered && !op.submitted) {
-                forget(op); // its last result had come: it has finished
-                streak_ = 0;
-                op.waiter.resume();
-            }
-            return;
-        }
-        op.submitted = false;
-        if ((notice & detail::notice_more) != 0) {
-            ++op.notifications;
-        }
-        if (!op.complete(op, result)) {
-            if (auto again = submit(op); !again) {
-                end_wait(op, again.error().code());
-            }
-            return;
-        }
-        if (op.notifications > 0) {
-            return; // finished, once the kernel lets go of its buffer
-        }
-        forget(op);
-        streak_ = 0;
-        op.waiter.resume();
-    }
+    void on_completion(std::uint64_t token, int result, std::uint32_t notice);
 
     // core/fd.hpp's observer: every close netkit makes. A wait on the descriptor on this thread's
     // loop ends (the socket it would touch is going away), and the number's epoch moves on.
-    static void on_close(int fd) noexcept {
-        detail::descriptor_epochs::closing(fd);
-        if (loop* here = current_slot()) {
-            here->cancel_waits_on(fd);
-            here->forget_registration(fd);
-        }
-    }
+    static void on_close(int fd) noexcept;
 
     // The engine may hold the file open (io_uring's poll and receive do): it must let go of it.
-    void forget_registration(int fd) noexcept {
-        if (detail::descriptor_state* entry = descriptors_.find(fd)) {
-            close_holder(fd, entry->holder);
-        }
-        detail::descriptor_state* entry = descriptors_.find(fd);
-        if (entry != nullptr && entry->registered) {
-            engine_.closing(fd,
-                            slot_token{static_cast<std::uint32_t>(fd), entry->generation}.pack());
-            entry->registered = false;
-        }
-    }
+    void forget_registration(int fd) noexcept;
 
     static loop*& current_slot() noexcept {
         thread_local loop* instance = nullptr;
@@ -551,73 +307,15 @@ private:
     // A submission that finished before its cancel counts instead of `why`: a cancel after
     // completion does nothing. An operation whose memory the kernel may still read (a
     // zero-copy send) is held until it does not; one already held keeps its outcome.
-    void end_wait(detail::operation& op, std::error_code why) noexcept {
-        const bool held = op.holding;
-        if (const std::optional<int> late = withdraw(op);
-            !held && (!late || !op.complete(op, *late))) {
-            op.ended = why;
-        }
-        if (op.holds != nullptr && op.holds(op, why == std::errc::bad_file_descriptor)) {
-            hold(op);
-            return;
-        }
-        op.queued = true;
-        ready_.push_back(op.waiter); // capacity grows only with the number of tasks
-    }
+    void end_wait(detail::operation& op, std::error_code why) noexcept;
 
     // An edge on a registered descriptor: its reader tries again on input, end of stream,
     // hang-up or error, its writer on room, hang-up or error. Either may close the descriptor or
     // start another wait when resumed, so the entry is looked up again after each.
-    void on_event(std::uint64_t token, std::uint32_t bits, std::uint32_t notice) {
-        if ((token & detail::completion_bit) != 0) {
-            on_completion(token, static_cast<int>(bits), notice);
-            return;
-        }
-        if ((token & (detail::stream_bit | detail::accept_bit)) != 0) {
-            on_queue_news(static_cast<int>(token & 0xffff'ffffU));
-            return;
-        }
-        const auto [number, generation] = slot_token::unpack(token);
-        detail::descriptor_state* entry = descriptors_.of_event(number, generation);
-        if (entry == nullptr) {
-            return; // the number was registered again since this edge
-        }
-        if ((bits & detail::registration_ended) != 0 && entry->registered) {
-            // The engine ended the registration itself (io_uring, on a completion queue
-            // overflow): the descriptor is still wanted, so it is registered again. One that
-            // ended in an error is left for the next wait to register, whose call reports it.
-            if ((bits & EPOLLERR) != 0 || !engine_.watch(static_cast<int>(number), token)) {
-                entry->registered = false;
-            }
-        }
-        const bool failed = (bits & (EPOLLERR | EPOLLHUP)) != 0;
-        const bool peer_closed_writing = (bits & EPOLLRDHUP) != 0;
-        if (failed || peer_closed_writing || (bits & (EPOLLIN | EPOLLPRI)) != 0) {
-            // An end of stream is readable but is no data: a short read before it leaves it
-            // there with its edge spent, so from now on every receive makes its call.
-            entry->drained = false;
-            entry->input_ended = entry->input_ended || failed || peer_closed_writing;
-            try_waiting(number, generation, &detail::descriptor_state::reader);
-        }
-        if (failed || (bits & EPOLLOUT) != 0) {
-            try_waiting(number, generation, &detail::descriptor_state::writer);
-        }
-    }
+    void on_event(std::uint64_t token, std::uint32_t bits, std::uint32_t notice);
 
     void try_waiting(std::uint32_t number, std::uint32_t generation,
-                     detail::operation* detail::descriptor_state::*role) {
-        // Looked up again: a reader resumed just before may have closed the descriptor.
-        detail::descriptor_state* entry = descriptors_.of_event(number, generation);
-        if (entry == nullptr) {
-            return;
-        }
-        detail::operation* op = entry->*role;
-        if (op != nullptr && op->attempt(*op)) {
-            forget(*op);
-            streak_ = 0;
-            op->waiter.resume();
-        }
-    }
+                     detail::operation* detail::descriptor_state::*role);
 
     void run_ready() {
         posted_.run();
@@ -667,3 +365,5 @@ private:
 };
 
 } // namespace netkit::async
+
+#include <netkit/async/loop_waits.hpp> // the definitions of the members declared above
