@@ -59,7 +59,7 @@ public:
             ended = std::make_error_code(std::errc::operation_canceled);
             return true; // a cancel before the start is honoured: no call is made
         }
-        if (describe != nullptr && loop_->completes() && !until.expired() &&
+        if (describe != nullptr && loop_->completes() && !loop_->deadline_passed(until) &&
             from_queue == queue_source::none) {
             return false; // the engine makes the call itself: submitted in await_suspend
         }

@@ -43,10 +43,10 @@ public:
     [[nodiscard]] std::size_t waiting() const noexcept { return slots_.size() - free_.size(); }
     [[nodiscard]] deadline next() const noexcept { return timers_.next(); }
 
-    // Calls `passed(op)` for each waiting operation whose deadline has passed.
+    // Calls `passed(op)` for each waiting operation whose deadline has passed by `now`.
     template <class Passed>
-    void expire(Passed&& passed) {
-        timers_.expire(deadline::clock::now(), [&](std::uint64_t token) {
+    void expire(deadline::clock::time_point now, Passed&& passed) {
+        timers_.expire(now, [&](std::uint64_t token) {
             const auto [index, epoch] = slot_token::unpack(token);
             slot& entry = slots_[index];
             if (epoch != entry.timer_epoch) {
@@ -56,7 +56,7 @@ public:
             if (entry.op == nullptr || entry.op->until.is_never()) {
                 return;
             }
-            if (entry.op->until.expired()) {
+            if (entry.op->until.at() <= now) {
                 passed(*entry.op);
             } else {
                 arm(index);

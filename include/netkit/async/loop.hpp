@@ -91,6 +91,7 @@ public:
     T run(task<T> work) {
         std::coroutine_handle<> root = work.handle();
         stopping_ = false;
+        turn_time_ = deadline::clock::now();
         schedule(root);
         for (;;) {
             run_ready();
@@ -155,6 +156,14 @@ public:
         }
         streak_ = 0;
         return false;
+    }
+
+    /// True when `until` had passed at the start of this turn of the loop (the clock is read
+    /// once per turn, after the engine's wait). It lags the clock by the turn's work, so a
+    /// deadline it calls passed has passed; one that passes during the turn ends its wait at the
+    /// next turn, whose expiry reads the clock again. Saves a clock read per operation.
+    [[nodiscard]] bool deadline_passed(const deadline& until) const noexcept {
+        return until.at() <= turn_time_;
     }
 
     /// Waits for `op`'s readiness, deadline or stop. False when it cannot wait (the deadline has
@@ -338,7 +347,8 @@ private:
         if (!waited) {
             throw operation_failed(waited.error());
         }
-        waits_.expire([this](detail::operation& op) {
+        turn_time_ = deadline::clock::now();
+        waits_.expire(turn_time_, [this](detail::operation& op) {
             end_wait(op, make_error_code(errc::deadline_passed));
         });
         rethrow_pending();
@@ -352,6 +362,7 @@ private:
 
     detail::engine engine_;
     detail::deadline_slots waits_;
+    deadline::clock::time_point turn_time_ = deadline::clock::now(); // see deadline_passed
     detail::descriptor_table descriptors_;
     std::vector<std::coroutine_handle<>> ready_;
     std::vector<std::coroutine_handle<>> running_;

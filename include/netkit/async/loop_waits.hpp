@@ -24,7 +24,7 @@ inline bool loop::start_wait(detail::operation& op) {
         op.ended = std::make_error_code(std::errc::operation_canceled);
         return false;
     }
-    if (op.until.expired()) {
+    if (deadline_passed(op.until)) {
         op.ended = make_error_code(errc::deadline_passed);
         return false;
     }

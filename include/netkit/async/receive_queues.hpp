@@ -32,9 +32,9 @@ inline constexpr std::uint64_t stream_bit = std::uint64_t{1} << 62U;
 /// backpressure, as it would with no receive posted) and armed again when the reader has caught
 /// up. An idle connection holds no buffer.
 ///
-/// A buffer goes back to the ring as soon as its last byte is copied out, and every buffer of a
-/// completion that names a closed or reopened queue (a late one: a cancel does not stop the
-/// completions already made) goes back at once.
+/// A buffer goes back to the ring at the engine's next wait after its last byte is copied out
+/// (one store for all of them), and every buffer of a completion that names a closed or reopened
+/// queue (a late one: a cancel does not stop the completions already made) goes back at once.
 class receive_queues {
 public:
     /// A queue may hold this many buffers before its receive is stopped.
@@ -169,9 +169,12 @@ public:
                 pop(*q);
             }
         }
-        ring_.publish();
-        return static_cast<int>(copied);
+        return static_cast<int>(copied); // the buffers emptied go back with `publish`
     }
+
+    /// Gives the ring the buffers `take` has emptied since the last call, in one store: the
+    /// engine calls it before each wait, as the kernel takes buffers only while receiving.
+    void publish() noexcept { ring_.publish(); }
 
     /// Bytes in `fd`'s queue.
     [[nodiscard]] std::size_t buffered(int fd) const noexcept {

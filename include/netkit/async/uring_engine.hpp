@@ -127,6 +127,9 @@ public:
     // resume a task that cancels another operation, and that cancel reaps the ring itself.
     template <class OnEvent>
     result<void> wait(deadline until, OnEvent&& on_event) {
+        if (queues_) {
+            queues_->publish();
+        }
         if (queue_.empty()) {
             auto entered = ring_.submit_and_wait(1, until);
             // EBUSY/EAGAIN: the kernel wants completions reaped before it takes more.

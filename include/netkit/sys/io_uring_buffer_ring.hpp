@@ -128,6 +128,9 @@ public:
     /// Makes the staged buffers visible to the kernel: the tail moves past them with a release
     /// store, after the entries themselves were written.
     void publish() noexcept {
+        if (staged_ == 0) {
+            return; // the store would tell the kernel nothing, and dirty a line it reads
+        }
         tail_ = static_cast<std::uint16_t>(tail_ + staged_);
         staged_ = 0;
         // The tail overlays the `resv` field of entry 0 (struct io_uring_buf_ring).
