@@ -33,18 +33,19 @@ using namespace std::literals;
 namespace {
 
 // Ends at end of stream, at the idle deadline, or when the drain begins (`draining`); an echo
-// under way is finished even while draining. The reader keeps one receive armed on io_uring.
+// under way is finished even while draining. The reader keeps one receive armed on io_uring
+// and lends what it received, which is sent from the ring's buffer without a copy; on epoll the
+// bytes are received into `spare`.
 nka::task<> session(nk::tcp::socket sock, std::chrono::milliseconds idle,
                     nka::stop_token draining) {
-    std::array<std::byte, 16384> buffer{};
+    std::array<std::byte, 16384> spare{};
     nka::stream_reader reader(sock);
     for (bool open = true; open;) {
-        auto got = co_await reader.receive(buffer, idle, draining);
-        if (!got || *got == 0) {
+        auto got = co_await reader.receive_view(spare, idle, draining);
+        if (!got || got->empty()) {
             break;
         }
-        auto sent = co_await nka::send_all(sock, std::span(buffer).first(*got), idle);
-        open = sent.has_value();
+        open = (co_await nka::send_all(sock, *got, idle)).has_value();
     }
     (void)sock.shutdown(nk::shutdown::write); // the peer reads end of stream, then we close
 }

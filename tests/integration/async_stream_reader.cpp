@@ -331,3 +331,137 @@ TEST_CASE("a reader that does not read stops receiving at its limit, then reads 
     writer.join();
     CHECK(loop.receive_buffers_held().first == 0);
 }
+
+namespace {
+
+struct view_echo {
+    std::size_t echoed = 0;
+    std::size_t lent = 0;  // views outside the spare buffer: ring memory
+    std::size_t spared = 0; // views inside it
+};
+
+// Echoes by sending straight from the views `receive_view` lends.
+nka::task<view_echo> echo_through_views(nk::tcp::socket& sock) {
+    nka::stream_reader reader(sock);
+    std::array<std::byte, 1000> spare{};
+    view_echo result;
+    for (;;) {
+        auto got = co_await reader.receive_view(spare, 10s);
+        if (!got || got->empty()) {
+            break;
+        }
+        const bool in_spare = got->data() >= spare.data() && got->data() < spare.data() + spare.size();
+        ++(in_spare ? result.spared : result.lent);
+        auto sent = co_await nka::send_all(sock, *got, 10s);
+        if (!sent) {
+            break;
+        }
+        result.echoed += got->size();
+    }
+    (void)sock.shutdown(nk::shutdown::write);
+    co_return result;
+}
+
+} // namespace
+
+TEST_CASE("receive_view echoes 1 MiB from a C peer in order, lending ring buffers on io_uring") {
+    auto sockets = nk::test::tcp_pair(); // named members: clang 14 cannot capture bindings
+    auto& served = sockets.first;
+    auto& peer = sockets.second;
+    nk::test::bound_blocking_calls(peer.native_handle());
+    nka::loop loop;
+    constexpr std::size_t total = 1 << 20;
+    std::size_t checked = 0;
+    std::thread writer([fd = peer.native_handle()] { c_send_pattern(fd, total); });
+    std::thread reader([&, fd = peer.native_handle()] { checked = c_receive_pattern(fd); });
+    const view_echo result = loop.run(echo_through_views(served));
+    writer.join();
+    reader.join();
+    CHECK(result.echoed == total);
+    CHECK(checked == total);
+    if (ring_expected(loop)) {
+        CHECK(result.lent > 0); // views larger than the 1000-byte spare: no copy was made
+        CHECK(result.spared == 0);
+    } else {
+        CHECK(result.lent == 0);
+        CHECK(result.spared > 0);
+    }
+    CHECK(loop.receive_buffers_held().first == 0);
+}
+
+TEST_CASE("a lent buffer goes back to the ring at the next receive and when the reader ends") {
+    auto sockets = nk::test::tcp_pair();
+    auto& served = sockets.first;
+    auto& peer = sockets.second;
+    nk::test::bound_blocking_calls(peer.native_handle());
+    nka::loop loop(nka::loop_options{.receive_buffers = 8, .receive_buffer_size = 4096});
+    auto run = [&]() -> nka::task<> {
+        std::array<std::byte, 64> spare{};
+        {
+            nka::stream_reader reader(served);
+            REQUIRE(::send(peer.native_handle(), "hello", 5, MSG_NOSIGNAL) == 5);
+            auto first = co_await reader.receive_view(spare, 10s);
+            REQUIRE(first);
+            CHECK(std::string_view(reinterpret_cast<const char*>(first->data()), first->size()) ==
+                  "hello");
+            const std::uint32_t held_while_lent = loop.receive_buffers_held().first;
+            CHECK(held_while_lent == (ring_expected(loop) ? 1U : 0U));
+            REQUIRE(::send(peer.native_handle(), "world", 5, MSG_NOSIGNAL) == 5);
+            std::array<std::byte, 5> copied{};
+            auto second = co_await reader.receive_exact(copied, 10s);
+            REQUIRE(second);
+            CHECK(std::string_view(reinterpret_cast<const char*>(copied.data()), 5) == "world");
+            CHECK(loop.receive_buffers_held().first == 0); // both buffers emptied and returned
+            REQUIRE(::send(peer.native_handle(), "again", 5, MSG_NOSIGNAL) == 5);
+            auto third = co_await reader.receive_view(spare, 10s);
+            REQUIRE(third);
+            CHECK(third->size() == 5);
+        } // the reader ends with its last view lent
+        CHECK(loop.receive_buffers_held().first == 0);
+        ::shutdown(peer.native_handle(), SHUT_WR);
+        nka::stream_reader after(served);
+        auto end = co_await after.receive_view(spare, 10s);
+        REQUIRE(end);
+        CHECK(end->empty()); // end of stream
+    };
+    loop.run(run());
+    CHECK(loop.receive_buffers_held().first == 0);
+}
+
+TEST_CASE("with a ring of one buffer, two view readers fall back to their spares and lose "
+          "nothing") {
+    std::vector<std::pair<nk::tcp::socket, nk::tcp::socket>> pairs;
+    for (int i = 0; i < 2; ++i) {
+        pairs.push_back(nk::test::tcp_pair());
+        nk::test::bound_blocking_calls(pairs.back().second.native_handle());
+    }
+    nka::loop loop(nka::loop_options{.receive_buffers = 1, .receive_buffer_size = 512});
+    constexpr std::size_t total = 200'000;
+    std::vector<std::thread> peers;
+    std::array<std::size_t, 2> checked{};
+    for (std::size_t i = 0; i < 2; ++i) {
+        const int fd = pairs[i].second.native_handle();
+        peers.emplace_back([fd] { c_send_pattern(fd, total); });
+        peers.emplace_back([fd, &checked, i] { checked[i] = c_receive_pattern(fd); });
+    }
+    auto all = [&]() -> nka::task<std::size_t> {
+        nka::scope echoes;
+        std::array<view_echo, 2> echoed{};
+        for (std::size_t i = 0; i < 2; ++i) {
+            echoes.spawn([](nk::tcp::socket& sock, view_echo& out) -> nka::task<> {
+                out = co_await echo_through_views(sock);
+            }(pairs[i].first, echoed[i]));
+        }
+        co_await echoes.join();
+        if (ring_expected(loop)) {
+            CHECK(echoed[0].spared + echoed[1].spared > 0); // the ring ran out at least once
+        }
+        co_return echoed[0].echoed + echoed[1].echoed;
+    };
+    CHECK(loop.run(all()) == 2 * total);
+    for (auto& thread : peers) {
+        thread.join();
+    }
+    CHECK(checked == std::array<std::size_t, 2>{total, total});
+    CHECK(loop.receive_buffers_held().first == 0);
+}

@@ -241,6 +241,9 @@ public:
     /// once the queue is read up to there, none when it is empty. A closed queue (its socket
     /// was closed) gives -EBADF.
     std::optional<int> take_received(int fd, std::span<std::byte> into) noexcept;
+    /// Lends the unread bytes of the first buffer of `fd`'s receive queue (`lent`) until the
+    /// queue's next take or lend; results as `take_received`'s.
+    std::optional<int> lend_received(int fd, std::span<const std::byte>& lent) noexcept;
     /// Bytes in `fd`'s receive queue.
     [[nodiscard]] std::size_t received_unread(int fd) noexcept {
         detail::receive_queues* queues = engine_.queues();

@@ -129,6 +129,14 @@ inline std::optional<int> loop::take_received(int fd, std::span<std::byte> into)
     return queues->take(fd, into);
 }
 
+inline std::optional<int> loop::lend_received(int fd, std::span<const std::byte>& lent) noexcept {
+    detail::receive_queues* queues = engine_.queues();
+    if (queues == nullptr || !queues->token_of(fd)) {
+        return -EBADF;
+    }
+    return queues->lend(fd, lent);
+}
+
 inline std::optional<int> loop::take_connection(int listener) {
     detail::accept_queues* accepts = engine_.accepts();
     if (accepts == nullptr || !accepts->token_of(listener)) {

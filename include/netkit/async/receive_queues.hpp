@@ -153,6 +153,7 @@ public:
         if (q == nullptr || !q->open) {
             return -EBADF;
         }
+        return_lent(*q);
         if (q->head == none) {
             return q->ending == open_stream ? taken{} : taken{q->ending};
         }
@@ -170,6 +171,28 @@ public:
             }
         }
         return static_cast<int>(copied); // the buffers emptied go back with `publish`
+    }
+
+    /// Lends the unread bytes of `fd`'s first buffer (`lent`), as `take` copies them: their
+    /// count, or else the end (0), the error (-errno) or none, as for `take`. The buffer stays
+    /// out of the ring until the queue's next `take` or `lend`, or its close: the reader may send
+    /// from it meanwhile.
+    taken lend(int fd, std::span<const std::byte>& lent) noexcept {
+        queue* q = find(fd);
+        if (q == nullptr || !q->open) {
+            return -EBADF;
+        }
+        return_lent(*q);
+        if (q->head == none) {
+            return q->ending == open_stream ? taken{} : taken{q->ending};
+        }
+        const std::uint32_t length = links_[q->head].length;
+        lent = std::span<const std::byte>(ring_.buffer(q->head)).subspan(q->offset,
+                                                                         length - q->offset);
+        q->bytes -= lent.size();
+        q->offset = length;
+        q->lent = true;
+        return static_cast<int>(lent.size());
     }
 
     /// Gives the ring the buffers `take` has emptied since the last call, in one store: the
@@ -207,6 +230,7 @@ private:
         bool armed = false;    // a multishot receive is in flight (until its last completion)
         bool stopping = false; // and its cancel has been asked for
         bool starved = false;  // the last one ended for want of buffers
+        bool lent = false;     // `head` is read up and lent to the reader (`lend`)
     };
 
     static std::uint64_t token(int fd, const queue& q) noexcept {
@@ -253,7 +277,13 @@ private:
         --held_;
         ring_.stage(id);
     }
+    void return_lent(queue& q) noexcept {
+        if (std::exchange(q.lent, false)) {
+            pop(q);
+        }
+    }
     void drop(queue& q) noexcept {
+        q.lent = false; // its buffer is the head, popped with the rest
         while (q.head != none) {
             pop(q);
         }
