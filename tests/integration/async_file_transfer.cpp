@@ -5,6 +5,7 @@
 #include <netkit/async/file_operations.hpp>
 
 #include "support/catch.hpp"
+#include "support/pattern_file.hpp"
 #include "support/signals.hpp"
 #include "support/sockets.hpp"
 
@@ -25,7 +26,6 @@
 #include <utility>
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,29 +35,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A byte that depends on its place, so that a range sent from the wrong offset cannot check.
-char pattern(std::size_t at) { return static_cast<char>((at * 131 + at / 251) & 0xff); }
-
-std::string pattern_bytes(std::size_t from, std::size_t count) {
-    std::string bytes(count, '\0');
-    for (std::size_t i = 0; i < count; ++i) {
-        bytes[i] = pattern(from + i);
-    }
-    return bytes;
-}
-
-// A regular file (memfd: tmpfs, so nothing is left behind) holding `size` pattern bytes.
-struct temp_file {
-    int fd = ::memfd_create("netkit-async-file-transfer", MFD_CLOEXEC);
-    explicit temp_file(std::size_t size) {
-        REQUIRE(fd >= 0);
-        const std::string bytes = pattern_bytes(0, size);
-        REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-    }
-    ~temp_file() { ::close(fd); }
-    temp_file(const temp_file&) = delete;
-    temp_file& operator=(const temp_file&) = delete;
-};
+using netkit::test::pattern;
+using netkit::test::pattern_bytes;
+using netkit::test::temp_file;
 
 constexpr std::size_t big = 4 * 1024 * 1024; // far beyond a socket's buffers
 

@@ -95,19 +95,25 @@ nka::task<std::size_t> echo_through_reader(nk::tcp::socket& sock) {
 
 bool ring_expected(const nka::loop& loop) { return loop.engine() == nka::engine_kind::io_uring; }
 
+// A connected TCP pair (both ends bounded): `served`, the end a stream reader reads, and `peer`,
+// the end the test's plain C calls use. Named members, not structured bindings: clang 14 cannot
+// capture bindings in a lambda.
+struct connection {
+    std::pair<nk::tcp::socket, nk::tcp::socket> ends = nk::test::tcp_pair();
+    nk::tcp::socket& served = ends.first;
+    nk::tcp::socket& peer = ends.second;
+};
+
 } // namespace
 
 TEST_CASE("a stream reader echoes 1 MiB written in uneven pieces by a C peer, in order") {
-    auto sockets = nk::test::tcp_pair(); // named members: clang 14 cannot capture bindings
-    auto& served = sockets.first;
-    auto& peer = sockets.second;
-    nk::test::bound_blocking_calls(peer.native_handle());
+    connection sockets;
     nka::loop loop;
     constexpr std::size_t total = 1 << 20;
     std::size_t checked = 0;
-    std::thread writer([fd = peer.native_handle()] { c_send_pattern(fd, total); });
-    std::thread reader([&, fd = peer.native_handle()] { checked = c_receive_pattern(fd); });
-    const std::size_t echoed = loop.run(echo_through_reader(served));
+    std::thread writer([fd = sockets.peer.native_handle()] { c_send_pattern(fd, total); });
+    std::thread reader([&, fd = sockets.peer.native_handle()] { checked = c_receive_pattern(fd); });
+    const std::size_t echoed = loop.run(echo_through_reader(sockets.served));
     writer.join();
     reader.join();
     CHECK(echoed == total);
@@ -116,18 +122,17 @@ TEST_CASE("a stream reader echoes 1 MiB written in uneven pieces by a C peer, in
 }
 
 TEST_CASE("a stream reader takes the ring on io_uring and is a plain receive on epoll") {
-    auto sockets = nk::test::tcp_pair();
-    auto& served = sockets.first;
+    connection sockets;
     nka::loop loop;
     auto check = [&]() -> nka::task<> {
-        nka::stream_reader reader(served);
+        nka::stream_reader reader(sockets.served);
         CHECK(reader.through_ring() == ring_expected(loop));
         co_return;
     };
     loop.run(check());
     nka::loop without_ring(nka::loop_options{.receive_buffers = 0});
     auto check_plain = [&]() -> nka::task<> {
-        nka::stream_reader reader(served);
+        nka::stream_reader reader(sockets.served);
         CHECK_FALSE(reader.through_ring());
         co_return;
     };
@@ -136,14 +141,11 @@ TEST_CASE("a stream reader takes the ring on io_uring and is a plain receive on 
 
 TEST_CASE("receive_exact through a stream reader spans ring buffers and reports the end after "
           "the bytes before it") {
-    auto sockets = nk::test::tcp_pair(); // named members: clang 14 cannot capture bindings
-    auto& served = sockets.first;
-    auto& peer = sockets.second;
-    nk::test::bound_blocking_calls(peer.native_handle());
+    connection sockets;
     nka::loop loop(nka::loop_options{.receive_buffers = 64, .receive_buffer_size = 1024});
-    std::thread writer([fd = peer.native_handle()] { c_send_pattern(fd, 20000); });
+    std::thread writer([fd = sockets.peer.native_handle()] { c_send_pattern(fd, 20000); });
     auto read = [&]() -> nka::task<> {
-        nka::stream_reader reader(served);
+        nka::stream_reader reader(sockets.served);
         std::vector<std::byte> first(16384);
         auto whole = co_await reader.receive_exact(first, 10s);
         REQUIRE(whole);
@@ -170,26 +172,24 @@ TEST_CASE("receive_exact through a stream reader spans ring buffers and reports 
 }
 
 TEST_CASE("a second stream reader of one socket is refused, on either engine") {
-    auto sockets = nk::test::tcp_pair(); // named members: clang 14 cannot capture bindings
-    auto& served = sockets.first;
-    auto& peer = sockets.second;
+    connection sockets;
     nka::loop loop;
     auto twice = [&]() -> nka::task<> {
-        nka::stream_reader first(served);
-        nka::stream_reader second(served);
+        nka::stream_reader first(sockets.served);
+        nka::stream_reader second(sockets.served);
         std::array<std::byte, 8> buffer{};
         auto refused = co_await second.receive(buffer, 1s);
         REQUIRE_FALSE(refused);
         CHECK(refused.error().code() == std::errc::connection_already_in_progress);
         // The first reader still works, and once it is gone another may read.
-        REQUIRE(::send(peer.native_handle(), "ab", 2, MSG_NOSIGNAL) == 2);
+        REQUIRE(::send(sockets.peer.native_handle(), "ab", 2, MSG_NOSIGNAL) == 2);
         auto got = co_await first.receive_exact(std::span(buffer).first(2), 5s);
         CHECK(got);
     };
     loop.run(twice());
     auto later = [&]() -> nka::task<> {
-        nka::stream_reader reader(served);
-        REQUIRE(::send(peer.native_handle(), "c", 1, MSG_NOSIGNAL) == 1);
+        nka::stream_reader reader(sockets.served);
+        REQUIRE(::send(sockets.peer.native_handle(), "c", 1, MSG_NOSIGNAL) == 1);
         std::array<std::byte, 8> buffer{};
         auto got = co_await reader.receive(buffer, 5s);
         REQUIRE(got);
@@ -201,17 +201,15 @@ TEST_CASE("a second stream reader of one socket is refused, on either engine") {
 
 TEST_CASE("a stream reader's receive ends at its deadline, and the next one gets what came "
           "later") {
-    auto sockets = nk::test::tcp_pair(); // named members: clang 14 cannot capture bindings
-    auto& served = sockets.first;
-    auto& peer = sockets.second;
+    connection sockets;
     nka::loop loop;
     auto read = [&]() -> nka::task<> {
-        nka::stream_reader reader(served);
+        nka::stream_reader reader(sockets.served);
         std::array<std::byte, 8> buffer{};
         auto none = co_await reader.receive(buffer, 20ms);
         REQUIRE_FALSE(none);
         CHECK(none.error().code() == nk::errc::deadline_passed);
-        REQUIRE(::send(peer.native_handle(), "late", 4, MSG_NOSIGNAL) == 4);
+        REQUIRE(::send(sockets.peer.native_handle(), "late", 4, MSG_NOSIGNAL) == 4);
         auto got = co_await reader.receive_exact(std::span(buffer).first(4), 5s);
         REQUIRE(got);
         CHECK(std::string_view(reinterpret_cast<const char*>(buffer.data()), 4) == "late");
@@ -221,18 +219,16 @@ TEST_CASE("a stream reader's receive ends at its deadline, and the next one gets
 
 TEST_CASE("closing a socket ends its reader's waiting receive with bad_file_descriptor, and the "
           "ring gets its buffers back") {
-    auto sockets = nk::test::tcp_pair(); // named members: clang 14 cannot capture bindings
-    auto& served = sockets.first;
-    auto& peer = sockets.second;
+    connection sockets;
     nka::loop loop;
     auto read = [&]() -> nka::task<> {
-        nka::stream_reader reader(served);
-        REQUIRE(::send(peer.native_handle(), "unread", 6, MSG_NOSIGNAL) == 6);
+        nka::stream_reader reader(sockets.served);
+        REQUIRE(::send(sockets.peer.native_handle(), "unread", 6, MSG_NOSIGNAL) == 6);
         std::array<std::byte, 1> one{};
         auto first = co_await reader.receive(one, 5s); // arms the ring; the rest stays queued
         REQUIRE(first);
         auto closer = [&]() -> nka::task<> {
-            (void)nka::loop::current().close(served);
+            (void)nka::loop::current().close(sockets.served);
             co_return;
         };
         nka::loop::current().spawn(closer());
@@ -282,13 +278,13 @@ TEST_CASE("with a ring of two buffers, four readers all receive everything in or
 }
 
 TEST_CASE("a reader that does not read stops receiving at its limit, then reads all in order") {
-    auto sockets = nk::test::tcp_pair(); // named members: clang 14 cannot capture bindings
-    auto& served = sockets.first;
-    auto& peer = sockets.second;
-    nk::test::bound_blocking_calls(peer.native_handle(), 20s);
+    connection sockets;
+    nk::test::bound_blocking_calls(sockets.peer.native_handle(), 20s);
     const int small = 16384;
-    REQUIRE(::setsockopt(served.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
-    REQUIRE(::setsockopt(peer.native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+    REQUIRE(::setsockopt(sockets.served.native_handle(), SOL_SOCKET, SO_RCVBUF, &small,
+                         sizeof small) == 0);
+    REQUIRE(::setsockopt(sockets.peer.native_handle(), SOL_SOCKET, SO_SNDBUF, &small,
+                         sizeof small) == 0);
     auto signal = nk::local::stream_socket::pair().value();
     auto& finished = signal.first;
     auto& finishing = signal.second;
@@ -296,12 +292,12 @@ TEST_CASE("a reader that does not read stops receiving at its limit, then reads 
     // 4 MiB is more than the socket buffers and the reader's limit hold together, and less than
     // the ring: the writer can finish before the reader reads only if the limit is not kept.
     constexpr std::size_t total = 4 << 20;
-    std::thread writer([fd = peer.native_handle(), done = finishing.native_handle()] {
+    std::thread writer([fd = sockets.peer.native_handle(), done = finishing.native_handle()] {
         c_send_pattern(fd, total);
         (void)::send(done, "!", 1, MSG_NOSIGNAL);
     });
     auto read = [&]() -> nka::task<> {
-        nka::stream_reader reader(served);
+        nka::stream_reader reader(sockets.served);
         std::vector<std::byte> buffer(1 << 16);
         auto first = co_await reader.receive(std::span(buffer).first(1), 10s);
         REQUIRE(first);

@@ -7,6 +7,7 @@
 #include <netkit/netkit.hpp>
 
 #include "support/catch.hpp"
+#include "support/pattern_file.hpp"
 #include "support/signals.hpp"
 #include "support/sockets.hpp"
 
@@ -22,7 +23,6 @@
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,29 +32,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A byte that depends on its place, so that a range sent from the wrong offset cannot check.
-char pattern(std::size_t at) { return static_cast<char>((at * 131 + at / 251) & 0xff); }
-
-std::string pattern_bytes(std::size_t from, std::size_t count) {
-    std::string bytes(count, '\0');
-    for (std::size_t i = 0; i < count; ++i) {
-        bytes[i] = pattern(from + i);
-    }
-    return bytes;
-}
-
-// A regular file (memfd: tmpfs, so no file is left behind) holding `size` pattern bytes.
-struct temp_file {
-    int fd = ::memfd_create("netkit-file-transfer", MFD_CLOEXEC);
-    explicit temp_file(std::size_t size) {
-        REQUIRE(fd >= 0);
-        const std::string bytes = pattern_bytes(0, size);
-        REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-    }
-    ~temp_file() { ::close(fd); }
-    temp_file(const temp_file&) = delete;
-    temp_file& operator=(const temp_file&) = delete;
-};
+using netkit::test::pattern;
+using netkit::test::pattern_bytes;
+using netkit::test::temp_file;
 
 // The peer, in plain C: reads with recv(2) until end of stream or `limit` bytes.
 std::string read_with_recv(int fd, std::size_t limit = SIZE_MAX) {

@@ -13,22 +13,18 @@
 #include <netkit/netkit.hpp>
 
 #include "support/catch.hpp"
+#include "support/io_uring.hpp"
 #include "support/sockets.hpp"
+#include "support/udp_segment.hpp"
 
-#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <optional>
 #include <span>
-#include <system_error>
-#include <utility>
 #include <vector>
 
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <sys/socket.h>
 
 namespace nk = netkit;
@@ -37,17 +33,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A ring, or nothing (with a warning) where io_uring is not allowed or not there.
-std::optional<uring::ring> make_ring(const uring::ring_options& options = {}) {
-    auto made = uring::ring::create(options);
-    if (!made && (made.error() == std::errc::operation_not_permitted ||
-                  made.error() == std::errc::function_not_supported)) {
-        WARN("skipped: " << made.error().message());
-        return std::nullopt;
-    }
-    REQUIRE(made.has_value());
-    return std::move(*made);
-}
+using netkit::test::make_ring;
 
 /// Datagram `k` of the test, `size` bytes: byte i is (k * 31 + i) mod 256, so that a datagram
 /// cut, shifted or swapped with another does not compare equal.
@@ -84,19 +70,8 @@ struct udp_peers {
     /// sendmsg(2) of `bytes` as datagrams of `segment` bytes (a UDP_SEGMENT control message),
     /// with the C API alone.
     void send_segmented(std::span<const std::byte> bytes, std::uint16_t segment) const {
-        iovec iov{const_cast<std::byte*>(bytes.data()), bytes.size()};
-        alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof segment)> control{};
-        msghdr m{};
-        m.msg_iov = &iov;
-        m.msg_iovlen = 1;
-        m.msg_control = control.data();
-        m.msg_controllen = control.size();
-        cmsghdr* c = CMSG_FIRSTHDR(&m);
-        c->cmsg_level = IPPROTO_UDP;
-        c->cmsg_type = UDP_SEGMENT;
-        c->cmsg_len = CMSG_LEN(sizeof segment);
-        std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
-        REQUIRE(::sendmsg(sender.native_handle(), &m, 0) == static_cast<ssize_t>(bytes.size()));
+        REQUIRE(nk::test::c_sendmsg_segmented(sender.native_handle(), bytes.data(), bytes.size(),
+                                              segment, 0) == static_cast<ssize_t>(bytes.size()));
     }
 };
 

@@ -11,6 +11,7 @@
 #include <netkit/netkit.hpp>
 
 #include "support/catch.hpp"
+#include "support/io_uring.hpp"
 #include "support/seccomp.hpp"
 #include "support/sockets.hpp"
 
@@ -22,7 +23,6 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -41,17 +41,7 @@ using namespace std::string_view_literals;
 
 namespace {
 
-/// A ring, or nothing (with a warning) where io_uring is not allowed or not there.
-std::optional<uring::ring> make_ring(const uring::ring_options& options = {}) {
-    auto made = uring::ring::create(options);
-    if (!made && (made.error() == std::errc::operation_not_permitted ||
-                  made.error() == std::errc::function_not_supported)) {
-        WARN("skipped: " << made.error().message());
-        return std::nullopt;
-    }
-    REQUIRE(made.has_value());
-    return std::move(*made);
-}
+using netkit::test::make_ring;
 
 /// One completion, copied out of the CQ ring.
 struct completion {

@@ -9,12 +9,12 @@
 #include "support/catch.hpp"
 #include "support/sockets.hpp"
 #include "support/tun.hpp"
+#include "support/udp_segment.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <future>
 #include <optional>
 #include <string>
@@ -121,25 +121,6 @@ nk::udp::socket sender() {
     return sock;
 }
 
-// sendmsg(2) of `length` bytes as datagrams of `segment_size` (a UDP_SEGMENT control message),
-// made with the C API alone so that netkit's own GSO send is checked against an independent one.
-ssize_t c_sendmsg_segmented(int fd, const void* data, std::size_t length,
-                            std::uint16_t segment_size, int flags) {
-    iovec iov{const_cast<void*>(data), length};
-    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> control{};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = control.data();
-    m.msg_controllen = control.size();
-    cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = IPPROTO_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof segment_size);
-    std::memcpy(CMSG_DATA(c), &segment_size, sizeof segment_size);
-    return ::sendmsg(fd, &m, flags);
-}
-
 } // namespace
 
 TEST_CASE("offload() is found once and says what a segmenter starts with") {
@@ -175,8 +156,8 @@ int c_segmented_send(std::size_t segments) {
     }
     REQUIRE(ready);
     std::array<char, 128> payload{};
-    const bool went = c_sendmsg_segmented(tx, payload.data(), segments, 1, MSG_DONTWAIT) ==
-                      static_cast<ssize_t>(segments);
+    const bool went = nk::test::c_sendmsg_segmented(tx, payload.data(), segments, 1,
+                                                    MSG_DONTWAIT) == static_cast<ssize_t>(segments);
     const int failure = went ? 0 : errno;
     ::close(tx);
     ::close(rx);
@@ -281,7 +262,7 @@ namespace {
 
 // One GSO send from the C API (an independent sender): `count` datagrams of `size` bytes.
 void c_send_segmented(int fd, const std::vector<std::byte>& bytes, std::uint16_t size) {
-    REQUIRE(c_sendmsg_segmented(fd, bytes.data(), bytes.size(), size, 0) ==
+    REQUIRE(nk::test::c_sendmsg_segmented(fd, bytes.data(), bytes.size(), size, 0) ==
             static_cast<ssize_t>(bytes.size()));
 }
 
