@@ -187,8 +187,8 @@ public:
             return q->ending == open_stream ? taken{} : taken{q->ending};
         }
         const std::uint32_t length = links_[q->head].length;
-        lent = std::span<const std::byte>(ring_.buffer(q->head)).subspan(q->offset,
-                                                                         length - q->offset);
+        lent = std::span<const std::byte>(ring_.buffer(q->head))
+                   .subspan(q->offset, length - q->offset);
         q->bytes -= lent.size();
         q->offset = length;
         q->lent = true;

@@ -64,7 +64,8 @@ private:
 /// The one reader of a stream socket, for a connection that is read from start to end by the
 /// same task: on io_uring, one multishot receive into the loop's buffer ring stays armed while
 /// the reader lives, and `receive` copies from what it received (`receive_view` lends it instead),
-/// so that a request costs one submission (its send) instead of two. On epoll, and on io_uring without a buffer ring
+/// so that a request costs one submission (its send) instead of two. On epoll, and on io_uring
+/// without a buffer ring
 /// (`loop_options::receive_buffers` 0, or a kernel that refused it), it is `async::receive`.
 ///
 /// While a reader lives, read the socket only through it: the kernel hands the socket's data to
