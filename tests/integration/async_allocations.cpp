@@ -1,6 +1,7 @@
 // No allocation per operation: after warm-up, 10,000 echo round trips between two coroutines on
 // one loop (each receive with a deadline, so timers are exercised too) make no heap allocation,
-// over a stream and with datagrams (send_to, receive_from); 500 zero-copy sends of 64 KiB neither.
+// over a stream, with datagrams (send_to, receive_from) and with messages (send_message,
+// receive_message, a descriptor in each); 500 zero-copy sends of 64 KiB neither.
 // Operation state lives in the awaiters, in the frames, and frames are recycled per thread.
 #include <netkit/async/operations.hpp>
 
@@ -9,6 +10,7 @@
 
 #include <netkit/async/datagram_operations.hpp>
 #include <netkit/async/loop.hpp>
+#include <netkit/async/message_operations.hpp>
 #include <netkit/async/task.hpp>
 #include <netkit/async/zero_copy.hpp>
 #include <netkit/netkit.hpp>
@@ -180,6 +182,74 @@ TEST_CASE("10,000 datagram round trips after warm-up allocate nothing") {
         loop.run(datagram_client(a, b.local_endpoint().value(), seen));
     }
     check_all_succeeded_without_allocating(seen);
+}
+
+namespace {
+
+using rights_buffer = nk::control_buffer<nk::control_space<nk::cmsg::rights<1>>>;
+
+// Each request carries a descriptor (SCM_RIGHTS), which the server takes and closes: the
+// msghdr, iovecs, name and control area of every message live in the awaiters.
+nka::task<> message_server(nk::local::datagram_socket& sock) {
+    std::array<std::byte, 256> buffer{};
+    rights_buffer control;
+    rights_buffer none;
+    for (;;) {
+        auto got = co_await nka::receive_message(sock, buffer, control, 10s);
+        if (!got || got->size == 0) {
+            co_return; // an empty message ends the test
+        }
+        if (control.descriptor_count() == 1) {
+            (void)control.take_descriptor(0); // closed here
+        }
+        auto sent = co_await nka::send_message(sock, std::span(buffer).first(got->size), none, 10s);
+        if (!sent) {
+            co_return;
+        }
+    }
+}
+
+nka::task<> message_client(nk::local::datagram_socket& sock, counts& seen) {
+    std::array<std::byte, 64> request{};
+    std::array<std::byte, 64> reply{};
+    rights_buffer out;
+    const int fd = sock.native_handle();
+    if (!out.add_descriptors(std::span(&fd, 1))) {
+        ++seen.failures;
+        co_return;
+    }
+    rights_buffer control;
+    for (int i = 0; i < warm_up + measured; ++i) {
+        if (i == warm_up) {
+            seen.before = allocations.load();
+        }
+        request[0] = static_cast<std::byte>(i);
+        auto sent = co_await nka::send_message(sock, request, out, 10s);
+        auto got = co_await nka::receive_message(sock, reply, control, 10s);
+        if (!sent || !got || got->size != request.size() || reply != request) {
+            ++seen.failures;
+        }
+    }
+    seen.after = allocations.load();
+    rights_buffer none;
+    (void)co_await nka::send_message(sock, std::span(request).first(0), none, 10s);
+}
+
+} // namespace
+
+TEST_CASE("10,000 message round trips (sendmsg, recvmsg, SCM_RIGHTS) allocate nothing") {
+    auto [a, b] = nk::local::datagram_socket::pair(nk::io_mode::non_blocking).value();
+    counts seen;
+    {
+        nka::loop loop;
+        loop.spawn(message_server(b));
+        loop.run(message_client(a, seen));
+    }
+    CHECK(seen.failures == 0);
+    if (counting) {
+        CHECK(seen.before > 0);
+        CHECK(seen.after - seen.before == 0);
+    }
 }
 
 namespace {

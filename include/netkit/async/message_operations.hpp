@@ -2,6 +2,7 @@
 
 #include <netkit/async/awaiters.hpp>
 #include <netkit/async/call_awaiter.hpp>
+#include <netkit/async/message_awaiters.hpp>
 #include <netkit/async/operation.hpp>
 #include <netkit/async/stop.hpp>
 #include <netkit/buffer/concepts.hpp>
@@ -24,10 +25,12 @@
 #include <optional>
 #include <span>
 #include <system_error>
+#include <type_traits>
 
 // Messages, awaitable: sendmsg/recvmsg with control data, batches (sendmmsg/recvmmsg) and the
 // error queue. Each makes the lower tiers' own calls with MSG_DONTWAIT, at once and again at
-// each readiness.
+// each readiness; on the io_uring engine a single sendmsg or recvmsg is submitted instead
+// (message_awaiters.hpp).
 
 namespace netkit::async {
 
@@ -199,16 +202,22 @@ private:
 } // namespace detail
 
 /// One sendmsg(2) of `data` (a byte range, or a buffer sequence that must outlive the
-/// operation) with the control data `control` (SCM_RIGHTS, SCM_CREDENTIALS, IP_PKTINFO, ...)
-/// on a connected socket: the bytes sent, which on a stream may be fewer. With MSG_DONTWAIT at
-/// once, and a wait for room only when the socket has none.
+/// operation) with the control data `control` (SCM_RIGHTS, SCM_CREDENTIALS, IP_PKTINFO,
+/// UDP_SEGMENT, ...) on a connected socket: the bytes sent, which on a stream may be fewer (one
+/// call, never continued). On epoll with MSG_DONTWAIT at once, and a wait for room only when
+/// the socket has none; on io_uring one IORING_OP_SENDMSG (a buffer sequence that is not
+/// contiguous is sent as on epoll). `control` must outlive the operation.
 template <class P, class Data>
     requires sendable_data<Data>
 auto send_message(basic_socket<P>& socket, const Data& data, const control_storage& control,
                   deadline until = {}, stop_token stop = {}) {
-    using call = detail::send_message_call<P, detail::kept_send_data<Data>>;
-    return detail::call_awaiter<call>(call{socket, detail::keep_send_data(data), control},
-                                      netkit::interest::writable, until, stop);
+    if constexpr (detail::message_submittable<Data>) {
+        return detail::send_message_awaiter<P, Data>(socket, data, nullptr, control, until, stop);
+    } else {
+        using call = detail::send_message_call<P, detail::kept_send_data<Data>>;
+        return detail::call_awaiter<call>(call{socket, detail::keep_send_data(data), control},
+                                          netkit::interest::writable, until, stop);
+    }
 }
 
 /// `send_message` of one datagram to `peer`.
@@ -217,23 +226,33 @@ template <class P, class Data>
 auto send_message_to(basic_socket<P>& socket, const Data& data,
                      const typename P::endpoint_type& peer, const control_storage& control,
                      deadline until = {}, stop_token stop = {}) {
-    using call = detail::send_message_to_call<P, detail::kept_send_data<Data>>;
-    return detail::call_awaiter<call>(call{socket, detail::keep_send_data(data), peer, control},
-                                      netkit::interest::writable, until, stop);
+    if constexpr (detail::message_submittable<Data>) {
+        return detail::send_message_awaiter<P, Data>(socket, data, &peer, control, until, stop);
+    } else {
+        using call = detail::send_message_to_call<P, detail::kept_send_data<Data>>;
+        return detail::call_awaiter<call>(call{socket, detail::keep_send_data(data), peer, control},
+                                          netkit::interest::writable, until, stop);
+    }
 }
 
 /// One recvmsg(2) into `data` with control data into `control`: a `receive_info` whose
 /// `truncated()` (MSG_TRUNC) says the message did not fit `data` and whose
 /// `control_truncated()` (MSG_CTRUNC) says control data was lost; descriptors that arrived are
-/// owned by `control`, close-on-exec. At once, and a wait for readability only when nothing is
-/// there. `data` and `control` must outlive the operation.
+/// owned by `control`, close-on-exec. On epoll at once, and a wait for readability only when
+/// nothing is there; on io_uring one IORING_OP_RECVMSG (a buffer sequence that is not
+/// contiguous is received as on epoll). `data` and `control` must outlive the operation.
 template <class P, class Data>
     requires receive_target<Data>
 auto receive_message(basic_socket<P>& socket, Data&& data, control_storage& control,
                      deadline until = {}, stop_token stop = {}) {
-    using call = detail::receive_message_call<P, detail::kept_receive_data<Data>>;
-    return detail::call_awaiter<call>(call{socket, detail::keep_receive_data(data), control},
-                                      netkit::interest::readable, until, stop);
+    if constexpr (detail::message_submittable<Data>) {
+        return detail::receive_message_awaiter<P, std::remove_reference_t<Data>>(
+            socket, data, control, until, stop);
+    } else {
+        using call = detail::receive_message_call<P, detail::kept_receive_data<Data>>;
+        return detail::call_awaiter<call>(call{socket, detail::keep_receive_data(data), control},
+                                          netkit::interest::readable, until, stop);
+    }
 }
 
 /// One sendmmsg(2) of the batch's pending messages, once the socket has room for at least one:

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <system_error>
 
+#include <sys/socket.h>
+
 // The boundary between an awaitable operation and the engine that completes it.
 //
 // An operation knows (a) the call to try at once, `attempt`, which returns true once the
@@ -26,18 +28,23 @@
 namespace netkit::async::detail {
 
 // (c): an operation a completion engine can make itself, a plain recv(2) or send(2) of one
-// buffer. `size` 0 with kind `none`: the operation only has (a) and (b).
+// buffer, or a recvmsg(2) or sendmsg(2) of the msghdr `message` (its name, iovecs and control
+// area too live in the awaiter, and must stay put until the completion: the kernel writes the
+// lengths and flags out back into it). Kind `none`: the operation only has (a) and (b).
 struct submission {
     enum class kind : unsigned char {
         none,
         receive,
         send,
-        send_zero_copy // IORING_OP_SEND_ZC: a notification follows the result
+        send_zero_copy, // IORING_OP_SEND_ZC: a notification follows the result
+        receive_message,
+        send_message
     };
     kind what = kind::none;
     void* data = nullptr;
     std::size_t size = 0;
     int flags = 0;
+    msghdr* message = nullptr; // the message kinds' msghdr, instead of `data` and `size`
 };
 
 // A submission's completion as an engine's `cancel` finds it: its result (bytes, or -errno;

@@ -54,7 +54,8 @@ inline constexpr std::uint64_t completion_bit = std::uint64_t{1} << 63U;
 class uring_engine {
 public:
     static constexpr std::string_view name = "io_uring";
-    // recv and send of one buffer are submitted to the ring and finish there (`submit`).
+    // recv and send of one buffer, and sendmsg/recvmsg of one message, are submitted to the ring
+    // and finish there (`submit`).
     static constexpr bool completes = true;
 
     // Sets up the ring (SINGLE_ISSUER with DEFER_TASKRUN where the kernel has them), checks
@@ -159,15 +160,20 @@ public:
     // zero-copy sends are then submitted as such.
     [[nodiscard]] bool sends_zero_copy() const noexcept { return sends_zero_copy_; }
 
-    // The operation itself, as one recv, send or zero-copy send on the ring; its completion is
-    // reported under `token` (bit 63 set) with the result as the bits, and so is a zero-copy
-    // send's notification, which says whether the kernel copied after all.
+    // The operation itself, as one recv, send, zero-copy send, recvmsg or sendmsg on the ring
+    // (SENDMSG/RECVMSG came with 5.3, before the multishot poll `open` requires); its
+    // completion is reported under `token` (bit 63 set) with the result as the bits, and so is a
+    // zero-copy send's notification, which says whether the kernel copied after all.
     result<void> submit(int fd, const submission& what, std::uint64_t token) noexcept {
         auto entry = next_sqe();
         if (!entry) {
             return failure{entry.error()};
         }
-        if (what.what == submission::kind::receive) {
+        if (what.what == submission::kind::receive_message) {
+            uring::prepare_recvmsg(**entry, fd, *what.message, what.flags, token);
+        } else if (what.what == submission::kind::send_message) {
+            uring::prepare_sendmsg(**entry, fd, *what.message, what.flags, token);
+        } else if (what.what == submission::kind::receive) {
             uring::prepare_recv(**entry, fd, {static_cast<std::byte*>(what.data), what.size},
                                 what.flags, token);
         } else if (what.what == submission::kind::send_zero_copy) {

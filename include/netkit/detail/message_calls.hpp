@@ -43,15 +43,24 @@ auto receive_sizes(std::size_t returned, std::size_t capacity) noexcept {
     }
 }
 
-// One sendmsg(2) of `iov` with an optional destination and optional control data.
-inline result<std::size_t> send_header(int fd, std::span<const iovec> iov, const void* name,
-                                       socklen_t name_length, const control_storage* control,
-                                       send_flags flags) noexcept {
-    message_header message(iov);
+// The msghdr of a sendmsg of `iov` with an optional destination and optional control data:
+// built here for the socket's call and for the io_uring engine's IORING_OP_SENDMSG alike, so
+// that both send the same message.
+inline void build_send(message_header& message, std::span<const iovec> iov, const void* name,
+                       socklen_t name_length, const control_storage* control) noexcept {
+    message.buffers(iov);
     message.destination(name, name_length);
     if (control != nullptr) {
         message.control(control->bytes());
     }
+}
+
+// One sendmsg(2) of `iov` with an optional destination and optional control data.
+inline result<std::size_t> send_header(int fd, std::span<const iovec> iov, const void* name,
+                                       socklen_t name_length, const control_storage* control,
+                                       send_flags flags) noexcept {
+    message_header message;
+    build_send(message, iov, name, name_length, control);
     return send_message(fd, message.native(), flags.bits());
 }
 
@@ -103,6 +112,36 @@ result<std::size_t> send_message_from(int fd, const Data& data, const void* name
     return send_header(fd, iov.get(), name, name_length, control, flags);
 }
 
+// The msghdr of a recvmsg into `iov` (room for the sender's name when `sender` is given, for
+// control data when `control` is, which clears it) and the flags the call adds to the caller's:
+// MSG_TRUNC on message protocols, MSG_CMSG_CLOEXEC with control data. Shared by the socket's
+// call and the io_uring engine's IORING_OP_RECVMSG, as `finish_receive` is.
+template <protocol_tag P>
+int build_receive(message_header& message, std::span<const iovec> iov, sockaddr_storage* sender,
+                  control_storage* control) noexcept {
+    message.buffers(iov);
+    int extra = truncation_flag<P>;
+    if (sender != nullptr) {
+        message.sender_storage(*sender);
+    }
+    if (control != nullptr) {
+        message.control_area(control->receive_area());
+        extra |= MSG_CMSG_CLOEXEC;
+    }
+    return extra;
+}
+
+// What a recvmsg built by `build_receive` returned `got` bytes for: descriptors that arrived
+// owned by `control` before anything else, then the sizes, flags out and sender.
+template <protocol_tag P>
+receive_info<typename P::endpoint_type>
+finish_receive(const message_header& message, std::size_t got, control_storage* control) noexcept {
+    if (control != nullptr) {
+        control->received(message.control_length());
+    }
+    return message.template received<P>(got);
+}
+
 // Every recvmsg into caller's data: the sender's name when `sender` is given, control data when
 // `control` is. Descriptors that arrive are owned by `control` before anything else.
 template <protocol_tag P, class Data>
@@ -113,23 +152,13 @@ receive_message_into(int fd, Data& data, sockaddr_storage* sender, control_stora
     if (iov.overflow()) [[unlikely]] {
         return errc_failure(errc::too_many_buffers, "recvmsg");
     }
-    message_header message(iov.get());
-    int extra = truncation_flag<P>;
-    if (sender != nullptr) {
-        message.sender_storage(*sender);
-    }
-    if (control != nullptr) {
-        message.control_area(control->receive_area());
-        extra |= MSG_CMSG_CLOEXEC;
-    }
+    message_header message;
+    const int extra = build_receive<P>(message, iov.get(), sender, control);
     auto got = receive_message(fd, message.native(), flags.bits() | extra);
     if (!got) {
         return failure{got.error()};
     }
-    if (control != nullptr) {
-        control->received(message.control_length());
-    }
-    return message.template received<P>(*got);
+    return finish_receive<P>(message, *got, control);
 }
 
 } // namespace netkit::detail
