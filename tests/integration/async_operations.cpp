@@ -15,6 +15,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -202,6 +203,39 @@ TEST_CASE("a passed deadline ends the wait with deadline_passed, never early") {
     const auto wake = nk::deadline::after(5ms);
     CHECK(loop.run(slept(wake)));
     CHECK(nk::deadline::clock::now() >= wake.at());
+}
+
+TEST_CASE("a nearer deadline ends its wait first while a farther one waits on") {
+    // On io_uring the loop's earliest deadline is one timeout request kept in the ring: a wait
+    // with a nearer deadline must add one for itself, or it would end only with the farther.
+    auto sockets = nk::test::tcp_pair(); // named: clang 14 cannot capture bindings
+    nka::loop loop;
+    nka::stop_source far_stop;
+    const auto far_until = nk::deadline::after(30s);
+    std::optional<std::error_code> far_ended;
+    auto far = [&]() -> nka::task<> {
+        std::array<std::byte, 8> buffer{};
+        auto got = co_await nka::receive(sockets.second, buffer, far_until, far_stop.token());
+        far_ended = got ? std::error_code{} : got.error().code();
+    };
+    REQUIRE(::send(sockets.second.native_handle(), "x", 1, MSG_NOSIGNAL) == 1);
+    auto near = [&]() -> nka::task<nk::deadline::clock::time_point> {
+        std::array<std::byte, 1> byte{};
+        // Its completion comes in a wait whose earliest deadline is the far one's: that is armed.
+        auto got = co_await nka::receive(sockets.first, byte);
+        CHECK(got);
+        const auto until = nk::deadline::after(20ms);
+        auto slept = co_await nka::sleep_until(until);
+        CHECK(slept);
+        CHECK(nk::deadline::clock::now() >= until.at());
+        far_stop.request_stop();
+        co_return nk::deadline::clock::now();
+    };
+    loop.spawn(far());
+    // Woken by its own deadline, not the far one's (30 s of margin: not a measure of speed).
+    CHECK(loop.run(near()) < far_until.at());
+    loop.run([]() -> nka::task<> { co_await nka::yield(); }());
+    CHECK(far_ended == std::make_error_code(std::errc::operation_canceled));
 }
 
 TEST_CASE("cancellation: before the start, while waiting, racing completion, after it") {

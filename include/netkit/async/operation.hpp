@@ -47,6 +47,15 @@ struct submission {
     msghdr* message = nullptr; // the message kinds' msghdr, instead of `data` and `size`
 };
 
+// Set in the bits an engine reports when a registration has ended on its own (io_uring ends a
+// multishot poll when its completion queue overflows): the loop registers the descriptor again
+// if it still wants it. Bit 27 is not an EPOLL* event bit.
+inline constexpr std::uint32_t registration_ended = 1U << 27;
+
+// Set in the token of an operation submitted to a completion engine (readiness tokens are
+// descriptor numbers and generations below 2^31 in each half).
+inline constexpr std::uint64_t completion_bit = std::uint64_t{1} << 63U;
+
 // A submission's completion as an engine's `cancel` finds it: its result (bytes, or -errno;
 // -ECANCELED when the cancel stopped it) and whether a zero-copy notification of it is still to
 // come.

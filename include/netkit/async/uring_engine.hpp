@@ -34,15 +34,6 @@ namespace netkit::async::detail {
 
 namespace uring = netkit::detail::uring;
 
-/// Set in the bits an engine reports when a registration has ended on its own (io_uring ends a
-/// multishot poll when its completion queue overflows): the loop registers the descriptor
-/// again if it still wants it. Bit 27 is not an EPOLL* event bit.
-inline constexpr std::uint32_t registration_ended = 1U << 27;
-
-/// Set in the token of an operation submitted to a completion engine (readiness tokens are
-/// descriptor numbers and generations below 2^31 in each half).
-inline constexpr std::uint64_t completion_bit = std::uint64_t{1} << 63U;
-
 /// The loop's engine over io_uring, for readiness: a descriptor's registration is a multishot
 /// IORING_OP_POLL_ADD (every wakeup of the file posts a completion, as an edge-triggered epoll
 /// registration reports an edge), and each wait of the loop is one io_uring_enter that also
@@ -93,6 +84,7 @@ public:
             !proved) {
             return failure{proved.error()};
         }
+        engine.keeps_timer_ = probe->supports(IORING_OP_TIMEOUT);
         engine.sends_zero_copy_ = probe->supports(IORING_OP_SEND_ZC) &&
                                   proves_send_zero_copy(engine.ring_, probe_token, engine.queue_);
         // Multishot accept came with Linux 5.19, as IORING_OP_SOCKET did: a kernel that has the
@@ -132,7 +124,7 @@ public:
             queues_->publish();
         }
         if (queue_.empty()) {
-            auto entered = ring_.submit_and_wait(1, until);
+            auto entered = ring_.submit_and_wait(1, blocking_wait(until));
             // EBUSY/EAGAIN: the kernel wants completions reaped before it takes more.
             if (!entered && entered.error() != std::errc::device_or_resource_busy &&
                 entered.error() != std::errc::resource_unavailable_try_again) {
@@ -294,6 +286,9 @@ private:
     static constexpr std::uint64_t wake_token = std::numeric_limits<std::uint64_t>::max();
     static constexpr std::uint64_t ignored_token = wake_token - 1;
     static constexpr std::uint64_t probe_token = wake_token - 2;
+    // The loop's timer requests: bits 61 to 63 and no other of the upper half (no operation,
+    // queue, readiness or reserved token has that), and a 31-bit generation.
+    static constexpr std::uint64_t timer_mask = std::uint64_t{7} << 61U;
 
     uring_engine(uring::ring ring, file_descriptor wakeup)
         : ring_(std::move(ring)),
@@ -327,6 +322,12 @@ private:
             return;
         }
         if (done.user_data == ignored_token) {
+            return;
+        }
+        if ((done.user_data >> 32U) == (timer_mask >> 32U)) { // the loop's timer: it only wakes
+            if (static_cast<std::uint32_t>(done.user_data) == timer_generation_) {
+                timer_at_ = deadline::clock::time_point::max();
+            }
             return;
         }
         if ((done.user_data & completion_bit) != 0) { // an operation's result or notification
@@ -386,6 +387,35 @@ private:
                                             "io_uring engine (submission queue full)");
     }
 
+    // The deadline a wait hands io_uring_enter: none while the ring holds a timeout request at
+    // `until` or earlier, after preparing one if not (IORING_OP_TIMEOUT, absolute on
+    // CLOCK_MONOTONIC, steady_clock's clock). A timeout on the enter would arm and cancel a kernel
+    // timer at every wait that blocks, while the loop's earliest deadline (an idle timeout, moved
+    // later at each request) seldom comes nearer. A request left behind by a nearer deadline
+    // wakes the loop once, for nothing. A passed deadline is handed over: the enter won't block.
+    deadline blocking_wait(deadline until) noexcept {
+        if (!keeps_timer_ || until.is_never()) {
+            return until;
+        }
+        if (until.at() >= timer_at_) {
+            return deadline::never(); // the ring's timer wakes the loop by then
+        }
+        if (until.at() <= deadline::clock::now()) {
+            return until;
+        }
+        auto entry = next_sqe();
+        if (!entry) {
+            return until;
+        }
+        timer_spec_ = uring::to_kernel_timespec( // the kernel reads it at submission
+            std::chrono::ceil<std::chrono::nanoseconds>(until.at().time_since_epoch()));
+        timer_generation_ = (timer_generation_ + 1) & 0x7fff'ffffU;
+        uring::prepare_timeout(**entry, timer_spec_, 0, IORING_TIMEOUT_ABS,
+                               timer_mask | timer_generation_);
+        timer_at_ = until.at();
+        return deadline::never();
+    }
+
     result<void> arm_wake() noexcept {
         auto entry = next_sqe();
         if (!entry) {
@@ -403,6 +433,10 @@ private:
     std::size_t next_ = 0;
     bool wake_ended_ = false;
     bool sends_zero_copy_ = false;
+    bool keeps_timer_ = false; // IORING_OP_TIMEOUT is there (blocking_wait)
+    deadline::clock::time_point timer_at_ = deadline::clock::time_point::max(); // in flight
+    uring::kernel_timespec timer_spec_{};
+    std::uint32_t timer_generation_ = 0; // the newest timer request's
 };
 
 } // namespace netkit::async::detail
