@@ -95,6 +95,42 @@ nka::task<std::size_t> echo_through_reader(nk::tcp::socket& sock) {
 
 bool ring_expected(const nka::loop& loop) { return loop.engine() == nka::engine_kind::io_uring; }
 
+// Serves `count` connections at once on `loop` with `echo`, each against C peers that send
+// `total` bytes of the pattern and check what comes back (`checked`: the bytes each got back
+// intact). Returns what each `echo` returned.
+template <class Result>
+std::vector<Result> echo_with_c_peers(nka::loop& loop, std::size_t count, std::size_t total,
+                                      nka::task<Result> (*echo)(nk::tcp::socket&),
+                                      std::vector<std::size_t>& checked) {
+    std::vector<std::pair<nk::tcp::socket, nk::tcp::socket>> pairs;
+    for (std::size_t i = 0; i < count; ++i) {
+        pairs.push_back(nk::test::tcp_pair());
+    }
+    checked.assign(count, 0);
+    std::vector<std::thread> peers;
+    for (std::size_t i = 0; i < count; ++i) {
+        const int fd = pairs[i].second.native_handle();
+        peers.emplace_back([fd, total] { c_send_pattern(fd, total); });
+        peers.emplace_back([fd, &checked, i] { checked[i] = c_receive_pattern(fd); });
+    }
+    std::vector<Result> results(count);
+    auto all = [&]() -> nka::task<> {
+        nka::scope echoes;
+        for (std::size_t i = 0; i < count; ++i) {
+            echoes.spawn([](nk::tcp::socket& sock, Result& out,
+                            nka::task<Result> (*serve)(nk::tcp::socket&)) -> nka::task<> {
+                out = co_await serve(sock);
+            }(pairs[i].first, results[i], echo));
+        }
+        co_await echoes.join();
+    };
+    loop.run(all());
+    for (auto& thread : peers) {
+        thread.join();
+    }
+    return results;
+}
+
 // A connected TCP pair (both ends bounded): `served`, the end a stream reader reads, and `peer`,
 // the end the test's plain C calls use. Named members, not structured bindings: clang 14 cannot
 // capture bindings in a lambda.
@@ -244,36 +280,12 @@ TEST_CASE("closing a socket ends its reader's waiting receive with bad_file_desc
 }
 
 TEST_CASE("with a ring of two buffers, four readers all receive everything in order") {
-    std::vector<std::pair<nk::tcp::socket, nk::tcp::socket>> pairs;
-    for (int i = 0; i < 4; ++i) {
-        pairs.push_back(nk::test::tcp_pair());
-        nk::test::bound_blocking_calls(pairs.back().second.native_handle());
-    }
     nka::loop loop(nka::loop_options{.receive_buffers = 2, .receive_buffer_size = 512});
     constexpr std::size_t total = 200'000;
-    std::vector<std::thread> peers;
-    std::array<std::size_t, 4> checked{};
-    for (std::size_t i = 0; i < 4; ++i) {
-        const int fd = pairs[i].second.native_handle();
-        peers.emplace_back([fd] { c_send_pattern(fd, total); });
-        peers.emplace_back([fd, &checked, i] { checked[i] = c_receive_pattern(fd); });
-    }
-    auto all = [&]() -> nka::task<std::size_t> {
-        nka::scope echoes;
-        std::array<std::size_t, 4> echoed{};
-        for (std::size_t i = 0; i < 4; ++i) {
-            echoes.spawn([](nk::tcp::socket& sock, std::size_t& out) -> nka::task<> {
-                out = co_await echo_through_reader(sock);
-            }(pairs[i].first, echoed[i]));
-        }
-        co_await echoes.join();
-        co_return echoed[0] + echoed[1] + echoed[2] + echoed[3];
-    };
-    CHECK(loop.run(all()) == 4 * total);
-    for (auto& thread : peers) {
-        thread.join();
-    }
-    CHECK(checked == std::array<std::size_t, 4>{total, total, total, total});
+    std::vector<std::size_t> checked;
+    const auto echoed = echo_with_c_peers(loop, 4, total, &echo_through_reader, checked);
+    CHECK(echoed == std::vector<std::size_t>(4, total));
+    CHECK(checked == std::vector<std::size_t>(4, total));
     CHECK(loop.receive_buffers_held().first == 0);
 }
 
@@ -423,38 +435,15 @@ TEST_CASE("a lent buffer goes back to the ring at the next receive and when the 
 
 TEST_CASE("with a ring of one buffer, two view readers fall back to their spares and lose "
           "nothing") {
-    std::vector<std::pair<nk::tcp::socket, nk::tcp::socket>> pairs;
-    for (int i = 0; i < 2; ++i) {
-        pairs.push_back(nk::test::tcp_pair());
-        nk::test::bound_blocking_calls(pairs.back().second.native_handle());
-    }
     nka::loop loop(nka::loop_options{.receive_buffers = 1, .receive_buffer_size = 512});
     constexpr std::size_t total = 200'000;
-    std::vector<std::thread> peers;
-    std::array<std::size_t, 2> checked{};
-    for (std::size_t i = 0; i < 2; ++i) {
-        const int fd = pairs[i].second.native_handle();
-        peers.emplace_back([fd] { c_send_pattern(fd, total); });
-        peers.emplace_back([fd, &checked, i] { checked[i] = c_receive_pattern(fd); });
+    std::vector<std::size_t> checked;
+    const auto echoed = echo_with_c_peers(loop, 2, total, &echo_through_views, checked);
+    CHECK(echoed[0].echoed == total);
+    CHECK(echoed[1].echoed == total);
+    if (ring_expected(loop)) {
+        CHECK(echoed[0].spared + echoed[1].spared > 0); // the ring ran out at least once
     }
-    auto all = [&]() -> nka::task<std::size_t> {
-        nka::scope echoes;
-        std::array<view_echo, 2> echoed{};
-        for (std::size_t i = 0; i < 2; ++i) {
-            echoes.spawn([](nk::tcp::socket& sock, view_echo& out) -> nka::task<> {
-                out = co_await echo_through_views(sock);
-            }(pairs[i].first, echoed[i]));
-        }
-        co_await echoes.join();
-        if (ring_expected(loop)) {
-            CHECK(echoed[0].spared + echoed[1].spared > 0); // the ring ran out at least once
-        }
-        co_return echoed[0].echoed + echoed[1].echoed;
-    };
-    CHECK(loop.run(all()) == 2 * total);
-    for (auto& thread : peers) {
-        thread.join();
-    }
-    CHECK(checked == std::array<std::size_t, 2>{total, total});
+    CHECK(checked == std::vector<std::size_t>(2, total));
     CHECK(loop.receive_buffers_held().first == 0);
 }

@@ -149,13 +149,10 @@ public:
     /// end of the stream (0) or its error (-errno) once everything before it has been read, or
     /// none while the queue is empty and its stream goes on.
     taken take(int fd, std::span<std::byte> into) noexcept {
-        queue* q = find(fd);
-        if (q == nullptr || !q->open) {
-            return -EBADF;
-        }
-        return_lent(*q);
-        if (q->head == none) {
-            return q->ending == open_stream ? taken{} : taken{q->ending};
+        taken instead;
+        queue* q = readable(fd, instead);
+        if (q == nullptr) {
+            return instead;
         }
         std::size_t copied = 0;
         while (q->head != none && copied < into.size()) {
@@ -178,13 +175,10 @@ public:
     /// out of the ring until the queue's next `take` or `lend`, or its close: the reader may send
     /// from it meanwhile.
     taken lend(int fd, std::span<const std::byte>& lent) noexcept {
-        queue* q = find(fd);
-        if (q == nullptr || !q->open) {
-            return -EBADF;
-        }
-        return_lent(*q);
-        if (q->head == none) {
-            return q->ending == open_stream ? taken{} : taken{q->ending};
+        taken instead;
+        queue* q = readable(fd, instead);
+        if (q == nullptr) {
+            return instead;
         }
         const std::uint32_t length = links_[q->head].length;
         lent = std::span<const std::byte>(ring_.buffer(q->head))
@@ -276,6 +270,21 @@ private:
         --q.buffers;
         --held_;
         ring_.stage(id);
+    }
+    // `fd`'s queue, its lent buffer given back, when it holds bytes to read; else null, and
+    // `instead` says what the reader gets: -EBADF (closed), the end or error, or none.
+    queue* readable(int fd, taken& instead) noexcept {
+        queue* q = find(fd);
+        if (q == nullptr || !q->open) {
+            instead = -EBADF;
+            return nullptr;
+        }
+        return_lent(*q);
+        if (q->head == none) {
+            instead = q->ending == open_stream ? taken{} : taken{q->ending};
+            return nullptr;
+        }
+        return q;
     }
     void return_lent(queue& q) noexcept {
         if (std::exchange(q.lent, false)) {
