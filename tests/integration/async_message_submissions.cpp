@@ -10,6 +10,7 @@
 #include "support/catch.hpp"
 #include "support/seccomp.hpp"
 #include "support/sockets.hpp"
+#include "support/udp_segment.hpp"
 
 #include <netkit/async/loop.hpp>
 #include <netkit/async/operations.hpp>
@@ -91,23 +92,10 @@ public:
     // One sendmsg to `to`, segmented into datagrams of `segment` bytes when it is not 0.
     void send(std::span<const std::byte> bytes, const nk::ip::endpoint& to,
               std::uint16_t segment = 0) const {
-        iovec one{const_cast<std::byte*>(bytes.data()), bytes.size()}; // NOLINT: iovec
-        alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> control{};
-        msghdr message{};
-        message.msg_name = const_cast<void*>(static_cast<const void*>(to.data())); // NOLINT
-        message.msg_namelen = static_cast<socklen_t>(to.size());
-        message.msg_iov = &one;
-        message.msg_iovlen = 1;
-        if (segment != 0) {
-            message.msg_control = control.data();
-            message.msg_controllen = control.size();
-            cmsghdr* header = CMSG_FIRSTHDR(&message);
-            header->cmsg_level = IPPROTO_UDP;
-            header->cmsg_type = UDP_SEGMENT;
-            header->cmsg_len = CMSG_LEN(sizeof segment);
-            std::memcpy(CMSG_DATA(header), &segment, sizeof segment);
-        }
-        REQUIRE(::sendmsg(fd_, &message, 0) == static_cast<ssize_t>(bytes.size()));
+        REQUIRE(nk::test::c_sendmsg_segmented(fd_, bytes.data(), bytes.size(), segment, 0,
+                                              static_cast<const sockaddr*>(to.data()),
+                                              static_cast<socklen_t>(to.size())) ==
+                static_cast<ssize_t>(bytes.size()));
     }
 
 private:

@@ -143,17 +143,12 @@ struct connection {
 } // namespace
 
 TEST_CASE("a stream reader echoes 1 MiB written in uneven pieces by a C peer, in order") {
-    connection sockets;
     nka::loop loop;
     constexpr std::size_t total = 1 << 20;
-    std::size_t checked = 0;
-    std::thread writer([fd = sockets.peer.native_handle()] { c_send_pattern(fd, total); });
-    std::thread reader([&, fd = sockets.peer.native_handle()] { checked = c_receive_pattern(fd); });
-    const std::size_t echoed = loop.run(echo_through_reader(sockets.served));
-    writer.join();
-    reader.join();
-    CHECK(echoed == total);
-    CHECK(checked == total);
+    std::vector<std::size_t> checked;
+    const auto echoed = echo_with_c_peers(loop, 1, total, &echo_through_reader, checked);
+    CHECK(echoed == std::vector<std::size_t>{total});
+    CHECK(checked == std::vector<std::size_t>{total});
     CHECK(loop.receive_buffers_held().first == 0);
 }
 
@@ -374,17 +369,12 @@ nka::task<view_echo> echo_through_views(nk::tcp::socket& sock) {
 } // namespace
 
 TEST_CASE("receive_view echoes 1 MiB from a C peer in order, lending ring buffers on io_uring") {
-    connection sockets;
     nka::loop loop;
     constexpr std::size_t total = 1 << 20;
-    std::size_t checked = 0;
-    std::thread writer([fd = sockets.peer.native_handle()] { c_send_pattern(fd, total); });
-    std::thread reader([&, fd = sockets.peer.native_handle()] { checked = c_receive_pattern(fd); });
-    const view_echo result = loop.run(echo_through_views(sockets.served));
-    writer.join();
-    reader.join();
+    std::vector<std::size_t> checked;
+    const view_echo result = echo_with_c_peers(loop, 1, total, &echo_through_views, checked)[0];
     CHECK(result.echoed == total);
-    CHECK(checked == total);
+    CHECK(checked == std::vector<std::size_t>{total});
     if (ring_expected(loop)) {
         CHECK(result.lent > 0); // views of ring buffers: sent with no copy made
         CHECK(result.spared == 0);

@@ -16,22 +16,27 @@
 
 namespace netkit::test {
 
-/// sendmsg(2) of `length` bytes as datagrams of `segment_size` (a UDP_SEGMENT control message),
-/// with `flags`; what sendmsg returned.
+/// sendmsg(2) of `length` bytes as datagrams of `segment_size` (a UDP_SEGMENT control message;
+/// none when it is 0), to `to` when given, with `flags`; what sendmsg returned.
 inline ssize_t c_sendmsg_segmented(int fd, const void* data, std::size_t length,
-                                   std::uint16_t segment_size, int flags) {
+                                   std::uint16_t segment_size, int flags,
+                                   const sockaddr* to = nullptr, socklen_t to_length = 0) {
     iovec iov{const_cast<void*>(data), length};
     alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> control{};
     msghdr m{};
+    m.msg_name = const_cast<sockaddr*>(to); // NOLINT: msghdr's field is not const
+    m.msg_namelen = to_length;
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
-    m.msg_control = control.data();
-    m.msg_controllen = control.size();
-    cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = IPPROTO_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof segment_size);
-    std::memcpy(CMSG_DATA(c), &segment_size, sizeof segment_size);
+    if (segment_size != 0) {
+        m.msg_control = control.data();
+        m.msg_controllen = control.size();
+        cmsghdr* c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = IPPROTO_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof segment_size);
+        std::memcpy(CMSG_DATA(c), &segment_size, sizeof segment_size);
+    }
     return ::sendmsg(fd, &m, flags);
 }
 
